@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+#ifndef IFCVF_SW_HW_H
+#define IFCVF_SW_HW_H
+
+/**
+ * @file
+ * The emulated IFC-like virtio-net VF: register model and device thread.
+ *
+ * Everything the "hardware" knows about a queue is in struct ifcsw_hwq:
+ * ring addresses as IOVAs, size, negotiated ring features, the doorbell
+ * and interrupt eventfds, and the indices the device keeps. The driver
+ * writes registers only while the queue is stopped, then starts it; the
+ * device thread owns a running queue. A stop request is answered once the
+ * packet in progress is complete, with exact last_avail/last_used.
+ *
+ * The device touches guest memory only through its DMA map and never
+ * logs dirty pages, like real hardware.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "ifcvf_sw_dma.h"
+
+#define IFCSW_MAX_QUEUE_PAIRS 16
+#define IFCSW_MAX_QUEUES (2 * IFCSW_MAX_QUEUE_PAIRS)
+#define IFCSW_MAX_RING_SIZE 32768
+
+/** Hardware state of one queue, as its status register shows it. */
+enum ifcsw_hwq_state {
+	IFCSW_HWQ_STOPPED,	/**< registers may be written */
+	IFCSW_HWQ_RUNNING,	/**< device thread processes the rings */
+	IFCSW_HWQ_FAULT,	/**< DMA fault or bad ring: stopped until reset */
+};
+
+/** Ring feature bits the queue was programmed with. */
+#define IFCSW_HWQ_F_MRG_RXBUF	0x1	/**< VIRTIO_NET_F_MRG_RXBUF */
+#define IFCSW_HWQ_F_EVENT_IDX	0x2	/**< VIRTIO_RING_F_EVENT_IDX */
+#define IFCSW_HWQ_F_INDIRECT	0x4	/**< VIRTIO_RING_F_INDIRECT_DESC */
+#define IFCSW_HWQ_F_HDR_MRG	0x8	/**< 12-byte virtio_net_hdr_mrg_rxbuf */
+
+/** Registers of one queue. Written by the driver while STOPPED. */
+struct ifcsw_hwq_regs {
+	uint64_t desc_iova;	/**< descriptor table */
+	uint64_t avail_iova;	/**< avail ring (driver area) */
+	uint64_t used_iova;	/**< used ring (device area) */
+	uint16_t size;		/**< ring size, power of two */
+	uint16_t last_avail_idx; /**< next avail entry to fetch */
+	uint16_t last_used_idx;	/**< next used entry to write */
+	uint32_t features;	/**< IFCSW_HWQ_F_* */
+	int doorbell_fd;	/**< eventfd: driver notifies device */
+	int irq_fd;		/**< eventfd: device interrupts driver, -1 none */
+};
+
+/** Counters of one queue, written by the device thread only. */
+struct ifcsw_hwq_stats {
+	uint64_t packets;	/**< packets sent (TX) or received (RX) */
+	uint64_t bytes;		/**< payload bytes, without virtio-net header */
+	uint64_t descs;		/**< avail entries fetched */
+	uint64_t doorbells;	/**< doorbells consumed */
+	uint64_t irqs;		/**< interrupts raised */
+	uint64_t dma_faults;	/**< accesses refused by the DMA map */
+	uint64_t ring_errors;	/**< malformed descriptor chains */
+	uint64_t drops;		/**< RX: wire packets dropped (no buffer / too big) */
+};
+
+struct ifcsw_hw;
+
+/** One hardware queue. Even index: RX, odd index: TX (virtio-net). */
+struct ifcsw_hwq {
+	struct ifcsw_hw *hw;		/**< owning device */
+	uint16_t index;			/**< virtqueue index */
+	struct ifcsw_hwq_regs regs;	/**< driver-programmed registers */
+	/** Current state; written under hw->lock, read by anyone. */
+	enum ifcsw_hwq_state state;
+	/** Driver asks the device to stop the queue (under hw->lock). */
+	bool stop_req;
+
+	/* Device-private, valid while RUNNING (set up at start). */
+	struct vring_desc *desc;	/**< translated at start */
+	struct vring_avail *avail;	/**< translated at start */
+	struct vring_used *used;	/**< translated at start */
+	uint16_t signalled_used;	/**< used idx at the last interrupt */
+	bool signalled_used_valid;	/**< signalled_used meaningful */
+	/** Wire side: TX puts packets here, RX takes them from here. */
+	struct rte_ring *wire;
+	/** RX packet taken from the wire but not yet placed (no buffers). */
+	struct rte_mbuf *rx_pending;
+
+	struct ifcsw_hwq_stats stats;
+};
+
+/** Device-wide settings fixed at probe. */
+struct ifcsw_hw_conf {
+	const char *name;
+	uint16_t nb_queue_pairs;
+	bool polling;		/**< spin instead of sleeping on doorbells */
+	bool loopback;		/**< TX comes back as RX, MACs swapped */
+	int cpu;		/**< device thread CPU, -1 any */
+	struct rte_mempool *mp;	/**< mbufs for wire packets */
+};
+
+struct ifcsw_hw {
+	char name[64];
+	struct ifcsw_hw_conf conf;
+	struct ifcsw_dma_map dma;	/**< the VF's IOMMU view */
+	struct ifcsw_hwq q[IFCSW_MAX_QUEUES];
+	pthread_mutex_t lock;		/**< register writes vs. state */
+	pthread_cond_t cond;		/**< state changes */
+	pthread_t thread;
+	bool thread_running;
+	bool quit;
+	int ctl_fd;			/**< eventfd: wakes the device thread */
+	int epfd;			/**< device thread's epoll */
+	int ep_fd[IFCSW_MAX_QUEUES];	/**< doorbell fd registered per queue */
+	/** Wire rings: per queue pair, to the wire and from the wire. */
+	struct rte_ring *to_wire[IFCSW_MAX_QUEUE_PAIRS];
+	struct rte_ring *from_wire[IFCSW_MAX_QUEUE_PAIRS];
+};
+
+/* ---- device thread and queue control (ifcvf_sw_hw.c) ---- */
+
+/** Create the device and start its thread. @return 0 or -errno. */
+int ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf);
+/** Stop every queue and the device thread, free everything. */
+void ifcsw_hw_fini(struct ifcsw_hw *hw);
+
+/**
+ * Start a STOPPED queue with its current registers. Ring addresses are
+ * checked against the DMA map; a ring outside it leaves the queue in
+ * FAULT. @return 0, -EFAULT, -EINVAL. Control thread.
+ */
+int ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid);
+
+/**
+ * Stop a queue: the device finishes the packet in progress and parks.
+ * @param[out] last_avail, last_used  the queue's indices, or NULL.
+ * @return 0 (also for an already stopped or faulted queue). Control thread.
+ */
+int ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
+			uint16_t *last_avail, uint16_t *last_used);
+
+/** Reset a FAULT queue to STOPPED. Control thread. */
+void ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid);
+
+/** Wake the device thread (registers or wire changed). */
+void ifcsw_hw_wake(struct ifcsw_hw *hw);
+
+/* ---- datapath (ifcvf_sw_datapath.c), device thread only ---- */
+
+/**
+ * Transmit: fetch up to budget TX chains, copy each to an mbuf (chained
+ * if needed) sent to q->wire, write used entries, interrupt if asked.
+ * Caller holds the DMA read lock.
+ * @return chains processed (>= 0), or -EFAULT / -EIO after which the
+ * caller moves the queue to FAULT.
+ */
+int ifcsw_dp_tx(struct ifcsw_hwq *q, unsigned int budget);
+
+/**
+ * Receive: place up to budget packets from q->wire into guest buffers
+ * with the virtio-net header (merging buffers if negotiated).
+ * @return packets placed (>= 0), or -EFAULT / -EIO.
+ */
+int ifcsw_dp_rx(struct ifcsw_hwq *q, unsigned int budget);
+
+/**
+ * Before sleeping: ask the driver for a doorbell on the next avail entry
+ * (clear VRING_USED_F_NO_NOTIFY or write avail_event), then re-check.
+ * @return true if work arrived meanwhile (do not sleep).
+ */
+bool ifcsw_dp_enable_notify(struct ifcsw_hwq *q);
+
+/** While busy: tell the driver not to ring the doorbell. */
+void ifcsw_dp_disable_notify(struct ifcsw_hwq *q);
+
+/** @return true if the queue has avail entries not yet fetched. */
+bool ifcsw_dp_has_avail(const struct ifcsw_hwq *q);
+
+#endif /* IFCVF_SW_HW_H */

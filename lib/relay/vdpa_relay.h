@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+#ifndef VDPA_RELAY_H
+#define VDPA_RELAY_H
+
+/**
+ * @file
+ * vdpa-relay: a device-independent, zero-copy software relay that makes a
+ * vDPA device live-migratable.
+ *
+ * A vDPA device DMAs straight into guest memory and keeps no dirty log.
+ * While the hypervisor logs dirty pages, the driver points each device
+ * queue at a pair of *mediated* rings (avail and used) owned by this
+ * library, and a relay thread:
+ *  - checks each descriptor chain the guest makes available and copies
+ *    the avail entry to the mediated avail ring (the device keeps reading
+ *    the guest's own descriptor table: no address translation, no copy);
+ *  - copies each used entry the device writes to the mediated used ring
+ *    back to the guest's used ring, after logging the pages the device
+ *    wrote for it (bounded by the used length) and the used ring itself.
+ *
+ * Index invariant: the mediated rings use the guest's indices. The entry
+ * the guest placed at avail index i is at mediated avail index i, and the
+ * device's used index i is the guest's used index i. Switching back to
+ * direct I/O therefore only needs the device's own last_avail/last_used.
+ *
+ * Objects:
+ *  - struct vrelay_device: one vhost device (connection): its guest memory
+ *    table and dirty log, shared by its queues.
+ *  - struct vrelay_queue: one relayed virtqueue and its mediated rings.
+ *  - struct vrelay_engine: one relay thread serving any number of queues
+ *    of any number of devices, event-driven (epoll), polling, or adaptive.
+ *  - vrelay_switch_to_relay() / vrelay_switch_to_direct(): the switchover
+ *    protocol, driven through a small set of device queue-control ops.
+ *
+ * Only split virtqueues are supported.
+ *
+ * Errors are negative errno values. -EAGAIN means "full, retry later";
+ * -EIO means the queue is broken (the guest misbehaved) and stays broken
+ * until it is destroyed.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_ring.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Dirty log granularity used by vhost-user: one bit per 4 KiB page. */
+#define VRELAY_LOG_PAGE_SHIFT 12
+#define VRELAY_LOG_PAGE_SIZE (1ULL << VRELAY_LOG_PAGE_SHIFT)
+
+/** Most guest memory regions a device may have (vhost-user allows 8..). */
+#define VRELAY_MAX_MEM_REGIONS 64
+
+/** Longest descriptor chain accepted, direct or indirect. */
+#define VRELAY_MAX_CHAIN_LEN 1024
+
+/** Length of a queue's name, for logs and stats. */
+#define VRELAY_NAME_LEN 64
+
+/** One guest memory region, as the vhost memory table describes it. */
+struct vrelay_mem_region {
+	uint64_t gpa;	/**< guest physical address of the first byte */
+	uint64_t size;	/**< length in bytes */
+	uint64_t hva;	/**< where this process has it mapped */
+};
+
+/** A guest memory table. Regions must not overlap. */
+struct vrelay_mem {
+	uint32_t nregions;
+	struct vrelay_mem_region regions[VRELAY_MAX_MEM_REGIONS];
+};
+
+/** State of a relayed queue. */
+enum vrelay_queue_state {
+	VRELAY_QUEUE_IDLE,	/**< created, not attached to an engine */
+	VRELAY_QUEUE_RELAY,	/**< attached: entries are being relayed */
+	VRELAY_QUEUE_BROKEN,	/**< guest misbehaved: relaying stopped */
+};
+
+/** Relay engine kinds. */
+enum vrelay_mode {
+	VRELAY_MODE_EPOLL,	/**< sleep on guest kicks and device irqs */
+	VRELAY_MODE_POLL,	/**< spin over all queues on a dedicated core */
+	VRELAY_MODE_ADAPTIVE,	/**< poll under load, sleep when idle */
+};
+
+/** Per-queue counters. All monotonic since the queue was created. */
+struct vrelay_queue_stats {
+	uint64_t avail_relayed;	/**< avail entries forwarded to the device */
+	uint64_t used_relayed;	/**< used entries copied back to the guest */
+	uint64_t pages_logged;	/**< dirty-log bits set (buffers + used ring) */
+	uint64_t log_bursts;	/**< used bursts logged (used ring logged once each) */
+	uint64_t guest_kicks;	/**< guest kicks consumed */
+	uint64_t device_irqs;	/**< device interrupts consumed */
+	uint64_t guest_calls;	/**< interrupts raised to the guest */
+	uint64_t device_kicks;	/**< doorbells rung on the device */
+	uint64_t broken;	/**< times the queue was marked broken (0 or 1) */
+	uint64_t inflight_logged; /**< used entries logged from the switchover window */
+};
+
+struct vrelay_device;
+struct vrelay_queue;
+struct vrelay_engine;
+
+/* ------------------------------------------------------------------ */
+/* Devices                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Create a relay device: the guest memory table and dirty log shared by
+ * the queues of one vhost connection.
+ *
+ * @param name  for log lines; copied.
+ * @param mem   guest memory table; copied.
+ * @return the device, or NULL with errno set (EINVAL, ENOMEM).
+ *
+ * Ownership: the caller owns the device and frees it with
+ * vrelay_device_destroy() after destroying all its queues.
+ * Thread context: any control thread.
+ */
+struct vrelay_device *vrelay_device_create(const char *name,
+					   const struct vrelay_mem *mem);
+
+/**
+ * Set or replace the dirty log (vhost-user SET_LOG_BASE).
+ *
+ * The log is a bitmap, bit n covering guest physical page n (4 KiB).
+ * Pages beyond the log are not logged and are counted as errors.
+ *
+ * @param dev   the device.
+ * @param base  start of the bitmap as mapped in this process, or NULL to
+ *              stop logging.
+ * @param size  bitmap length in bytes.
+ * @return 0, or -EINVAL.
+ *
+ * Ownership: the caller keeps the mapping; it must stay valid until a
+ * later call replaces it *and* that call has returned.
+ * Thread context: control thread. The call waits until no engine is
+ * writing to the old log, so the old mapping may be unmapped as soon as
+ * it returns; no bit is lost across the swap.
+ */
+int vrelay_device_set_log(struct vrelay_device *dev, void *base,
+			  uint64_t size);
+
+/**
+ * Destroy a device. All its queues must have been destroyed.
+ * Thread context: control thread.
+ */
+void vrelay_device_destroy(struct vrelay_device *dev);
+
+/* ------------------------------------------------------------------ */
+/* Queues                                                              */
+/* ------------------------------------------------------------------ */
+
+/** What a queue relays between. */
+struct vrelay_queue_conf {
+	const char *name;		/**< for log lines; copied */
+	uint16_t qid;			/**< virtqueue index (even RX, odd TX) */
+	uint16_t size;			/**< ring size, a power of two */
+	/** The guest's rings, mapped in this process. */
+	struct vring_desc *guest_desc;
+	struct vring_avail *guest_avail;
+	struct vring_used *guest_used;
+	uint64_t guest_used_gpa;	/**< for logging the used ring */
+	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
+	int guest_call_fd;		/**< eventfd to interrupt the guest; -1: none */
+	int device_doorbell_fd;		/**< eventfd that wakes the device */
+	int device_irq_fd;		/**< eventfd the device signals; -1: poll only */
+	/**
+	 * Device indices at the moment the queue was suspended: the next
+	 * avail entry the device will fetch, the next used entry it writes.
+	 */
+	uint16_t last_avail_idx;
+	uint16_t last_used_idx;
+	/**
+	 * In-flight window: guest used index when logging was turned on.
+	 * Used entries [log_from_used_idx, last_used_idx) were written by
+	 * the device in direct I/O after logging started; they are logged
+	 * when the queue is created. Equal to last_used_idx for none.
+	 */
+	uint16_t log_from_used_idx;
+};
+
+/**
+ * Where a queue's mediated rings live, so the driver can map them into
+ * the device's IOVA space. Both areas are page aligned and page sized.
+ */
+struct vrelay_mring_info {
+	void *avail;		/**< mediated avail ring (device reads) */
+	uint64_t avail_len;	/**< bytes to map read-only */
+	void *used;		/**< mediated used ring (device writes) */
+	uint64_t used_len;	/**< bytes to map read-write */
+};
+
+/**
+ * Create a relayed queue and its mediated rings.
+ *
+ * The mediated avail ring starts at conf->last_avail_idx and the mediated
+ * used ring at conf->last_used_idx (index invariant above). Entries of the
+ * in-flight window (conf->log_from_used_idx) are logged here if the device
+ * has a log.
+ *
+ * @param dev   owning device; must outlive the queue.
+ * @param conf  copied; fds are borrowed and must stay open until destroy.
+ * @return the queue in state VRELAY_QUEUE_IDLE, or NULL with errno set.
+ * Thread context: control thread.
+ */
+struct vrelay_queue *vrelay_queue_create(struct vrelay_device *dev,
+					 const struct vrelay_queue_conf *conf);
+
+/**
+ * Get the mediated rings' location.
+ * @return a pointer valid for the queue's lifetime.
+ */
+const struct vrelay_mring_info *vrelay_queue_mring(const struct vrelay_queue *q);
+
+/**
+ * Forward new guest avail entries to the mediated avail ring, checking
+ * each chain (ids in range, bounded length, no loop, indirect tables valid,
+ * every buffer inside guest memory), and ring the device's doorbell if it
+ * asked for notifications.
+ *
+ * @param q       the queue.
+ * @param budget  most entries to forward.
+ * @return entries forwarded (>= 0), or -EIO if the queue is (now) broken.
+ * Thread context: the engine owning q, or the control thread while q is
+ * not attached.
+ */
+int vrelay_queue_relay_avail(struct vrelay_queue *q, unsigned int budget);
+
+/**
+ * Copy new used entries from the mediated used ring to the guest's,
+ * logging the pages the device wrote for them first (batched: one atomic
+ * OR per bitmap word, the used ring logged once per burst), then publish
+ * the guest used index and interrupt the guest if it asked for it.
+ *
+ * @return entries relayed (>= 0), or -EIO if the queue is (now) broken.
+ * Thread context: as vrelay_queue_relay_avail().
+ */
+int vrelay_queue_relay_used(struct vrelay_queue *q, unsigned int budget);
+
+/**
+ * Relay every used entry the device has written so far (no budget) and
+ * interrupt the guest if anything was relayed. Used before switching back
+ * to direct I/O and at device stop, after the device queue is suspended.
+ *
+ * @return entries relayed, or -EIO.
+ * Thread context: control thread, queue not attached.
+ */
+int vrelay_queue_flush(struct vrelay_queue *q);
+
+/** @return the queue's state. Any thread. */
+enum vrelay_queue_state vrelay_queue_state(const struct vrelay_queue *q);
+
+/**
+ * Read the queue's counters (a consistent-enough snapshot, any thread).
+ */
+void vrelay_queue_get_stats(const struct vrelay_queue *q,
+			    struct vrelay_queue_stats *stats);
+
+/**
+ * Destroy a queue and free its mediated rings. The queue must not be
+ * attached, and the device must no longer access the mediated rings.
+ * Thread context: control thread.
+ */
+void vrelay_queue_destroy(struct vrelay_queue *q);
+
+/* ------------------------------------------------------------------ */
+/* Engines                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Start a relay thread.
+ *
+ * @param name  thread name (pthread_setname_np, 15 chars used).
+ * @param mode  initial mode.
+ * @param cpu   CPU to pin the thread to, or -1 for no pinning.
+ * @return the engine, or NULL with errno set.
+ * Ownership: caller; stop it with vrelay_engine_destroy().
+ * Thread context: control thread.
+ */
+struct vrelay_engine *vrelay_engine_create(const char *name,
+					   enum vrelay_mode mode, int cpu);
+
+/**
+ * Change an engine's mode while it runs. Thread context: control thread.
+ * @return 0 or -EINVAL.
+ */
+int vrelay_engine_set_mode(struct vrelay_engine *e, enum vrelay_mode mode);
+
+/** @return the engine's current mode. */
+enum vrelay_mode vrelay_engine_mode(const struct vrelay_engine *e);
+
+/**
+ * Hand a queue to the engine. Returns once the engine has taken it; the
+ * engine then runs one full pass over the queue without waiting for a
+ * kick, so nothing kicked before the switch is missed.
+ *
+ * @return 0, -EBUSY (already attached), -ENOSPC, or -EIO (queue broken).
+ * Thread context: control thread; not the engine's own thread.
+ */
+int vrelay_engine_attach(struct vrelay_engine *e, struct vrelay_queue *q);
+
+/**
+ * Take a queue back from its engine. When this returns, the engine no
+ * longer touches the queue. Used entries not yet relayed remain in the
+ * mediated used ring (see vrelay_queue_flush()).
+ * @return 0 or -ENOENT. Thread context: control thread.
+ */
+int vrelay_engine_detach(struct vrelay_engine *e, struct vrelay_queue *q);
+
+/**
+ * CPU time the engine thread has used, in nanoseconds (for stats).
+ */
+uint64_t vrelay_engine_cpu_ns(const struct vrelay_engine *e);
+
+/**
+ * Stop the engine thread. No queue may be attached.
+ * Thread context: control thread.
+ */
+void vrelay_engine_destroy(struct vrelay_engine *e);
+
+
+/* ------------------------------------------------------------------ */
+/* Switchover                                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Queue control a device offers the switchover protocol. Every op works on
+ * one queue of the device and returns 0 or a negative errno. They are
+ * called from the control thread only.
+ */
+struct vrelay_qctl_ops {
+	/**
+	 * Stop the queue: fetch no more avail entries, complete those in
+	 * flight (their used entries written, interrupt raised), then report
+	 * the next avail index the device would fetch and the next used
+	 * index it would write.
+	 */
+	int (*suspend)(void *ctx, uint16_t qid, uint16_t *last_avail,
+		       uint16_t *last_used);
+	/**
+	 * Point the stopped queue at the mediated rings (mapping them into
+	 * the device's address space, avail read-only, used writable), keep
+	 * the guest's descriptor table, and use doorbell_fd / irq_fd in place
+	 * of the guest's kick and call fds.
+	 */
+	int (*program_relay)(void *ctx, uint16_t qid,
+			     const struct vrelay_mring_info *mring,
+			     int doorbell_fd, int irq_fd);
+	/**
+	 * Point the stopped queue back at the guest's own rings and fds, and
+	 * unmap the mediated rings.
+	 */
+	int (*program_direct)(void *ctx, uint16_t qid);
+	/** Restart the stopped queue at the given indices. */
+	int (*resume)(void *ctx, uint16_t qid, uint16_t last_avail,
+		      uint16_t last_used);
+};
+
+/**
+ * Switch one device queue from direct I/O to the relay:
+ * suspend -> create the relayed queue at the device's indices (logging the
+ * in-flight window) -> program the device onto the mediated rings ->
+ * attach to the engine -> resume. On failure the queue is put back in
+ * direct I/O at the indices it had.
+ *
+ * @param e       engine that will relay the queue.
+ * @param dev     relay device of the queue.
+ * @param conf    queue configuration; last_avail_idx / last_used_idx are
+ *                ignored (taken from the device). The doorbell and irq
+ *                fds are ignored too: the queue creates and owns its own.
+ * @param ops     device queue control; ctx is passed back to it.
+ * @param[out] qp the relayed queue (owned by the caller).
+ * @param[out] unavailable_ns time from suspend to resume, or NULL.
+ * @return 0 or a negative errno. Thread context: control thread.
+ */
+int vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
+			   const struct vrelay_queue_conf *conf,
+			   const struct vrelay_qctl_ops *ops, void *ctx,
+			   struct vrelay_queue **qp, uint64_t *unavailable_ns);
+
+/**
+ * Switch one relayed queue back to direct I/O:
+ * detach from the engine -> suspend the device queue -> flush every used
+ * entry still in the mediated ring (logged if a log is set) -> program
+ * the device back onto the guest's rings -> resume at the same indices
+ * -> destroy the relayed queue.
+ *
+ * @param resume  false to leave the device queue stopped (device stop at
+ *                the end of migration); the indices are still reported.
+ * @param[out] last_avail, last_used  the queue's final indices, or NULL.
+ * @param[out] unavailable_ns  time from detach to resume, or NULL.
+ * @return 0 or a negative errno; the relayed queue is destroyed in all
+ * cases. Thread context: control thread.
+ */
+int vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
+			    const struct vrelay_qctl_ops *ops, void *ctx,
+			    bool resume, uint16_t *last_avail,
+			    uint16_t *last_used, uint64_t *unavailable_ns);
+
+/** Parse "epoll", "poll" or "auto"/"adaptive". @return 0 or -EINVAL. */
+int vrelay_mode_from_str(const char *s, enum vrelay_mode *mode);
+/** @return the mode's name. */
+const char *vrelay_mode_to_str(enum vrelay_mode mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VDPA_RELAY_H */
