@@ -115,8 +115,10 @@ struct ifcsw_hw {
 	pthread_mutex_t lock;		/**< register writes vs. state */
 	pthread_cond_t cond;		/**< state changes */
 	pthread_t thread;
+	char thread_name[16];
 	bool thread_running;
-	bool quit;
+	bool quit;			/**< device thread must exit */
+	bool stop_pending;		/**< some queue has stop_req set */
 	int ctl_fd;			/**< eventfd: wakes the device thread */
 	int epfd;			/**< device thread's epoll */
 	int ep_fd[IFCSW_MAX_QUEUES];	/**< doorbell fd registered per queue */

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * The emulated VF's device thread and the queue start/stop handshake.
+ *
+ * The thread owns every RUNNING queue. The driver changes a queue only
+ * after stopping it: it raises stop_req and waits on hw->cond until the
+ * thread has parked the queue. The thread parks queues only between
+ * bursts, and a burst always completes the chains it fetched, so a
+ * stopped queue has nothing in flight and its index registers are exact.
+ */
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "ifcvf_sw_hw.h"
+#include "ifcvf_sw_log.h"
+
+#define IFCSW_BURST 64
+/* An idle device with a DPDK wire port re-checks the wire this often. */
+#define IFCSW_WIRE_POLL_MS 1
+
+static bool
+hwq_is_rx(const struct ifcsw_hwq *q)
+{
+	return (q->index & 1) == 0;
+}
+
+static void
+eventfd_drain(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		IFCSW_LOG(DEBUG, "eventfd %d read: %s", fd, strerror(errno));
+}
+
+void
+ifcsw_hw_wake(struct ifcsw_hw *hw)
+{
+	uint64_t one = 1;
+
+	if (write(hw->ctl_fd, &one, sizeof(one)) < 0)
+		IFCSW_LOG(ERR, "%s: cannot wake device thread: %s",
+			  hw->name, strerror(errno));
+}
+
+/* Park every queue the driver asked to stop; called between bursts. */
+static void
+hw_handle_stop_requests(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+	bool changed = false;
+
+	pthread_mutex_lock(&hw->lock);
+	for (i = 0; i < IFCSW_MAX_QUEUES; i++) {
+		struct ifcsw_hwq *q = &hw->q[i];
+
+		if (!q->stop_req)
+			continue;
+		q->stop_req = false;
+		if (q->state == IFCSW_HWQ_RUNNING)
+			q->state = IFCSW_HWQ_STOPPED;
+		changed = true;
+	}
+	__atomic_store_n(&hw->stop_pending, false, __ATOMIC_RELEASE);
+	if (changed)
+		pthread_cond_broadcast(&hw->cond);
+	pthread_mutex_unlock(&hw->lock);
+}
+
+static void
+hw_fault_queue(struct ifcsw_hwq *q, int err)
+{
+	struct ifcsw_hw *hw = q->hw;
+
+	pthread_mutex_lock(&hw->lock);
+	if (q->state == IFCSW_HWQ_RUNNING) {
+		q->state = IFCSW_HWQ_FAULT;
+		IFCSW_LOG(ERR, "%s: queue %u stopped by %s (avail %u used %u)",
+			  hw->name, q->index,
+			  err == -EFAULT ? "a DMA fault" : "a malformed ring",
+			  q->regs.last_avail_idx, q->regs.last_used_idx);
+	}
+	pthread_cond_broadcast(&hw->cond);
+	pthread_mutex_unlock(&hw->lock);
+}
+
+/* One burst over every running queue. @return work done. */
+static unsigned int
+hw_run_bursts(struct ifcsw_hw *hw)
+{
+	unsigned int i, work = 0;
+	int fault_q = -1, fault_err = 0;
+
+	ifcsw_dma_read_lock(&hw->dma);
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		struct ifcsw_hwq *q = &hw->q[i];
+		int n;
+
+		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) !=
+		    IFCSW_HWQ_RUNNING)
+			continue;
+		n = hwq_is_rx(q) ? ifcsw_dp_rx(q, IFCSW_BURST) :
+				   ifcsw_dp_tx(q, IFCSW_BURST);
+		if (n < 0) {
+			fault_q = i;
+			fault_err = n;
+			break;
+		}
+		work += n;
+	}
+	ifcsw_dma_read_unlock(&hw->dma);
+	if (fault_q >= 0)
+		hw_fault_queue(&hw->q[fault_q], fault_err);
+	return work;
+}
+
+/*
+ * Ask for doorbells on every running queue and re-check, so that an avail
+ * entry added between our last look and the guest reading our flags is
+ * not missed. @return true if there is work after all.
+ */
+static bool
+hw_prepare_sleep(struct ifcsw_hw *hw, bool *wire_waiting)
+{
+	unsigned int i;
+	bool busy = false;
+
+	*wire_waiting = false;
+	ifcsw_dma_read_lock(&hw->dma);
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		struct ifcsw_hwq *q = &hw->q[i];
+		bool avail;
+
+		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) !=
+		    IFCSW_HWQ_RUNNING)
+			continue;
+		avail = ifcsw_dp_enable_notify(q);
+		if (!hwq_is_rx(q)) {
+			busy |= avail;
+			continue;
+		}
+		if (q->rx_pending != NULL || !rte_ring_empty(q->wire))
+			busy |= avail;
+		else if (!hw->conf.loopback)
+			*wire_waiting = true;
+	}
+	ifcsw_dma_read_unlock(&hw->dma);
+	return busy;
+}
+
+static void
+hw_quiet_notifications(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	ifcsw_dma_read_lock(&hw->dma);
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		struct ifcsw_hwq *q = &hw->q[i];
+
+		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) ==
+		    IFCSW_HWQ_RUNNING)
+			ifcsw_dp_disable_notify(q);
+	}
+	ifcsw_dma_read_unlock(&hw->dma);
+}
+
+static void
+hw_sleep(struct ifcsw_hw *hw, int timeout_ms)
+{
+	struct epoll_event ev[IFCSW_MAX_QUEUES + 1];
+	int n, i;
+
+	n = epoll_wait(hw->epfd, ev, RTE_DIM(ev), timeout_ms);
+	for (i = 0; i < n; i++) {
+		int fd = (int)(uint32_t)ev[i].data.u64;
+
+		eventfd_drain(fd);
+		if (fd != hw->ctl_fd) {
+			unsigned int qid = ev[i].data.u64 >> 32;
+
+			if (qid < IFCSW_MAX_QUEUES)
+				hw->q[qid].stats.doorbells++;
+		}
+	}
+	hw_quiet_notifications(hw);
+}
+
+static void *
+hw_thread_main(void *arg)
+{
+	struct ifcsw_hw *hw = arg;
+	bool wire_waiting;
+
+	while (!__atomic_load_n(&hw->quit, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&hw->stop_pending, __ATOMIC_ACQUIRE))
+			hw_handle_stop_requests(hw);
+		if (hw_run_bursts(hw) > 0)
+			continue;
+		if (hw->conf.polling) {
+			rte_pause();
+			continue;
+		}
+		if (hw_prepare_sleep(hw, &wire_waiting))
+			continue;
+		hw_sleep(hw, wire_waiting ? IFCSW_WIRE_POLL_MS : -1);
+	}
+	return NULL;
+}
+
+static int
+hw_epoll_add(struct ifcsw_hw *hw, int fd, uint32_t qid)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = ((uint64_t)qid << 32) | (uint32_t)fd,
+	};
+
+	return epoll_ctl(hw->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void
+hw_epoll_del(struct ifcsw_hw *hw, uint16_t qid)
+{
+	/* The fd may already be closed (vhost replaced it): nothing to do. */
+	if (hw->ep_fd[qid] >= 0)
+		epoll_ctl(hw->epfd, EPOLL_CTL_DEL, hw->ep_fd[qid], NULL);
+	hw->ep_fd[qid] = -1;
+}
+
+static size_t
+ring_bytes_avail(uint16_t size)
+{
+	/* flags, idx, ring[size], used_event */
+	return 2 + 2 + 2 * (size_t)size + 2;
+}
+
+static size_t
+ring_bytes_used(uint16_t size)
+{
+	/* flags, idx, ring[size], avail_event */
+	return 2 + 2 + sizeof(struct vring_used_elem) * (size_t)size + 2;
+}
+
+/* Translate the ring registers once; buffers are translated per access. */
+static int
+hwq_map_rings(struct ifcsw_hwq *q)
+{
+	struct ifcsw_dma_map *dma = &q->hw->dma;
+	uint16_t size = q->regs.size;
+	int ret = 0;
+
+	ifcsw_dma_read_lock(dma);
+	q->desc = ifcsw_dma_translate(dma, q->regs.desc_iova,
+			sizeof(struct vring_desc) * (size_t)size,
+			IFCSW_DMA_READ);
+	q->avail = ifcsw_dma_translate(dma, q->regs.avail_iova,
+			ring_bytes_avail(size), IFCSW_DMA_READ);
+	q->used = ifcsw_dma_translate(dma, q->regs.used_iova,
+			ring_bytes_used(size),
+			IFCSW_DMA_READ | IFCSW_DMA_WRITE);
+	if (q->desc == NULL || q->avail == NULL || q->used == NULL)
+		ret = -EFAULT;
+	ifcsw_dma_read_unlock(dma);
+	return ret;
+}
+
+int
+ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
+{
+	struct ifcsw_hwq *q;
+	int ret;
+
+	if (qid >= 2u * hw->conf.nb_queue_pairs)
+		return -EINVAL;
+	q = &hw->q[qid];
+	if (q->regs.size == 0 || (q->regs.size & (q->regs.size - 1)) != 0 ||
+	    q->regs.size > IFCSW_MAX_RING_SIZE || q->regs.doorbell_fd < 0)
+		return -EINVAL;
+
+	pthread_mutex_lock(&hw->lock);
+	if (q->state != IFCSW_HWQ_STOPPED) {
+		ret = q->state == IFCSW_HWQ_RUNNING ? -EBUSY : -EIO;
+		goto out;
+	}
+	ret = hwq_map_rings(q);
+	if (ret < 0) {
+		q->state = IFCSW_HWQ_FAULT;
+		IFCSW_LOG(ERR, "%s: queue %u rings outside the DMA map",
+			  hw->name, qid);
+		goto out;
+	}
+	q->signalled_used_valid = false;
+	hw_epoll_del(hw, qid);
+	ret = hw_epoll_add(hw, q->regs.doorbell_fd, qid);
+	if (ret < 0) {
+		IFCSW_LOG(ERR, "%s: queue %u doorbell fd %d: %s", hw->name,
+			  qid, q->regs.doorbell_fd, strerror(-ret));
+		goto out;
+	}
+	hw->ep_fd[qid] = q->regs.doorbell_fd;
+	__atomic_store_n(&q->state, IFCSW_HWQ_RUNNING, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&hw->lock);
+	if (ret == 0)
+		ifcsw_hw_wake(hw);
+	return ret;
+}
+
+int
+ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
+		    uint16_t *last_avail, uint16_t *last_used)
+{
+	struct ifcsw_hwq *q;
+
+	if (qid >= 2u * hw->conf.nb_queue_pairs)
+		return -EINVAL;
+	q = &hw->q[qid];
+
+	pthread_mutex_lock(&hw->lock);
+	if (q->state == IFCSW_HWQ_RUNNING) {
+		q->stop_req = true;
+		__atomic_store_n(&hw->stop_pending, true, __ATOMIC_RELEASE);
+		ifcsw_hw_wake(hw);
+		while (q->state == IFCSW_HWQ_RUNNING)
+			pthread_cond_wait(&hw->cond, &hw->lock);
+	}
+	hw_epoll_del(hw, qid);
+	if (last_avail != NULL)
+		*last_avail = q->regs.last_avail_idx;
+	if (last_used != NULL)
+		*last_used = q->regs.last_used_idx;
+	pthread_mutex_unlock(&hw->lock);
+	return 0;
+}
+
+void
+ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid)
+{
+	struct ifcsw_hwq *q = &hw->q[qid];
+
+	pthread_mutex_lock(&hw->lock);
+	if (q->state == IFCSW_HWQ_FAULT)
+		q->state = IFCSW_HWQ_STOPPED;
+	hw_epoll_del(hw, qid);
+	pthread_mutex_unlock(&hw->lock);
+}
+
+static int
+hw_create_wire(struct ifcsw_hw *hw, uint16_t qp)
+{
+	char name[RTE_RING_NAMESIZE];
+	unsigned int flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+
+	snprintf(name, sizeof(name), "%.16s_w%u_tx", hw->name, qp);
+	hw->to_wire[qp] = rte_ring_create(name, 1024, SOCKET_ID_ANY, flags);
+	if (hw->to_wire[qp] == NULL)
+		return -rte_errno;
+	if (hw->conf.loopback) {
+		/* The TX queue of the pair feeds its RX queue directly. */
+		hw->from_wire[qp] = hw->to_wire[qp];
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%.16s_w%u_rx", hw->name, qp);
+	hw->from_wire[qp] = rte_ring_create(name, 1024, SOCKET_ID_ANY, flags);
+	if (hw->from_wire[qp] == NULL)
+		return -rte_errno;
+	return 0;
+}
+
+static void
+hw_free_ring(struct rte_ring *r)
+{
+	void *m;
+
+	if (r == NULL)
+		return;
+	while (rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(r);
+}
+
+static void
+hw_free_wires(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	for (i = 0; i < IFCSW_MAX_QUEUE_PAIRS; i++) {
+		if (hw->from_wire[i] != hw->to_wire[i])
+			hw_free_ring(hw->from_wire[i]);
+		hw_free_ring(hw->to_wire[i]);
+		hw->from_wire[i] = hw->to_wire[i] = NULL;
+	}
+}
+
+static void
+hw_init_queues(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	for (i = 0; i < IFCSW_MAX_QUEUES; i++) {
+		struct ifcsw_hwq *q = &hw->q[i];
+
+		memset(q, 0, sizeof(*q));
+		q->hw = hw;
+		q->index = i;
+		q->state = IFCSW_HWQ_STOPPED;
+		q->regs.doorbell_fd = -1;
+		q->regs.irq_fd = -1;
+		hw->ep_fd[i] = -1;
+		if (i / 2 < hw->conf.nb_queue_pairs)
+			q->wire = hwq_is_rx(q) ? hw->from_wire[i / 2] :
+						 hw->to_wire[i / 2];
+	}
+}
+
+int
+ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf)
+{
+	unsigned int i;
+	int ret;
+
+	memset(hw, 0, sizeof(*hw));
+	snprintf(hw->name, sizeof(hw->name), "%s", conf->name);
+	hw->conf = *conf;
+	hw->conf.name = hw->name;
+	hw->ctl_fd = -1;
+	hw->epfd = -1;
+	ifcsw_dma_init(&hw->dma);
+	pthread_mutex_init(&hw->lock, NULL);
+	pthread_cond_init(&hw->cond, NULL);
+
+	for (i = 0; i < conf->nb_queue_pairs; i++) {
+		ret = hw_create_wire(hw, i);
+		if (ret < 0)
+			goto fail_wire;
+	}
+	hw_init_queues(hw);
+
+	hw->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	hw->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (hw->ctl_fd < 0 || hw->epfd < 0) {
+		ret = -errno;
+		goto fail_fds;
+	}
+	ret = hw_epoll_add(hw, hw->ctl_fd, UINT16_MAX);
+	if (ret < 0)
+		goto fail_fds;
+
+	ret = -pthread_create(&hw->thread, NULL, hw_thread_main, hw);
+	if (ret < 0)
+		goto fail_fds;
+	hw->thread_running = true;
+	if (conf->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(conf->cpu, &set);
+		pthread_setaffinity_np(hw->thread, sizeof(set), &set);
+	}
+	snprintf(hw->thread_name, sizeof(hw->thread_name), "ifcsw-%.9s",
+		 hw->name);
+	pthread_setname_np(hw->thread, hw->thread_name);
+	return 0;
+
+fail_fds:
+	if (hw->epfd >= 0)
+		close(hw->epfd);
+	if (hw->ctl_fd >= 0)
+		close(hw->ctl_fd);
+fail_wire:
+	hw_free_wires(hw);
+	IFCSW_LOG(ERR, "%s: device init failed: %s", conf->name,
+		  strerror(-ret));
+	return ret;
+}
+
+void
+ifcsw_hw_fini(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	if (hw->thread_running) {
+		for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
+			ifcsw_hw_queue_stop(hw, i, NULL, NULL);
+		__atomic_store_n(&hw->quit, true, __ATOMIC_RELEASE);
+		ifcsw_hw_wake(hw);
+		pthread_join(hw->thread, NULL);
+		hw->thread_running = false;
+	}
+	for (i = 0; i < IFCSW_MAX_QUEUES; i++) {
+		rte_pktmbuf_free(hw->q[i].rx_pending);
+		hw->q[i].rx_pending = NULL;
+	}
+	close(hw->epfd);
+	close(hw->ctl_fd);
+	hw_free_wires(hw);
+	ifcsw_dma_unmap_all(&hw->dma);
+	pthread_cond_destroy(&hw->cond);
+	pthread_mutex_destroy(&hw->lock);
+}
