@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+#ifndef VDPA_LM_H
+#define VDPA_LM_H
+
+/**
+ * @file
+ * vdpa-lm: the sample application operators run on each host. It owns the
+ * vhost-user sockets a hypervisor connects to and the ifcvf_sw devices
+ * behind them, forwards each device's wire side to an uplink port, and
+ * lets the operator watch and steer the relay.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_log.h>
+
+#define VDPA_LM_MAX_DEVICES 16
+
+extern int vdpa_lm_logtype;
+#define LM_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, vdpa_lm_logtype, "vdpa-lm: " fmt "\n", \
+		##__VA_ARGS__)
+
+/** One vhost-user socket and the device behind it. */
+struct vdpa_lm_port {
+	char socket[256];	/**< vhost-user socket path */
+	char device[64];	/**< ifcvf_sw device name */
+	bool registered;	/**< socket registered with vhost */
+	bool has_uplink;	/**< wire side forwarded to uplink_port */
+	uint16_t wire_port;	/**< device's wire ethdev port */
+	uint16_t uplink_port;	/**< where the wire side goes */
+};
+
+/** Application options and state. */
+struct vdpa_lm {
+	struct vdpa_lm_port ports[VDPA_LM_MAX_DEVICES];
+	unsigned int nb_ports;
+	bool client;		/**< connect to the sockets (reconnecting) */
+	uint16_t queues;	/**< queue pairs per device */
+	char relay_mode[16];	/**< epoll | poll | auto */
+	char relay_policy[8];	/**< auto | on | off */
+	char uplink[64];	/**< "loopback" or an ethdev name */
+	int relay_cpu;		/**< -1: any */
+	int hw_cpu;		/**< -1: any */
+	bool interactive;
+	bool demo;
+	unsigned int stats_period; /**< seconds between status lines, 0 off */
+	volatile bool quit;	/**< SIGINT/SIGTERM or `quit` */
+};
+
+/* main.c */
+int vdpa_lm_create(struct vdpa_lm *lm, const char *socket,
+		   const char *device);
+void vdpa_lm_print_status(struct vdpa_lm *lm);
+
+/* forward.c: wire <-> uplink forwarding on a worker lcore or thread. */
+int vdpa_lm_forward_start(struct vdpa_lm *lm);
+void vdpa_lm_forward_stop(struct vdpa_lm *lm);
+
+/* cli.c: interactive commands. Returns when the user quits. */
+void vdpa_lm_cli_run(struct vdpa_lm *lm);
+
+/* demo.c: self-contained migration demo. @return process exit code. */
+int vdpa_lm_demo_run(struct vdpa_lm *lm);
+
+#endif /* VDPA_LM_H */
