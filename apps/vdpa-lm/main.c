@@ -57,6 +57,8 @@ usage(const char *prog)
 	       "CPU N\n"
 	       "  --stats-period S     status line every S seconds "
 	       "(default 1, 0 = off)\n"
+	       "  --relay-cycle MS     testing: switch every device to the "
+	       "relay and back every MS ms\n"
 	       "  -i, --interactive    command line (type `help`)\n"
 	       "  --demo               run the self-contained migration "
 	       "demo and exit\n"
@@ -89,7 +91,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
-	       OPT_STATS, OPT_DEMO };
+	       OPT_STATS, OPT_DEMO, OPT_CYCLE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "client", no_argument, NULL, OPT_CLIENT },
@@ -102,6 +104,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 		{ "stats-period", required_argument, NULL, OPT_STATS },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "demo", no_argument, NULL, OPT_DEMO },
+		{ "relay-cycle", required_argument, NULL, OPT_CYCLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -167,6 +170,12 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 				return usage_error(prog, "--stats-period "
 					"expects seconds, got '%s'", optarg);
 			lm->stats_period = v;
+			break;
+		case OPT_CYCLE:
+			if (parse_uint_arg(optarg, 60000, &v) < 0 || v == 0)
+				return usage_error(prog, "--relay-cycle "
+					"expects milliseconds, got '%s'", optarg);
+			lm->relay_cycle_ms = v;
 			break;
 		case 'i':
 			lm->interactive = true;
@@ -346,17 +355,43 @@ on_signal(int sig)
 	lm_app.quit = true;
 }
 
+/* Testing aid: force the relay on, then give control back, in turns. */
+static void
+relay_cycle(struct vdpa_lm *lm, bool on)
+{
+	enum ifcsw_relay_policy back = strcmp(lm->relay_policy, "on") == 0 ?
+		IFCSW_RELAY_OFF : IFCSW_RELAY_AUTO;
+	unsigned int i;
+
+	for (i = 0; i < lm->nb_ports; i++)
+		ifcsw_relay_policy_set(lm->ports[i].device,
+				       on ? IFCSW_RELAY_ON : back);
+}
+
 static void
 run_status_loop(struct vdpa_lm *lm)
 {
-	unsigned int ticks = 0;
+	uint64_t tick_us = lm->relay_cycle_ms != 0 ?
+		lm->relay_cycle_ms * 1000ULL : 100000;
+	uint64_t elapsed_us = 0, last_status_us = 0;
+	bool relay_on = false;
 
 	while (!lm->quit) {
-		usleep(100 * 1000);
-		if (lm->stats_period != 0 &&
-		    ++ticks % (10 * lm->stats_period) == 0)
+		usleep(tick_us);
+		elapsed_us += tick_us;
+		if (lm->relay_cycle_ms != 0) {
+			relay_on = !relay_on;
+			relay_cycle(lm, relay_on);
+		}
+		if (lm->stats_period != 0 && elapsed_us - last_status_us >=
+		    lm->stats_period * 1000000ULL) {
+			last_status_us = elapsed_us;
 			vdpa_lm_print_status(lm);
+		}
 	}
+	if (lm->relay_cycle_ms != 0 && relay_on)
+		relay_cycle(lm, false);
+	vdpa_lm_print_status(lm);
 }
 
 static void

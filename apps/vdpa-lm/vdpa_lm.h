@@ -49,6 +49,8 @@ struct vdpa_lm {
 	bool interactive;
 	bool demo;
 	unsigned int stats_period; /**< seconds between status lines, 0 off */
+	/** Testing: flip every device between relay and direct this often. */
+	unsigned int relay_cycle_ms;
 	volatile bool quit;	/**< SIGINT/SIGTERM or `quit` */
 };
 

@@ -399,8 +399,11 @@ int vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
  *                the end of migration); the indices are still reported.
  * @param[out] last_avail, last_used  the queue's final indices, or NULL.
  * @param[out] unavailable_ns  time from detach to resume, or NULL.
- * @return 0 or a negative errno; the relayed queue is destroyed in all
- * cases. Thread context: control thread.
+ * @return 0 or a negative errno. The relayed queue is destroyed in all
+ * cases but one: if suspend or program_direct fails the device may still
+ * DMA to the mediated rings, so they (and the queue) are deliberately
+ * leaked rather than freed under the device.
+ * Thread context: control thread.
  */
 int vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 			    const struct vrelay_qctl_ops *ops, void *ctx,

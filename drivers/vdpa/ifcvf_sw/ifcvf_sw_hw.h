@@ -68,7 +68,9 @@ struct ifcsw_hwq_stats {
 	uint64_t irqs;		/**< interrupts raised */
 	uint64_t dma_faults;	/**< accesses refused by the DMA map */
 	uint64_t ring_errors;	/**< malformed descriptor chains */
-	uint64_t drops;		/**< RX: wire packets dropped (no buffer / too big) */
+	/** RX: wire packets dropped (too big, or stranded by a fault);
+	 * TX: frames over 9728 bytes, completed but not sent. */
+	uint64_t drops;
 };
 
 struct ifcsw_hw;

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * Descriptor chain walking and checking. The guest owns the descriptor
+ * table and may rewrite it at any time, so each descriptor is read once
+ * into a local copy and every decision is taken on that copy; every loop
+ * is bounded so a hostile table cannot make the relay spin.
+ */
+
+#include <string.h>
+
+#include "vrelay_private.h"
+
+struct chain_walk {
+	const struct vring_desc *table;	/* current table */
+	uint32_t n;			/* entries in it */
+	uint32_t left;			/* descriptors we may still visit */
+	uint32_t total;			/* descriptors visited overall */
+	bool in_indirect;
+	bool seen_write;
+	uint64_t wlen;
+};
+
+static void
+desc_read(const struct vring_desc *table, uint32_t i, struct vring_desc *d)
+{
+	const volatile struct vring_desc *v = &table[i];
+
+	/* One snapshot: the guest can race with us on every field. */
+	d->addr = v->addr;
+	d->len = v->len;
+	d->flags = v->flags;
+	d->next = v->next;
+}
+
+static const char *
+chain_enter_indirect(struct vrelay_queue *q, struct chain_walk *w,
+		     const struct vring_desc *d)
+{
+	const struct vring_desc *t;
+	uint32_t n;
+
+	if (!q->indirect)
+		return "indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC";
+	if (w->in_indirect)
+		return "indirect descriptor inside an indirect table";
+	if (d->flags & VRING_DESC_F_NEXT)
+		return "descriptor has both NEXT and INDIRECT";
+	if (d->len == 0 || d->len % sizeof(struct vring_desc) != 0)
+		return "indirect table length not a non-zero multiple of 16";
+	n = d->len / sizeof(struct vring_desc);
+	if (n > VRELAY_MAX_CHAIN_LEN)
+		return "indirect table too long";
+	t = vrelay_mem_translate(&q->dev->mem, d->addr, d->len);
+	if (t == NULL)
+		return "indirect table outside guest memory";
+	w->table = t;
+	w->n = n;
+	w->left = n;
+	w->in_indirect = true;
+	return NULL;
+}
+
+static const char *
+chain_buffer(struct vrelay_queue *q, struct chain_walk *w,
+	     const struct vring_desc *d, vrelay_wdesc_fn fn, void *arg)
+{
+	if (!vrelay_mem_contains(&q->dev->mem, d->addr, d->len))
+		return "buffer outside guest memory";
+	if (!(d->flags & VRING_DESC_F_WRITE)) {
+		/* Virtio: device-readable descriptors come first. */
+		if (w->seen_write)
+			return "device-readable descriptor after a writable one";
+		return NULL;
+	}
+	w->seen_write = true;
+	w->wlen += d->len;
+	if (fn != NULL && d->len != 0 && fn(arg, d->addr, d->len) != 0)
+		return "too many writable descriptors";
+	return NULL;
+}
+
+/*
+ * Walk the chain starting at head. Calls fn for each writable buffer in
+ * chain order and stores the chain's writable length in *wlen.
+ * Returns 0, or -EIO with *reason set when the chain breaks a virtio rule.
+ */
+int
+vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
+		  vrelay_wdesc_fn fn, void *arg, const char **reason)
+{
+	struct chain_walk w = {
+		.table = q->gdesc,
+		.n = q->size,
+		.left = q->size,	/* no direct chain is longer than the ring */
+	};
+	struct vring_desc d;
+	uint32_t i = head;
+	const char *err = NULL;
+
+	if (head >= q->size) {
+		*reason = "head id out of range";
+		return -EIO;
+	}
+	for (;;) {
+		if (w.left == 0 || w.total == VRELAY_MAX_CHAIN_LEN) {
+			err = "chain too long or looping";
+			break;
+		}
+		w.left--;
+		w.total++;
+		desc_read(w.table, i, &d);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			err = chain_enter_indirect(q, &w, &d);
+			if (err != NULL)
+				break;
+			i = 0;
+			continue;
+		}
+		err = chain_buffer(q, &w, &d, fn, arg);
+		if (err != NULL)
+			break;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		i = d.next;
+		if (i >= w.n) {
+			err = "next id out of range";
+			break;
+		}
+	}
+	if (err != NULL) {
+		*reason = err;
+		return -EIO;
+	}
+	*wlen = w.wlen;
+	return 0;
+}

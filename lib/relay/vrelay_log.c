@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * Batched dirty logging.
+ *
+ * A burst of GPA ranges becomes a sorted, merged list of page intervals;
+ * the bits are then accumulated per 64-bit bitmap word and each word is
+ * updated with a single atomic OR (other relay threads and the vhost
+ * front-end's own logging share the bitmap). Bytes of the bitmap that
+ * are not inside an aligned word of the mapping (unaligned base, size
+ * not a multiple of 8) get byte-wide atomic ORs instead.
+ *
+ * Log swap quiescence: a logging section is bracketed by log_enter() /
+ * log_exit(), which count the thread in dev->log_readers. set_log raises
+ * dev->log_swapping, waits for the count to drain, swaps the pointer and
+ * lowers the flag. Readers arriving during the swap wait for it, so their
+ * pages land in the new log; readers already inside finish on the old
+ * log before set_log returns. No reader can be stuck behind a swapper
+ * for longer than one logging section, and vice versa.
+ */
+
+#include <stdlib.h>
+#include <sched.h>
+
+#include <rte_pause.h>
+
+#include "vrelay_private.h"
+#include "vrelay_rtelog.h"
+
+/* Bits being gathered for one bitmap word (or edge byte). */
+struct log_acc {
+	const struct vrelay_log_desc *log;
+	uintptr_t key;		/* address of the word or byte, 0: none */
+	bool word;
+	uint64_t mask;
+	uint64_t pages;		/* bits set in the log */
+	uint64_t skipped;	/* pages beyond the log */
+};
+
+static const struct vrelay_log_desc *
+log_enter(struct vrelay_device *dev)
+{
+	for (;;) {
+		while (__atomic_load_n(&dev->log_swapping, __ATOMIC_ACQUIRE))
+			rte_pause();
+		/*
+		 * Dekker with set_log: announce ourselves, then look at the
+		 * flag; the swapper raises the flag, then counts us. With
+		 * both sequentially consistent one always sees the other.
+		 */
+		__atomic_fetch_add(&dev->log_readers, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&dev->log_swapping, __ATOMIC_SEQ_CST))
+			break;
+		__atomic_fetch_sub(&dev->log_readers, 1, __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&dev->log, __ATOMIC_ACQUIRE);
+}
+
+static void
+log_exit(struct vrelay_device *dev)
+{
+	/* Our bitmap writes are done before the swapper sees us leave. */
+	__atomic_fetch_sub(&dev->log_readers, 1, __ATOMIC_RELEASE);
+}
+
+static void
+acc_flush(struct log_acc *a)
+{
+	if (a->key == 0)
+		return;
+	if (a->word)
+		__atomic_fetch_or((uint64_t *)a->key, a->mask,
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or((uint8_t *)a->key, (uint8_t)a->mask,
+				  __ATOMIC_RELAXED);
+	a->key = 0;
+	a->mask = 0;
+}
+
+static void
+acc_page(struct log_acc *a, uint64_t page)
+{
+	uintptr_t base = (uintptr_t)a->log->base;
+	uintptr_t byte = base + (uintptr_t)(page >> 3);
+	uintptr_t word = byte & ~(uintptr_t)7;
+	uint64_t bit;
+	uintptr_t key;
+	bool is_word;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	is_word = word >= base && word + 8 <= base + a->log->size;
+#else
+	is_word = false;	/* bit order inside a word would differ */
+#endif
+	if (is_word) {
+		key = word;
+		bit = (uint64_t)(byte - word) * 8 + (page & 7);
+	} else {
+		key = byte;
+		bit = page & 7;
+	}
+	if (key != a->key || is_word != a->word) {
+		acc_flush(a);
+		a->key = key;
+		a->word = is_word;
+	}
+	a->mask |= 1ULL << bit;
+	a->pages++;
+}
+
+static void
+acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
+{
+	uint64_t nbits = a->log->size * 8;
+	uint64_t p;
+
+	if (last >= nbits) {
+		uint64_t from = first > nbits ? first : nbits;
+
+		a->skipped += last - from + 1;
+		if (first >= nbits)
+			return;
+		last = nbits - 1;
+	}
+	for (p = first; p <= last; p++)
+		acc_page(a, p);
+}
+
+static int
+range_cmp(const void *x, const void *y)
+{
+	const struct vrelay_range *a = x, *b = y;
+
+	return a->gpa < b->gpa ? -1 : a->gpa > b->gpa;
+}
+
+/* Turn byte ranges into page intervals [gpa, len] = [first, last]. */
+static uint32_t
+ranges_to_pages(struct vrelay_range *r, uint32_t n)
+{
+	uint32_t i, m = 0;
+	uint64_t end;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].len == 0)
+			continue;
+		end = r[i].gpa + r[i].len - 1;
+		if (end < r[i].gpa)
+			end = UINT64_MAX;
+		r[m].gpa = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
+		r[m].len = end >> VRELAY_LOG_PAGE_SHIFT;
+		m++;
+	}
+	qsort(r, m, sizeof(*r), range_cmp);
+	return m;
+}
+
+/*
+ * Log the pages covered by r[0..n). r is clobbered (sorted, turned into
+ * page intervals). Returns the number of bits set in the log.
+ */
+uint64_t
+vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
+		  uint32_t n)
+{
+	struct log_acc a = { 0 };
+	uint64_t first, last;
+	uint32_t i, m;
+
+	m = ranges_to_pages(r, n);
+	if (m == 0)
+		return 0;
+	a.log = log_enter(dev);
+	if (a.log == NULL) {
+		log_exit(dev);
+		return 0;
+	}
+	first = r[0].gpa;
+	last = r[0].len;
+	for (i = 1; i < m; i++) {
+		if (r[i].gpa <= last + 1 && last != UINT64_MAX) {
+			if (r[i].len > last)
+				last = r[i].len;
+			continue;
+		}
+		if (last == UINT64_MAX)
+			break;
+		acc_interval(&a, first, last);
+		first = r[i].gpa;
+		last = r[i].len;
+	}
+	acc_interval(&a, first, last);
+	acc_flush(&a);
+	log_exit(dev);
+	if (a.skipped != 0)
+		__atomic_fetch_add(&dev->log_errors, a.skipped,
+				   __ATOMIC_RELAXED);
+	return a.pages;
+}
+
+int
+vrelay_device_set_log(struct vrelay_device *dev, void *base, uint64_t size)
+{
+	struct vrelay_log_desc *nd = NULL, *old;
+
+	if (dev == NULL || (base != NULL && size == 0))
+		return -EINVAL;
+	if (base != NULL) {
+		nd = malloc(sizeof(*nd));
+		if (nd == NULL)
+			return -ENOMEM;
+		nd->base = base;
+		nd->size = size;
+	}
+	pthread_mutex_lock(&dev->log_lock);
+	/* Raise the flag before counting readers: see log_enter(). */
+	__atomic_store_n(&dev->log_swapping, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&dev->log_readers, __ATOMIC_SEQ_CST) != 0)
+		sched_yield();
+	old = dev->log;
+	__atomic_store_n(&dev->log, nd, __ATOMIC_RELEASE);
+	/* New log visible before readers are let in again. */
+	__atomic_store_n(&dev->log_swapping, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&dev->log_lock);
+	free(old);
+	VRELAY_LOG(INFO, "%s: dirty log %s (%" PRIu64 " bytes)", dev->name,
+		   base != NULL ? "set" : "cleared", size);
+	return 0;
+}

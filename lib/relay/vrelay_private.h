@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+#ifndef VRELAY_PRIVATE_H
+#define VRELAY_PRIVATE_H
+
+/*
+ * Internal structures of the relay library. Nothing here is ABI: the
+ * public header only exposes opaque pointers.
+ *
+ * Rings are accessed in host byte order: virtio 1.x rings are little
+ * endian and the library only targets little-endian hosts (x86, arm64).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "vdpa_relay.h"
+
+/* Used entries logged and published together. */
+#define VRELAY_BURST 64
+
+/* Scratch GPA ranges for one used burst (see vrelay_used.c). */
+#define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
+
+/* Most queues one engine serves. */
+#define VRELAY_ENGINE_MAX_QUEUES 256
+
+/* A span of guest physical memory. */
+struct vrelay_range {
+	uint64_t gpa;
+	uint64_t len;
+};
+
+/*
+ * One installed dirty log. Immutable once published, so a relay thread
+ * holding the pointer sees a coherent base/size pair; freed only after
+ * the swap in vrelay_device_set_log() has waited for every reader.
+ */
+struct vrelay_log_desc {
+	uint8_t *base;
+	uint64_t size;
+};
+
+struct vrelay_device {
+	char name[VRELAY_NAME_LEN];
+	struct vrelay_mem mem;		/* guest memory table (copy) */
+	/* Current log or NULL. Written by set_log, read by relay threads. */
+	struct vrelay_log_desc *log;
+	/*
+	 * Log quiescence: relay threads inside a logging section are
+	 * counted in log_readers; set_log raises log_swapping so that no
+	 * new reader enters, swaps the pointer, then waits for the count
+	 * to drop to zero. See vrelay_log.c.
+	 */
+	uint32_t log_readers;
+	uint32_t log_swapping;
+	pthread_mutex_t log_lock;	/* serialises set_log callers */
+	uint64_t log_errors;		/* pages beyond the log, skipped */
+	uint32_t nqueues;		/* live queues, for destroy checks */
+};
+
+/* What the relay knows about one descriptor chain it forwarded. */
+struct vrelay_slot {
+	uint32_t wlen;		/* writable bytes of the chain when checked */
+	uint8_t inflight;	/* forwarded to the device, not yet used */
+};
+
+struct vrelay_engine;
+
+/* epoll cookie: which queue, and which of its fds fired. */
+struct vrelay_evsrc {
+	struct vrelay_queue *q;
+	int fd;
+	int is_irq;		/* device irq fd (else guest kick fd) */
+};
+
+struct vrelay_queue {
+	char name[VRELAY_NAME_LEN];	/* "<dev>/<qname>" for log lines */
+	struct vrelay_device *dev;	/* memory table and dirty log */
+	uint16_t qid;			/* virtqueue index */
+	uint16_t size;			/* ring size, power of two */
+	uint16_t mask;			/* size - 1, ring slot from an index */
+	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
+	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
+
+	/* Guest rings, as the guest driver laid them out. */
+	struct vring_desc *gdesc;	/* read: chains are walked here */
+	struct vring_avail *gavail;	/* read: entries to forward */
+	struct vring_used *gused;	/* written: entries relayed back */
+	uint64_t gused_gpa;		/* where gused is, for the log */
+
+	/* Mediated rings: the device's view of avail and used. */
+	struct vring_avail *mavail;	/* written by us, read by device */
+	struct vring_used *mused;	/* written by device, read by us */
+	struct vrelay_mring_info mring;	/* their mapping, for the driver */
+
+	/*
+	 * Shadow indices. last_avail is the next guest avail index to check
+	 * and forward; it always equals mavail->idx. last_used is the next
+	 * mediated used index to relay; it always equals gused->idx.
+	 */
+	uint16_t last_avail;
+	uint16_t last_used;
+	uint16_t inflight;		/* heads forwarded and not yet used */
+
+	/*
+	 * Per head id: the chain forwarded under that id. A used entry is
+	 * accepted only for an in-flight id and a len within the chain's
+	 * writable length: the device is trusted with DMA, not with the
+	 * log bounds.
+	 */
+	struct vrelay_slot *slots;
+
+	/* Scratch for the GPA ranges of one used burst. */
+	struct vrelay_range *ranges;
+	uint32_t nranges;
+
+	/*
+	 * Notification policy set by the engine: true when the engine
+	 * sleeps on fds and so wants guest kicks and device interrupts.
+	 */
+	bool want_notify;
+
+	int state;			/* enum vrelay_queue_state, atomic */
+
+	/* Fds: borrowed from the conf, or owned (switch helper). */
+	int guest_kick_fd;
+	int guest_call_fd;
+	int doorbell_fd;
+	int irq_fd;
+	bool own_fds;			/* close doorbell_fd/irq_fd on destroy */
+
+	/* Engine bookkeeping; touched by control thread under handshake. */
+	struct vrelay_engine *engine;	/* owner when attached, else NULL */
+	struct vrelay_evsrc ev_kick;	/* epoll cookies for its fds */
+	struct vrelay_evsrc ev_irq;
+
+	struct vrelay_queue_stats stats;
+};
+
+/* vrelay_mem.c */
+bool vrelay_mem_contains(const struct vrelay_mem *mem, uint64_t gpa,
+			 uint64_t len);
+void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
+			   uint64_t len);
+
+/* vrelay_chain.c */
+typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
+int vrelay_chain_walk(struct vrelay_queue *q, uint16_t head,
+		      uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
+		      const char **reason);
+
+/* vrelay_log.c */
+uint64_t vrelay_log_ranges(struct vrelay_device *dev,
+			   struct vrelay_range *r, uint32_t n);
+
+/* vrelay_queue.c */
+int vrelay_queue_break(struct vrelay_queue *q, const char *reason);
+struct vrelay_queue *vrelay_queue_create_owned(struct vrelay_device *dev,
+		const struct vrelay_queue_conf *conf, bool own_fds);
+bool vrelay_queue_arm(struct vrelay_queue *q);
+void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
+void vrelay_eventfd_signal(int fd);
+bool vrelay_eventfd_drain(int fd);
+
+/* vrelay_used.c */
+int vrelay_used_log_window(struct vrelay_queue *q, uint16_t from,
+			   uint16_t to);
+
+/* Ring fields past the entries (EVENT_IDX). */
+static inline uint16_t *
+vrelay_used_event(struct vring_avail *avail, uint16_t size)
+{
+	return &avail->ring[size];
+}
+
+static inline uint16_t *
+vrelay_avail_event(struct vring_used *used, uint16_t size)
+{
+	return (uint16_t *)&used->ring[size];
+}
+
+static inline uint16_t
+vrelay_load16(const volatile uint16_t *p)
+{
+	return *p;
+}
+
+static inline int
+vrelay_queue_is_broken(const struct vrelay_queue *q)
+{
+	return __atomic_load_n(&q->state, __ATOMIC_RELAXED) ==
+		VRELAY_QUEUE_BROKEN;
+}
+
+#endif /* VRELAY_PRIVATE_H */

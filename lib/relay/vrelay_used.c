@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * Used relay: mediated used ring -> validated, logged -> guest used ring.
+ *
+ * Each used entry is checked against the chain the relay forwarded under
+ * that id, and exactly the first `len` bytes of the chain's writable
+ * buffers are logged (what the device wrote), not the whole buffers.
+ * The log is written before the guest can see the entry: a page the
+ * guest may read as fresh data must already be dirty in the log.
+ */
+
+#include <stddef.h>
+
+#include "vrelay_private.h"
+#include "vrelay_rtelog.h"
+
+/* Bytes of a used len still to attribute to writable buffers. */
+struct used_walk {
+	struct vrelay_queue *q;
+	uint32_t left;
+};
+
+static int
+used_collect(void *arg, uint64_t gpa, uint32_t len)
+{
+	struct used_walk *w = arg;
+	struct vrelay_queue *q = w->q;
+	uint32_t take;
+
+	if (w->left == 0)
+		return 0;
+	if (q->nranges == VRELAY_RANGES_CAP)
+		return -1;
+	take = len < w->left ? len : w->left;
+	q->ranges[q->nranges].gpa = gpa;
+	q->ranges[q->nranges].len = take;
+	q->nranges++;
+	w->left -= take;
+	return 0;
+}
+
+/* Collect the ranges the device wrote for one entry; no slot checks. */
+static int
+used_collect_entry(struct vrelay_queue *q, uint16_t id, uint32_t len,
+		   const char **why)
+{
+	struct used_walk w = { .q = q, .left = len };
+	uint64_t wlen;
+
+	if (vrelay_chain_walk(q, id, &wlen, used_collect, &w, why) != 0)
+		return -EIO;
+	if (w.left != 0) {
+		*why = "used len exceeds the chain's writable length";
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Add the guest used ring entries [start, start + n) and used->idx. */
+static void
+used_ring_ranges(struct vrelay_queue *q, uint16_t start, uint16_t n)
+{
+	uint64_t ring = q->gused_gpa + offsetof(struct vring_used, ring);
+	uint16_t first = start & q->mask;
+	uint16_t head = n;
+
+	if (first + n > q->size)
+		head = q->size - first;
+	q->ranges[q->nranges].gpa = ring + first * sizeof(struct vring_used_elem);
+	q->ranges[q->nranges].len = head * sizeof(struct vring_used_elem);
+	q->nranges++;
+	if (head != n) {
+		q->ranges[q->nranges].gpa = ring;
+		q->ranges[q->nranges].len =
+			(n - head) * sizeof(struct vring_used_elem);
+		q->nranges++;
+	}
+	q->ranges[q->nranges].gpa = q->gused_gpa +
+		offsetof(struct vring_used, idx);
+	q->ranges[q->nranges].len = sizeof(q->gused->idx);
+	q->nranges++;
+}
+
+/* Validate one used entry the device wrote and collect its ranges. */
+static int
+used_check_entry(struct vrelay_queue *q, const struct vring_used_elem *e)
+{
+	const char *why = NULL;
+
+	if (e->id >= q->size || !q->slots[e->id].inflight)
+		return vrelay_queue_break(q, "used id not in flight");
+	if (e->len > q->slots[e->id].wlen)
+		return vrelay_queue_break(q, "used len exceeds writable length");
+	if (used_collect_entry(q, e->id, e->len, &why) != 0)
+		return vrelay_queue_break(q, why);
+	q->slots[e->id].inflight = 0;
+	q->inflight--;
+	return 0;
+}
+
+/* Relay up to n (<= VRELAY_BURST) used entries as one logged burst. */
+static int
+used_burst(struct vrelay_queue *q, uint16_t n)
+{
+	struct vring_used_elem el[VRELAY_BURST];
+	const volatile struct vring_used_elem *src;
+	uint16_t i, idx;
+
+	q->nranges = 0;
+	for (i = 0; i < n; i++) {
+		/* Room for a longest chain plus the used ring ranges. */
+		if (q->nranges + VRELAY_MAX_CHAIN_LEN + 3 > VRELAY_RANGES_CAP)
+			break;
+		src = &q->mused->ring[(q->last_used + i) & q->mask];
+		el[i].id = src->id;
+		el[i].len = src->len;
+		if (used_check_entry(q, &el[i]) != 0)
+			return -EIO;
+	}
+	n = i;
+	used_ring_ranges(q, q->last_used, n);
+	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
+						   q->nranges);
+	q->stats.log_bursts++;
+	for (i = 0; i < n; i++) {
+		idx = q->last_used + i;
+		q->gused->ring[idx & q->mask] = el[i];
+	}
+	q->last_used += n;
+	/*
+	 * Dirty bits and used ring entries visible before used->idx: once
+	 * the guest sees the index it may consume (and migration may send)
+	 * the buffers.
+	 */
+	__atomic_store_n(&q->gused->idx, q->last_used, __ATOMIC_RELEASE);
+	return n;
+}
+
+static void
+used_call_guest(struct vrelay_queue *q, uint16_t old, bool force)
+{
+	bool call;
+
+	/*
+	 * Guest used->idx visible before reading its used_event/flags
+	 * (virtio: publish used->idx, then check whether to interrupt).
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (q->event_idx)
+		call = vring_need_event(
+			vrelay_load16(vrelay_used_event(q->gavail, q->size)),
+			q->last_used, old);
+	else
+		call = !(vrelay_load16(&q->gavail->flags) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	if (call || force) {
+		vrelay_eventfd_signal(q->guest_call_fd);
+		q->stats.guest_calls++;
+	}
+}
+
+static int
+used_relay(struct vrelay_queue *q, unsigned int budget, bool force_call)
+{
+	uint16_t used_idx, pending, old = q->last_used;
+	unsigned int todo, total = 0;
+	int ret;
+
+	if (vrelay_queue_is_broken(q))
+		return -EIO;
+	/* Read used->idx before the used entries it covers. */
+	used_idx = __atomic_load_n(&q->mused->idx, __ATOMIC_ACQUIRE);
+	pending = used_idx - q->last_used;
+	if (pending > q->inflight)
+		return vrelay_queue_break(q, "device used idx ahead of entries in flight");
+	todo = pending < budget ? pending : budget;
+	while (total < todo) {
+		ret = used_burst(q, todo - total < VRELAY_BURST ?
+				 todo - total : VRELAY_BURST);
+		if (ret < 0)
+			return ret;
+		total += ret;
+	}
+	if (total == 0)
+		return 0;
+	q->stats.used_relayed += total;
+	/* Move the device's used_event along with what we consumed. */
+	vrelay_queue_set_notify(q, q->want_notify);
+	used_call_guest(q, old, force_call);
+	return total;
+}
+
+int
+vrelay_queue_relay_used(struct vrelay_queue *q, unsigned int budget)
+{
+	return used_relay(q, budget, false);
+}
+
+int
+vrelay_queue_flush(struct vrelay_queue *q)
+{
+	/* The device is stopped: a spurious interrupt beats a lost one. */
+	return used_relay(q, UINT16_MAX + 1U, true);
+}
+
+/*
+ * Log the used entries [from, to) the device wrote to the guest used ring
+ * in direct I/O after logging began. Best effort: the device already
+ * wrote, so a chain that no longer walks is reported, not fatal.
+ */
+int
+vrelay_used_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
+{
+	uint16_t n = to - from, i;
+	const volatile struct vring_used_elem *e;
+	const char *why = NULL;
+	uint64_t pages = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > q->size) {
+		VRELAY_LOG(WARNING, "%s: in-flight window %u > ring, clamped",
+			   q->name, n);
+		from = to - q->size;
+		n = q->size;
+	}
+	q->nranges = 0;
+	for (i = 0; i < n; i++) {
+		if (q->nranges + VRELAY_MAX_CHAIN_LEN + 3 > VRELAY_RANGES_CAP) {
+			pages += vrelay_log_ranges(q->dev, q->ranges,
+						   q->nranges);
+			q->nranges = 0;
+		}
+		e = &q->gused->ring[(uint16_t)(from + i) & q->mask];
+		if (used_collect_entry(q, e->id, e->len, &why) != 0)
+			VRELAY_LOG(WARNING, "%s: in-flight used %u: %s",
+				   q->name, (uint16_t)(from + i), why);
+	}
+	used_ring_ranges(q, from, n);
+	pages += vrelay_log_ranges(q->dev, q->ranges, q->nranges);
+	q->stats.pages_logged += pages;
+	q->stats.log_bursts++;
+	q->stats.inflight_logged += n;
+	return n;
+}

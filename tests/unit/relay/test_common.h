@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * Test scaffolding: synthetic guest memory (three regions, the first two
+ * adjacent, then a hole), guest rings inside it, a tiny driver and a
+ * tiny device that writes through the guest descriptor table.
+ */
+
+#ifndef TEST_COMMON_H
+#define TEST_COMMON_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+#include "vdpa_relay.h"
+
+#define CHECK(c) do { \
+	if (!(c)) { \
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+			__LINE__, #c); \
+		exit(1); \
+	} \
+} while (0)
+
+/* Guest physical layout; hva = t->mem + gpa. */
+#define T_MEM_SIZE	0x800000ULL
+#define T_GAP_START	0x200000ULL
+#define T_GAP_END	0x400000ULL
+#define T_DESC_GPA	0x10000ULL
+#define T_AVAIL_GPA	0x11000ULL
+#define T_USED_GPA	0x12000ULL
+#define T_BUF_GPA	0x400000ULL
+#define T_LOG_SIZE	(T_MEM_SIZE / 4096 / 8)
+
+struct tctx {
+	uint8_t *mem;
+	struct vrelay_mem mt;
+	struct vrelay_device *dev;
+	uint16_t size;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint8_t *log;
+	int kick_fd, call_fd, doorbell_fd, irq_fd;
+	/* fake device shadow indices over the mediated rings */
+	uint16_t dev_avail, dev_used;
+};
+
+static inline void *
+t_hva(struct tctx *t, uint64_t gpa)
+{
+	return t->mem + gpa;
+}
+
+static inline void
+t_init(struct tctx *t, uint16_t size)
+{
+	memset(t, 0, sizeof(*t));
+	t->mem = mmap(NULL, T_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(t->mem != MAP_FAILED);
+	t->mt.nregions = 3;
+	t->mt.regions[0] = (struct vrelay_mem_region){ 0, 0x100000,
+		(uint64_t)(uintptr_t)t->mem };
+	t->mt.regions[1] = (struct vrelay_mem_region){ 0x100000, 0x100000,
+		(uint64_t)(uintptr_t)t->mem + 0x100000 };
+	t->mt.regions[2] = (struct vrelay_mem_region){ T_GAP_END,
+		T_MEM_SIZE - T_GAP_END,
+		(uint64_t)(uintptr_t)t->mem + T_GAP_END };
+	t->dev = vrelay_device_create("tdev", &t->mt);
+	CHECK(t->dev != NULL);
+	t->size = size;
+	t->desc = t_hva(t, T_DESC_GPA);
+	t->avail = t_hva(t, T_AVAIL_GPA);
+	t->used = t_hva(t, T_USED_GPA);
+	t->log = calloc(1, T_LOG_SIZE);
+	CHECK(t->log != NULL);
+	t->kick_fd = eventfd(0, EFD_NONBLOCK);
+	t->call_fd = eventfd(0, EFD_NONBLOCK);
+	t->doorbell_fd = eventfd(0, EFD_NONBLOCK);
+	t->irq_fd = eventfd(0, EFD_NONBLOCK);
+}
+
+static inline void
+t_fini(struct tctx *t)
+{
+	vrelay_device_set_log(t->dev, NULL, 0);
+	vrelay_device_destroy(t->dev);
+	munmap(t->mem, T_MEM_SIZE);
+	free(t->log);
+	close(t->kick_fd);
+	close(t->call_fd);
+	close(t->doorbell_fd);
+	close(t->irq_fd);
+}
+
+static inline struct vrelay_queue_conf
+t_conf(struct tctx *t, uint16_t start)
+{
+	struct vrelay_queue_conf c = {
+		.name = "q0", .qid = 0, .size = t->size,
+		.guest_desc = t->desc, .guest_avail = t->avail,
+		.guest_used = t->used, .guest_used_gpa = T_USED_GPA,
+		.indirect = true,
+		.guest_kick_fd = t->kick_fd, .guest_call_fd = t->call_fd,
+		.device_doorbell_fd = t->doorbell_fd,
+		.device_irq_fd = t->irq_fd,
+		.last_avail_idx = start, .last_used_idx = start,
+		.log_from_used_idx = start,
+	};
+
+	t->avail->idx = start;
+	t->used->idx = start;
+	t->dev_avail = start;
+	t->dev_used = start;
+	return c;
+}
+
+/* Driver: publish head at the next avail slot. */
+static inline void
+t_publish(struct tctx *t, uint16_t head)
+{
+	uint16_t idx = t->avail->idx;
+
+	t->avail->ring[idx & (t->size - 1)] = head;
+	__atomic_store_n(&t->avail->idx, (uint16_t)(idx + 1),
+			 __ATOMIC_RELEASE);
+}
+
+/* Driver: one writable buffer per head (head == slot). */
+static inline void
+t_add_rx(struct tctx *t, uint16_t head, uint64_t gpa, uint32_t len)
+{
+	t->desc[head] = (struct vring_desc){ gpa, len, VRING_DESC_F_WRITE, 0 };
+	t_publish(t, head);
+}
+
+static inline uint64_t
+t_rd_eventfd(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/*
+ * Device: consume what the relay forwarded, write `len` bytes into each
+ * chain's writable buffers (following the guest descriptor table, with
+ * indirect support) and post used entries. Returns entries completed.
+ */
+static inline unsigned int
+t_device_run(struct tctx *t, const struct vrelay_mring_info *m, uint32_t len,
+	     unsigned int max)
+{
+	struct vring_avail *ma = m->avail;
+	struct vring_used *mu = m->used;
+	uint16_t aidx = __atomic_load_n(&ma->idx, __ATOMIC_ACQUIRE);
+	unsigned int n = 0;
+
+	while (t->dev_avail != aidx && n < max) {
+		uint16_t head = ma->ring[t->dev_avail & (t->size - 1)];
+		struct vring_desc *tab = t->desc;
+		uint16_t i = head;
+		uint32_t left = len, w = 0;
+
+		for (;;) {
+			struct vring_desc *d = &tab[i];
+
+			if (d->flags & VRING_DESC_F_INDIRECT) {
+				tab = t_hva(t, d->addr);
+				i = 0;
+				continue;
+			}
+			if ((d->flags & VRING_DESC_F_WRITE) && left) {
+				uint32_t k = d->len < left ? d->len : left;
+
+				memset(t_hva(t, d->addr), 0xab, k);
+				left -= k;
+				w += k;
+			}
+			if (!(d->flags & VRING_DESC_F_NEXT))
+				break;
+			i = d->next;
+		}
+		mu->ring[t->dev_used & (t->size - 1)].id = head;
+		mu->ring[t->dev_used & (t->size - 1)].len = w;
+		t->dev_avail++;
+		t->dev_used++;
+		__atomic_store_n(&mu->idx, t->dev_used, __ATOMIC_RELEASE);
+		n++;
+	}
+	return n;
+}
+
+static inline bool
+t_log_bit(const uint8_t *log, uint64_t page)
+{
+	return log[page / 8] & (1u << (page % 8));
+}
+
+#endif /* TEST_COMMON_H */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * Switchover with a fake queue-control device: direct -> relay ->
+ * direct keeps the indices exact, logs the in-flight window, flushes
+ * every used entry, and a failing step puts the queue back in direct I/O.
+ */
+
+#include <poll.h>
+
+#include "test_common.h"
+
+#define SZ 64
+
+/* A device that fetches and completes in separate steps. */
+struct fdev {
+	struct tctx *t;
+	bool relay, stopped;
+	const struct vrelay_mring_info *m;
+	int irq_fd;
+	uint16_t last_avail, last_used;
+	uint16_t fetched[SZ];
+	int fail_program_relay;
+	int resumes;
+};
+
+static struct vring_avail *
+fd_avail(struct fdev *d)
+{
+	return d->relay ? d->m->avail : d->t->avail;
+}
+
+static struct vring_used *
+fd_used(struct fdev *d)
+{
+	return d->relay ? d->m->used : d->t->used;
+}
+
+static void
+fd_fetch(struct fdev *d, unsigned int n)
+{
+	while (n-- && !d->stopped && fd_avail(d)->idx != d->last_avail) {
+		d->fetched[d->last_avail % SZ] =
+			fd_avail(d)->ring[d->last_avail % SZ];
+		d->last_avail++;
+	}
+}
+
+static void
+fd_complete(struct fdev *d, unsigned int n)
+{
+	struct vring_used *u = fd_used(d);
+
+	while (n-- && d->last_used != d->last_avail) {
+		uint16_t head = d->fetched[d->last_used % SZ];
+		struct vring_desc *ds = &d->t->desc[head];
+
+		memset(t_hva(d->t, ds->addr), 0x5a, 1000);
+		u->ring[d->last_used % SZ].id = head;
+		u->ring[d->last_used % SZ].len = 1000;
+		d->last_used++;
+		__atomic_store_n(&u->idx, d->last_used, __ATOMIC_RELEASE);
+	}
+	if (d->relay)
+		eventfd_write(d->irq_fd, 1);
+}
+
+static int
+op_suspend(void *ctx, uint16_t qid, uint16_t *la, uint16_t *lu)
+{
+	struct fdev *d = ctx;
+
+	(void)qid;
+	fd_complete(d, SZ);
+	d->stopped = true;
+	*la = d->last_avail;
+	*lu = d->last_used;
+	return 0;
+}
+
+static int
+op_program_relay(void *ctx, uint16_t qid, const struct vrelay_mring_info *m,
+		 int doorbell_fd, int irq_fd)
+{
+	struct fdev *d = ctx;
+
+	(void)qid;
+	(void)doorbell_fd;
+	if (d->fail_program_relay)
+		return -EIO;
+	CHECK(d->stopped);
+	d->relay = true;
+	d->m = m;
+	d->irq_fd = irq_fd;
+	return 0;
+}
+
+static int
+op_program_direct(void *ctx, uint16_t qid)
+{
+	struct fdev *d = ctx;
+
+	(void)qid;
+	CHECK(d->stopped);
+	d->relay = false;
+	d->m = NULL;
+	return 0;
+}
+
+static int
+op_resume(void *ctx, uint16_t qid, uint16_t la, uint16_t lu)
+{
+	struct fdev *d = ctx;
+
+	(void)qid;
+	CHECK(d->stopped);
+	CHECK(la == d->last_avail && lu == d->last_used);
+	d->stopped = false;
+	d->resumes++;
+	return 0;
+}
+
+static const struct vrelay_qctl_ops ops = {
+	.suspend = op_suspend,
+	.program_relay = op_program_relay,
+	.program_direct = op_program_direct,
+	.resume = op_resume,
+};
+
+static void
+add(struct tctx *t, unsigned int n)
+{
+	while (n--) {
+		uint16_t slot = t->avail->idx % SZ;
+
+		t_add_rx(t, slot, T_BUF_GPA + slot * 0x2000, 0x2000);
+	}
+}
+
+static bool
+page_of(struct tctx *t, uint16_t slot)
+{
+	return t_log_bit(t->log, (T_BUF_GPA + slot * 0x2000) / 4096);
+}
+
+int
+main(void)
+{
+	struct vrelay_queue_conf c;
+	struct vrelay_queue *q = NULL;
+	struct vrelay_engine *e;
+	struct fdev d = { 0 };
+	struct tctx t;
+	uint16_t la, lu;
+	uint64_t ns;
+	int i;
+
+	t_init(&t, SZ);
+	d.t = &t;
+	c = t_conf(&t, 0);
+	e = vrelay_engine_create("tswitch", VRELAY_MODE_EPOLL, 0);
+	CHECK(e != NULL);
+
+	/* Direct I/O: 10 fetched, 6 done; logging starts at used 3. */
+	add(&t, 10);
+	fd_fetch(&d, 10);
+	fd_complete(&d, 3);
+	CHECK(vrelay_device_set_log(t.dev, t.log, T_LOG_SIZE) == 0);
+	c.log_from_used_idx = 3;
+	fd_complete(&d, 3);
+
+	/* A failing step leaves the queue direct, at its indices. */
+	d.fail_program_relay = 1;
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, NULL) ==
+	      -EIO);
+	CHECK(!d.relay && !d.stopped && d.resumes == 1 && q == NULL);
+	CHECK(d.last_avail == 10 && d.last_used == 10);
+	memset(t.log, 0, T_LOG_SIZE);
+	d.fail_program_relay = 0;
+
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &ns) == 0);
+	CHECK(q != NULL && d.relay && !d.stopped);
+	/* Window [3, 10) logged; earlier completions not. */
+	for (i = 0; i < 10; i++)
+		CHECK(page_of(&t, i) == (i >= 3));
+
+	/* Relayed traffic: 20 in, 15 done before the switch back. */
+	add(&t, 20);
+	eventfd_write(t.kick_fd, 1);
+	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->avail)->idx != 30;
+	     i++)
+		usleep(1000);
+	fd_fetch(&d, 20);
+	CHECK(d.last_avail == 30);
+	fd_complete(&d, 15);
+	for (i = 0; i < 1000 && t.used->idx != 25; i++)
+		usleep(1000);
+	CHECK(t.used->idx == 25);
+
+	/* Back to direct: suspend completes 5 more; flush must relay them. */
+	CHECK(vrelay_switch_to_direct(e, q, &ops, &d, true, &la, &lu, &ns) ==
+	      0);
+	CHECK(la == 30 && lu == 30);
+	CHECK(t.used->idx == 30);
+	CHECK(!d.relay && !d.stopped);
+	for (i = 10; i < 30; i++)
+		CHECK(page_of(&t, i % SZ));
+	for (i = 25; i < 30; i++)
+		CHECK(t.used->ring[i % SZ].len == 1000);
+
+	/* Direct again: the device carries on from the guest's rings. */
+	add(&t, 5);
+	fd_fetch(&d, 5);
+	fd_complete(&d, 5);
+	CHECK(t.used->idx == 35 && t.avail->idx == 35);
+	vrelay_engine_destroy(e);
+	t_fini(&t);
+	printf("test_relay_switch: OK\n");
+	return 0;
+}
