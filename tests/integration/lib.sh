@@ -141,7 +141,9 @@ wait_for_socket() {
 # Runs vu_guest in the foreground against the virtio-user port described
 # by VIRTIO_USER_ARGS (e.g. "path=/x.sock,queues=4,mrg_rxbuf=1") and
 # returns its exit status. Output goes to stdout/stderr; the guest's
-# summary is its last stdout line.
+# summary is its last stdout line. Redirect it to a file rather than
+# calling it inside $(...): in a subshell the guest's pid is not tracked
+# by the parent's trap (the runtime dir is still removed by the glob).
 run_guest() {
 	local bin=$1 lcore=$2 vu_args=$3 prefix pid rc=0
 

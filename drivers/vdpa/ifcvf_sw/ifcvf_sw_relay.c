@@ -214,12 +214,23 @@ ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid)
 {
 	struct ifcsw_vq *vq = &dev->vq[qid];
 	struct vrelay_queue_conf conf;
+	struct rte_vhost_vring vring;
 	char name[VRELAY_NAME_LEN];
 	uint64_t ns = 0;
 	int ret;
 
 	if (vq->mode != IFCSW_QUEUE_DIRECT || dev->engine == NULL)
 		return -EINVAL;
+	/*
+	 * The frontend gives the used ring's log address with the LOG flag
+	 * of SET_VRING_ADDR, typically only when migration starts: read it
+	 * now. Without a vIOMMU it is the used ring's GPA.
+	 */
+	if (rte_vhost_get_vhost_vring(dev->vid, qid, &vring) == 0 &&
+	    vring.log_guest_addr != 0)
+		vq->log_guest_addr = vring.log_guest_addr;
+	else
+		vq->log_guest_addr = vq->used_gpa;
 	snprintf(name, sizeof(name), "%.48s/q%u", dev->name, qid);
 	memset(&conf, 0, sizeof(conf));
 	conf.name = name;
