@@ -9,4 +9,5 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/build.sh" base
 exec "$ROOT/build/apps/vdpa-lm/vdpa-lm" -l 0-1 --no-huge -m 256 --no-pci \
-	--in-memory --log-level=*:warning -- --demo "$@"
+	--file-prefix vdpa-lm-demo-$$ --log-level="*:warning" \
+	--log-level=lib.vhost.config:error -- --demo "$@"
