@@ -70,7 +70,11 @@ relay)
 		--buf-size 512
 	run q1-jumbo --queues 1 --mrg on --pkt-size 9000 --buf-size 4096
 	run q2-small --queues 2 --mrg off --pkt-size 64 --packets 150000
-	run q4-cancel-then-migrate --queues 4 --mrg on --cancel-first
+	# direct -> relay -> direct -> relay -> stop, with traffic throughout
+	run q4-mrg-cancel-then-migrate --queues 4 --mrg on --cancel-first
+	run q4-nomrg-cancel-then-migrate --queues 4 --mrg off --cancel-first
+	run q1-mrg-cancel-then-migrate --queues 1 --mrg on --cancel-first
+	run q1-nomrg-cancel-then-migrate --queues 1 --mrg off --cancel-first
 	run q1-reconnect --queues 1 --mrg on --reconnect
 	if grep -q "broken\|DMA fault\|malformed" "$IT_TMP/lm.log"; then
 		it_log "device or relay reported an error:"
