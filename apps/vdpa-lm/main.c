@@ -311,10 +311,17 @@ lm_destroy_all(struct vdpa_lm *lm)
 	unsigned int i;
 
 	for (i = 0; i < lm->nb_ports; i++) {
-		if (!lm->ports[i].registered)
-			continue;
-		rte_vhost_driver_unregister(lm->ports[i].socket);
+		if (lm->ports[i].registered)
+			rte_vhost_driver_unregister(lm->ports[i].socket);
 		lm->ports[i].registered = false;
+		/*
+		 * Stop the device (its threads, relay queues and wire port)
+		 * while vhost and the ports it uses still exist, rather than
+		 * at some point inside rte_eal_cleanup().
+		 */
+		if (lm->ports[i].device[0] != '\0' &&
+		    rte_vdpa_find_device_by_name(lm->ports[i].device) != NULL)
+			rte_vdev_uninit(lm->ports[i].device);
 	}
 }
 

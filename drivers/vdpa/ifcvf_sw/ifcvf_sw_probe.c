@@ -295,16 +295,19 @@ wire_port_create(struct ifcsw_dev *dev)
 	return 0;
 }
 
+/*
+ * Close the wire port but leave its net_ring vdev to the vdev bus: we may
+ * be called from the EAL's cleanup loop over the vdev list, where
+ * removing the next entry (our ring vdev) under its feet is a
+ * use-after-free. The closed port's vdev goes away with that loop.
+ */
 static void
 wire_port_destroy(struct ifcsw_dev *dev)
 {
-	char name[RTE_ETH_NAME_MAX_LEN];
-
 	if (!dev->has_wire_port)
 		return;
-	rte_eth_dev_get_name_by_port(dev->wire_port, name);
+	rte_eth_dev_stop(dev->wire_port);
 	rte_eth_dev_close(dev->wire_port);
-	rte_vdev_uninit(name);
 	dev->has_wire_port = false;
 }
 
