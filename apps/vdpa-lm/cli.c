@@ -25,6 +25,8 @@
 #include <cmdline_parse_num.h>
 #include <cmdline_parse_string.h>
 #include <cmdline_socket.h>
+#include <rte_common.h>
+#include <rte_vdpa.h>
 
 #include "ifcvf_sw_api.h"
 #include "vdpa_lm.h"
@@ -245,6 +247,33 @@ cmd_stats_all_parsed(void *parsed, struct cmdline *cl, void *data)
 		cli_print_queue(cl, r->device, q, &qi);
 }
 
+/*
+ * The same counters through DPDK's generic vDPA API, as any vDPA
+ * application would read them.
+ */
+static void
+cli_print_vdpa_stats(struct cmdline *cl, const char *dev, uint16_t q)
+{
+	struct rte_vdpa_device *vdpa = rte_vdpa_find_device_by_name(dev);
+	struct rte_vdpa_stat_name names[64];
+	struct rte_vdpa_stat vals[64];
+	int n, i;
+
+	if (vdpa == NULL)
+		return;
+	n = rte_vdpa_get_stats_names(vdpa, names, RTE_DIM(names));
+	if (n <= 0 || n > (int)RTE_DIM(names))
+		return;
+	n = rte_vdpa_get_stats(vdpa, q, vals, n);
+	if (n <= 0)
+		return;
+	cmdline_printf(cl, "rte_vdpa_get_stats: device=%s queue=%u", dev, q);
+	for (i = 0; i < n; i++)
+		cmdline_printf(cl, " %s=%" PRIu64, names[vals[i].id].name,
+			       vals[i].value);
+	cmdline_printf(cl, "\n");
+}
+
 static void
 cmd_stats_queue_parsed(void *parsed, struct cmdline *cl, void *data)
 {
@@ -260,6 +289,7 @@ cmd_stats_queue_parsed(void *parsed, struct cmdline *cl, void *data)
 		return;
 	}
 	cli_print_queue(cl, r->device, r->queue, &qi);
+	cli_print_vdpa_stats(cl, r->device, r->queue);
 }
 
 static cmdline_parse_token_string_t cmd_stats_tok =

@@ -66,6 +66,8 @@ cli "stats ifcvf_sw0" 'device=ifcvf_sw0 queue=0 .*packets=[1-9][0-9]*' ||
 pass "stats: $CLI_LINE"
 cli "stats ifcvf_sw0 1" 'device=ifcvf_sw0 queue=1 .*packets=[1-9]' ||
 	fail "stats of queue 1"
+cli "stats ifcvf_sw0 1" 'rte_vdpa_get_stats: device=ifcvf_sw0 queue=1 packets=[1-9]' ||
+	fail "rte_vdpa_get_stats of queue 1"
 cli "stats ifcvf_sw0 5" 'error: ifcvf_sw0 has no queue 5' ||
 	fail "stats of a missing queue"
 pass "stats per queue"
