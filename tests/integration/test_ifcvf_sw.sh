@@ -58,20 +58,24 @@ stop_lm() {
 }
 
 scenario() {
-	local name=$1 queues=$2 mrg=$3 sizes=$4 lm_opts=$5 out
+	local name=$1 queues=$2 mrg=$3 sizes=$4 lm_opts=$5 out=""
 
 	it_log "scenario $name: queues=$queues mrg=$mrg sizes=$sizes $lm_opts"
 	# shellcheck disable=SC2086
 	start_lm "$name" --queues "$queues" $lm_opts
-	if ! out=$(run_guest "$GUEST" 1 \
+	# Not in $(...): the guest must stay a child of this shell, so that
+	# the cleanup trap can kill it.
+	if ! run_guest "$GUEST" 1 \
 		"path=$LM_SOCK,queues=$queues,mrg_rxbuf=$mrg" \
 		--packets "$PACKETS" --sizes "$sizes" --queues "$queues" \
-		--timeout 60); then
-		it_log "FAIL $name: guest: $(echo "$out" | tail -1)"
+		--timeout 60 >"$IT_TMP/$name.guest" 2>&1; then
+		out=$(tail -1 "$IT_TMP/$name.guest")
+		it_log "FAIL $name: guest: $out"
 		FAILED+=("$name")
 		stop_lm || true
 		return
 	fi
+	out=$(tail -1 "$IT_TMP/$name.guest")
 	stop_lm || { FAILED+=("$name"); return; }
 	if ! check_lm_log "$name" "$lm_opts"; then
 		FAILED+=("$name")
@@ -116,6 +120,7 @@ direct)
 	scenario d-q1-mrg0 1 0 64,1500 ""
 	scenario d-q4-mrg1 4 1 64,1500 ""
 	scenario d-q4-mrg0 4 0 64,1500 ""
+	scenario d-q8-mrg1 8 1 64,1500 ""
 	;;
 relay)
 	PACKETS=${IT_PACKETS:-100000}
