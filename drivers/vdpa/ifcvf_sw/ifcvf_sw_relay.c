@@ -503,19 +503,26 @@ log_merge_tmp(struct ifcsw_dev *dev)
 	dev->log_tmp = NULL;
 }
 
-static enum rte_vhost_msg_result
-relay_pre_msg(int vid, void *msg)
+/* @return the device if msg is a SET_LOG_BASE for one of ours. */
+static struct ifcsw_dev *
+msg_set_log_base_dev(int vid, const void *msg)
 {
-	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
 	uint32_t request;
 
-	if (dev == NULL)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	/* The request code is the first field of every message. */
 	memcpy(&request, msg, sizeof(request));
 	if (request != IFCSW_VHOST_USER_SET_LOG_BASE)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+		return NULL;
+	return ifcsw_dev_from_vid(vid);
+}
 
+static enum rte_vhost_msg_result
+relay_pre_msg(int vid, void *msg)
+{
+	struct ifcsw_dev *dev = msg_set_log_base_dev(vid, msg);
+
+	if (dev == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	pthread_mutex_lock(&dev->lock);
 	if (dev->state == IFCSW_DEV_RELAY && dev->log_size != 0) {
 		dev->log_tmp = calloc(1, dev->log_size);
@@ -535,15 +542,10 @@ relay_pre_msg(int vid, void *msg)
 static enum rte_vhost_msg_result
 relay_post_msg(int vid, void *msg)
 {
-	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
-	uint32_t request;
+	struct ifcsw_dev *dev = msg_set_log_base_dev(vid, msg);
 
 	if (dev == NULL)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	memcpy(&request, msg, sizeof(request));
-	if (request != IFCSW_VHOST_USER_SET_LOG_BASE)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-
 	pthread_mutex_lock(&dev->lock);
 	if (dev->state == IFCSW_DEV_RELAY) {
 		ifcsw_relay_setup_log(dev);
