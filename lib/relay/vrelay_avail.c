@@ -14,17 +14,35 @@
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
 
+/* Remember a writable buffer of the chain being checked. */
+static int
+avail_record_seg(void *arg, uint64_t gpa, uint32_t len)
+{
+	struct vrelay_slot *s = arg;
+
+	if (s->nseg < VRELAY_SLOT_SEGS) {
+		s->seg_gpa[s->nseg] = gpa;
+		s->seg_len[s->nseg] = len;
+	}
+	if (s->nseg <= VRELAY_SLOT_SEGS)
+		s->nseg++;
+	return 0;
+}
+
 /* Check one head and record its chain in the slot table. */
 static int
 avail_check_head(struct vrelay_queue *q, uint16_t head)
 {
+	struct vrelay_slot rec = { .nseg = 0 };
 	const char *why = NULL;
 	uint64_t wlen;
 
-	if (vrelay_chain_walk(q, head, &wlen, NULL, NULL, &why) != 0)
-		return vrelay_queue_break(q, why);
-	if (q->slots[head].inflight)
+	if (head < q->size && q->slots[head].inflight)
 		return vrelay_queue_break(q, "head made available while in flight");
+	if (vrelay_chain_walk(q, head, &wlen, avail_record_seg, &rec,
+			      &why) != 0)
+		return vrelay_queue_break(q, why);
+	q->slots[head] = rec;
 	q->slots[head].inflight = 1;
 	q->slots[head].wlen = wlen > UINT32_MAX ? UINT32_MAX : wlen;
 	q->inflight++;

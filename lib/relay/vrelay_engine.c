@@ -67,6 +67,15 @@ struct vrelay_engine {
 	struct vrelay_queue *queues[VRELAY_ENGINE_MAX_QUEUES];
 	unsigned int nq;
 	unsigned int npoll_only;	/* attached queues lacking an fd */
+
+	/*
+	 * Fault injection for the robustness tests: microseconds to sleep
+	 * at the start of every pass, from VRELAY_FAULT_DELAY_US when the
+	 * engine is created (0: off). It models a relay thread that is
+	 * descheduled or starved while the device runs at full speed, so
+	 * the tests can show that a slow relay loses no dirty page.
+	 */
+	unsigned int fault_delay_us;
 };
 
 static bool
@@ -88,6 +97,8 @@ engine_pass(struct vrelay_engine *e)
 	bool work = false;
 	unsigned int i;
 
+	if (e->fault_delay_us != 0 && e->nq != 0)
+		usleep(e->fault_delay_us);
 	for (i = 0; i < e->nq; i++)
 		work |= engine_service(e->queues[i]);
 	return work;
@@ -329,6 +340,27 @@ engine_start_thread(struct vrelay_engine *e)
 	return 0;
 }
 
+/* VRELAY_FAULT_DELAY_US, read once per engine; see fault_delay_us. */
+static unsigned int
+engine_fault_delay(void)
+{
+	const char *v = getenv("VRELAY_FAULT_DELAY_US");
+	unsigned long us;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	us = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || us > 1000000) {
+		VRELAY_LOG(WARNING, "ignoring VRELAY_FAULT_DELAY_US=%s", v);
+		return 0;
+	}
+	VRELAY_LOG(WARNING, "fault injection: %lu us delay per relay pass",
+		   us);
+	return us;
+}
+
 struct vrelay_engine *
 vrelay_engine_create(const char *name, enum vrelay_mode mode, int cpu)
 {
@@ -347,6 +379,7 @@ vrelay_engine_create(const char *name, enum vrelay_mode mode, int cpu)
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->mode = mode;
 	e->cpu = cpu;
+	e->fault_delay_us = engine_fault_delay();
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -129,12 +129,26 @@ acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
 		acc_page(a, p);
 }
 
-static int
-range_cmp(const void *x, const void *y)
+/*
+ * Sort page intervals by first page. A burst is nearly sorted (buffers
+ * come in ring order, the used ring comes last), where insertion sort is
+ * linear; a burst holds at most VRELAY_RANGES_CAP ranges, which bounds
+ * a hostile order.
+ */
+static void
+pages_sort(struct vrelay_range *r, uint32_t n)
 {
-	const struct vrelay_range *a = x, *b = y;
+	struct vrelay_range t;
+	uint32_t i, j;
 
-	return a->gpa < b->gpa ? -1 : a->gpa > b->gpa;
+	for (i = 1; i < n; i++) {
+		if (r[i - 1].gpa <= r[i].gpa)
+			continue;
+		t = r[i];
+		for (j = i; j > 0 && r[j - 1].gpa > t.gpa; j--)
+			r[j] = r[j - 1];
+		r[j] = t;
+	}
 }
 
 /* Turn byte ranges into page intervals [gpa, len] = [first, last]. */
@@ -154,7 +168,7 @@ ranges_to_pages(struct vrelay_range *r, uint32_t n)
 		r[m].len = end >> VRELAY_LOG_PAGE_SHIFT;
 		m++;
 	}
-	qsort(r, m, sizeof(*r), range_cmp);
+	pages_sort(r, m);
 	return m;
 }
 

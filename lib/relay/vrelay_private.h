@@ -65,8 +65,19 @@ struct vrelay_device {
 };
 
 /* What the relay knows about one descriptor chain it forwarded. */
+/* Writable segments remembered per slot; longer chains are re-walked. */
+#define VRELAY_SLOT_SEGS 4
+
 struct vrelay_slot {
+	/*
+	 * The chain's writable buffers as checked when it was forwarded,
+	 * so that the used side logs without walking the chain again.
+	 * nseg > VRELAY_SLOT_SEGS: too many to keep, walk at used time.
+	 */
+	uint64_t seg_gpa[VRELAY_SLOT_SEGS];
+	uint32_t seg_len[VRELAY_SLOT_SEGS];
 	uint32_t wlen;		/* writable bytes of the chain when checked */
+	uint8_t nseg;		/* writable buffers in the chain */
 	uint8_t inflight;	/* forwarded to the device, not yet used */
 };
 

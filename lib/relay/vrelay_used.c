@@ -84,6 +84,26 @@ used_ring_ranges(struct vrelay_queue *q, uint16_t start, uint16_t n)
 	q->nranges++;
 }
 
+/*
+ * Collect the ranges the device wrote from the segments recorded when
+ * the chain was checked: the first len bytes across them, in order.
+ */
+static void
+used_collect_recorded(struct vrelay_queue *q, const struct vrelay_slot *s,
+		      uint32_t len)
+{
+	uint8_t i;
+
+	for (i = 0; i < s->nseg && len != 0; i++) {
+		uint32_t take = s->seg_len[i] < len ? s->seg_len[i] : len;
+
+		q->ranges[q->nranges].gpa = s->seg_gpa[i];
+		q->ranges[q->nranges].len = take;
+		q->nranges++;
+		len -= take;
+	}
+}
+
 /* Validate one used entry the device wrote and collect its ranges. */
 static int
 used_check_entry(struct vrelay_queue *q, const struct vring_used_elem *e)
@@ -94,7 +114,9 @@ used_check_entry(struct vrelay_queue *q, const struct vring_used_elem *e)
 		return vrelay_queue_break(q, "used id not in flight");
 	if (e->len > q->slots[e->id].wlen)
 		return vrelay_queue_break(q, "used len exceeds writable length");
-	if (used_collect_entry(q, e->id, e->len, &why) != 0)
+	if (q->slots[e->id].nseg <= VRELAY_SLOT_SEGS)
+		used_collect_recorded(q, &q->slots[e->id], e->len);
+	else if (used_collect_entry(q, e->id, e->len, &why) != 0)
 		return vrelay_queue_break(q, why);
 	q->slots[e->id].inflight = 0;
 	q->inflight--;
