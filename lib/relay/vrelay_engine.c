@@ -5,11 +5,14 @@
 /*
  * Relay engine: one thread serving many queues.
  *
- * The queue list is only ever touched by the engine thread; the control
- * thread changes it through a synchronous command (mutex + cond for the
- * reply, an eventfd to wake an epoll sleeper, a flag a poller checks),
- * so the hot path takes no lock and detach knows the engine is done
- * with a queue once the reply arrives.
+ * The engine thread holds the queue list lock for one pass at a time; a
+ * control thread that attaches, detaches or changes the mode takes the
+ * lock itself (announcing itself in ctl_waiting, so that a polling
+ * engine steps aside between passes) and edits the list directly. It
+ * never waits for the engine thread to be scheduled, which would make a
+ * switchover as long as a scheduler slice on a busy host; and when
+ * detach returns, the engine is not in a pass and will not see the
+ * queue again.
  */
 
 #include <stdlib.h>
@@ -33,14 +36,6 @@
 #define ENGINE_POLL_ONLY_MS 1
 #define ENGINE_EVENTS 64
 
-enum engine_cmd {
-	CMD_NONE,
-	CMD_ATTACH,
-	CMD_DETACH,
-	CMD_MODE,
-	CMD_STOP,
-};
-
 struct vrelay_engine {
 	char name[16];
 	pthread_t thread;
@@ -51,18 +46,14 @@ struct vrelay_engine {
 	struct vrelay_evsrc ctl_src;
 	int mode;			/* enum vrelay_mode, atomic */
 
-	/* Command handshake, under lock. */
+	/*
+	 * Queue list lock: the engine holds it during a pass, a control
+	 * thread while it changes the list or the mode.
+	 */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool busy;			/* a control thread owns the slot */
-	bool done;			/* engine has replied */
-	enum engine_cmd cmd;
-	struct vrelay_queue *cmd_q;
-	enum vrelay_mode cmd_mode;
-	int result;
-	uint32_t cmd_pending;		/* atomic: checked by the poll loop */
+	uint32_t ctl_waiting;		/* atomic: control threads wanting lock */
 
-	/* Engine thread only. */
+	/* Under lock. */
 	bool stop;
 	struct vrelay_queue *queues[VRELAY_ENGINE_MAX_QUEUES];
 	unsigned int nq;
@@ -77,6 +68,51 @@ struct vrelay_engine {
 	 */
 	unsigned int fault_delay_us;
 };
+
+/* Engine thread: take the list for a pass, stepping aside for control. */
+static void
+engine_lock(struct vrelay_engine *e)
+{
+	while (__atomic_load_n(&e->ctl_waiting, __ATOMIC_ACQUIRE))
+		sched_yield();
+	pthread_mutex_lock(&e->lock);
+}
+
+static void
+engine_unlock(struct vrelay_engine *e)
+{
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Control thread: take the list away from the engine between passes. */
+static void
+ctl_lock(struct vrelay_engine *e)
+{
+	__atomic_fetch_add(&e->ctl_waiting, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&e->lock);
+}
+
+/* Give the list back, and wake a sleeping engine so it re-arms. */
+static void
+ctl_unlock(struct vrelay_engine *e)
+{
+	pthread_mutex_unlock(&e->lock);
+	__atomic_fetch_sub(&e->ctl_waiting, 1, __ATOMIC_ACQ_REL);
+	vrelay_eventfd_signal(e->ctlfd);
+}
+
+/* Is this event source still one of ours? Called with the lock held. */
+static bool
+engine_owns(const struct vrelay_engine *e, const struct vrelay_evsrc *src)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nq; i++)
+		if (&e->queues[i]->ev_kick == src ||
+		    &e->queues[i]->ev_irq == src)
+			return true;
+	return false;
+}
 
 static bool
 engine_service(struct vrelay_queue *q)
@@ -99,8 +135,10 @@ engine_pass(struct vrelay_engine *e)
 
 	if (e->fault_delay_us != 0 && e->nq != 0)
 		usleep(e->fault_delay_us);
+	engine_lock(e);
 	for (i = 0; i < e->nq; i++)
 		work |= engine_service(e->queues[i]);
+	engine_unlock(e);
 	return work;
 }
 
@@ -168,48 +206,6 @@ engine_do_detach(struct vrelay_engine *e, struct vrelay_queue *q)
 	return 0;
 }
 
-/* Run a pending control command; called between passes only. */
-static void
-engine_do_cmd(struct vrelay_engine *e)
-{
-	struct vrelay_queue *attached = NULL;
-
-	if (!__atomic_load_n(&e->cmd_pending, __ATOMIC_ACQUIRE))
-		return;
-	vrelay_eventfd_drain(e->ctlfd);
-	pthread_mutex_lock(&e->lock);
-	switch (e->cmd) {
-	case CMD_ATTACH:
-		e->result = engine_do_attach(e, e->cmd_q);
-		if (e->result == 0)
-			attached = e->cmd_q;
-		break;
-	case CMD_DETACH:
-		e->result = engine_do_detach(e, e->cmd_q);
-		break;
-	case CMD_MODE:
-		__atomic_store_n(&e->mode, e->cmd_mode, __ATOMIC_RELEASE);
-		engine_set_notify_all(e, e->cmd_mode == VRELAY_MODE_EPOLL);
-		e->result = 0;
-		break;
-	case CMD_STOP:
-		e->stop = true;
-		e->result = 0;
-		break;
-	case CMD_NONE:
-		break;
-	}
-	e->cmd = CMD_NONE;
-	e->done = true;
-	__atomic_store_n(&e->cmd_pending, 0, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&e->cond);
-	pthread_mutex_unlock(&e->lock);
-	/* Catch up with anything kicked before the switch. */
-	if (attached != NULL)
-		while (engine_service(attached))
-			;
-}
-
 /*
  * Arm every queue and sleep until a kick, irq or command. A queue that
  * got work while being armed turns the sleep into a non-blocking check
@@ -223,26 +219,31 @@ engine_sleep(struct vrelay_engine *e)
 	int timeout = -1, n, i;
 	unsigned int k;
 
+	engine_lock(e);
 	for (k = 0; k < e->nq; k++)
 		if (!vrelay_queue_is_broken(e->queues[k]) &&
 		    vrelay_queue_arm(e->queues[k]))
 			timeout = 0;
 	if (timeout != 0 && e->npoll_only != 0)
 		timeout = ENGINE_POLL_ONLY_MS;
-	if (timeout != 0 && __atomic_load_n(&e->cmd_pending, __ATOMIC_ACQUIRE))
-		timeout = 0;
+	engine_unlock(e);
 	n = epoll_wait(e->epfd, ev, ENGINE_EVENTS, timeout);
+	engine_lock(e);
 	for (i = 0; i < n; i++) {
 		src = ev[i].data.ptr;
-		if (src == &e->ctl_src)
-			continue;	/* handled by engine_do_cmd() */
-		if (!vrelay_eventfd_drain(src->fd))
+		if (src == &e->ctl_src) {
+			vrelay_eventfd_drain(e->ctlfd);
+			continue;
+		}
+		/* Detached while we slept: its fds may be closed already. */
+		if (!engine_owns(e, src) || !vrelay_eventfd_drain(src->fd))
 			continue;
 		if (src->is_irq)
 			src->q->stats.device_irqs++;
 		else
 			src->q->stats.guest_kicks++;
 	}
+	engine_unlock(e);
 }
 
 static void
@@ -264,7 +265,9 @@ engine_run_adaptive(struct vrelay_engine *e, unsigned int *idle)
 		return;
 	engine_sleep(e);
 	/* Polling again: notifications would only cost the peers. */
+	engine_lock(e);
 	engine_set_notify_all(e, false);
+	engine_unlock(e);
 	*idle = 0;
 }
 
@@ -274,7 +277,7 @@ engine_main(void *arg)
 	struct vrelay_engine *e = arg;
 	unsigned int idle = 0;
 
-	while (!e->stop) {
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
 		switch (__atomic_load_n(&e->mode, __ATOMIC_RELAXED)) {
 		case VRELAY_MODE_EPOLL:
 			engine_run_epoll(e);
@@ -286,35 +289,8 @@ engine_main(void *arg)
 			engine_run_adaptive(e, &idle);
 			break;
 		}
-		engine_do_cmd(e);
 	}
 	return NULL;
-}
-
-/* Post a command and wait for the engine's reply. */
-static int
-engine_call(struct vrelay_engine *e, enum engine_cmd cmd,
-	    struct vrelay_queue *q, enum vrelay_mode mode)
-{
-	int ret;
-
-	pthread_mutex_lock(&e->lock);
-	while (e->busy)
-		pthread_cond_wait(&e->cond, &e->lock);
-	e->busy = true;
-	e->done = false;
-	e->cmd = cmd;
-	e->cmd_q = q;
-	e->cmd_mode = mode;
-	__atomic_store_n(&e->cmd_pending, 1, __ATOMIC_RELEASE);
-	vrelay_eventfd_signal(e->ctlfd);
-	while (!e->done)
-		pthread_cond_wait(&e->cond, &e->lock);
-	ret = e->result;
-	e->busy = false;
-	pthread_cond_broadcast(&e->cond);
-	pthread_mutex_unlock(&e->lock);
-	return ret;
 }
 
 static int
@@ -381,7 +357,6 @@ vrelay_engine_create(const char *name, enum vrelay_mode mode, int cpu)
 	e->cpu = cpu;
 	e->fault_delay_us = engine_fault_delay();
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->cond, NULL);
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->epfd < 0)
 		goto fail_epoll;
@@ -406,7 +381,6 @@ fail_ctl_add:
 fail_ctlfd:
 	close(e->epfd);
 fail_epoll:
-	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 fail_alloc:
@@ -419,7 +393,11 @@ vrelay_engine_set_mode(struct vrelay_engine *e, enum vrelay_mode mode)
 {
 	if (e == NULL || mode > VRELAY_MODE_ADAPTIVE)
 		return -EINVAL;
-	return engine_call(e, CMD_MODE, NULL, mode);
+	ctl_lock(e);
+	__atomic_store_n(&e->mode, mode, __ATOMIC_RELEASE);
+	engine_set_notify_all(e, mode == VRELAY_MODE_EPOLL);
+	ctl_unlock(e);
+	return 0;
 }
 
 enum vrelay_mode
@@ -441,9 +419,15 @@ vrelay_engine_attach(struct vrelay_engine *e, struct vrelay_queue *q)
 		return -EBUSY;
 	if (vrelay_queue_is_broken(q))
 		return -EIO;
-	ret = engine_call(e, CMD_ATTACH, q, 0);
-	if (ret == 0)
+	ctl_lock(e);
+	ret = engine_do_attach(e, q);
+	if (ret == 0) {
 		q->engine = e;
+		/* Catch up with anything kicked before the switch, now. */
+		while (engine_service(q))
+			;
+	}
+	ctl_unlock(e);
 	return ret;
 }
 
@@ -454,9 +438,11 @@ vrelay_engine_detach(struct vrelay_engine *e, struct vrelay_queue *q)
 
 	if (e == NULL || q == NULL || q->engine != e)
 		return -ENOENT;
-	ret = engine_call(e, CMD_DETACH, q, 0);
+	ctl_lock(e);
+	ret = engine_do_detach(e, q);
 	if (ret == 0)
 		q->engine = NULL;
+	ctl_unlock(e);
 	return ret;
 }
 
@@ -476,14 +462,15 @@ vrelay_engine_destroy(struct vrelay_engine *e)
 {
 	if (e == NULL)
 		return;
-	engine_call(e, CMD_STOP, NULL, 0);
+	ctl_lock(e);
+	__atomic_store_n(&e->stop, true, __ATOMIC_RELEASE);
+	ctl_unlock(e);
 	pthread_join(e->thread, NULL);
 	if (e->nq != 0)
 		VRELAY_LOG(ERR, "%s: destroyed with %u queues attached",
 			   e->name, e->nq);
 	close(e->ctlfd);
 	close(e->epfd);
-	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

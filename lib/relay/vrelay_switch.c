@@ -42,7 +42,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 	struct vrelay_queue_conf qc;
 	struct vrelay_queue *q;
 	uint16_t la, lu;
-	uint64_t t0;
+	uint64_t t0, t_susp, t_prog, t_att;
 	int ret;
 
 	if (e == NULL || dev == NULL || conf == NULL || !ops_valid(ops) ||
@@ -52,6 +52,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 	ret = ops->suspend(ctx, conf->qid, &la, &lu);
 	if (ret != 0)
 		goto fail_suspend;
+	t_susp = now_ns();
 	qc = *conf;
 	qc.last_avail_idx = la;
 	qc.last_used_idx = lu;
@@ -74,15 +75,22 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 				 qc.device_doorbell_fd, qc.device_irq_fd);
 	if (ret != 0)
 		goto fail_program;
+	t_prog = now_ns();
 	ret = vrelay_engine_attach(e, q);
 	if (ret != 0)
 		goto fail_attach;
+	t_att = now_ns();
 	ret = ops->resume(ctx, conf->qid, la, lu);
 	if (ret != 0)
 		goto fail_resume;
 	if (unavailable_ns != NULL)
 		*unavailable_ns = now_ns() - t0;
 	*qp = q;
+	VRELAY_LOG(DEBUG, "%s: to relay: suspend %" PRIu64 " us, create+"
+		   "program %" PRIu64 " us, attach %" PRIu64 " us, resume %"
+		   PRIu64 " us", q->name, (t_susp - t0) / 1000,
+		   (t_prog - t_susp) / 1000, (t_att - t_prog) / 1000,
+		   (now_ns() - t_att) / 1000);
 	VRELAY_LOG(INFO, "%s: switched to relay at avail %u used %u",
 		   q->name, la, lu);
 	return 0;

@@ -24,8 +24,19 @@
 void
 ifcsw_dma_init(struct ifcsw_dma_map *map)
 {
+	pthread_rwlockattr_t attr;
+
 	memset(map, 0, sizeof(*map));
-	rte_rwlock_init(&map->lock);
+	/*
+	 * The device thread read-locks once per burst, back to back; a
+	 * mapping change must not wait for a gap, nor spin while the
+	 * device thread is descheduled: prefer writers, and sleep.
+	 */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&map->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 }
 
 /* Last byte of [start, start + len); false if the range is empty or wraps. */
@@ -108,7 +119,7 @@ ifcsw_dma_map(struct ifcsw_dma_map *map, uint64_t iova, uint64_t len,
 	    (uintptr_t)hva_last != hva_last)
 		return -EINVAL;
 
-	rte_rwlock_write_lock(&map->lock);
+	pthread_rwlock_wrlock(&map->lock);
 	i = dma_upper_bound(map, iova);
 	/* Sorted and disjoint: only the neighbours can overlap. */
 	if (i > 0 && iova - map->entries[i - 1].iova <
@@ -131,7 +142,7 @@ ifcsw_dma_map(struct ifcsw_dma_map *map, uint64_t iova, uint64_t len,
 	};
 	map->nb_entries++;
 out:
-	rte_rwlock_write_unlock(&map->lock);
+	pthread_rwlock_unlock(&map->lock);
 	return ret;
 }
 
@@ -141,7 +152,7 @@ ifcsw_dma_unmap(struct ifcsw_dma_map *map, uint64_t iova)
 	uint32_t i;
 	int ret = -ENOENT;
 
-	rte_rwlock_write_lock(&map->lock);
+	pthread_rwlock_wrlock(&map->lock);
 	i = dma_upper_bound(map, iova);
 	if (i > 0 && map->entries[i - 1].iova == iova) {
 		i--;
@@ -150,16 +161,16 @@ ifcsw_dma_unmap(struct ifcsw_dma_map *map, uint64_t iova)
 		map->nb_entries--;
 		ret = 0;
 	}
-	rte_rwlock_write_unlock(&map->lock);
+	pthread_rwlock_unlock(&map->lock);
 	return ret;
 }
 
 void
 ifcsw_dma_unmap_all(struct ifcsw_dma_map *map)
 {
-	rte_rwlock_write_lock(&map->lock);
+	pthread_rwlock_wrlock(&map->lock);
 	map->nb_entries = 0;
-	rte_rwlock_write_unlock(&map->lock);
+	pthread_rwlock_unlock(&map->lock);
 }
 
 void *

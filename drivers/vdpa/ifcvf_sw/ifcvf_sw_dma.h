@@ -17,13 +17,13 @@
  *
  * Thread context: the driver (control thread) maps and unmaps; the
  * device thread translates. A reader/writer lock keeps them apart; the
- * device takes it once per burst, not per access.
+ * device takes it once per queue burst, not per access.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_rwlock.h>
+#include <pthread.h>
 
 #define IFCSW_DMA_MAX_MAPS 256
 
@@ -39,7 +39,7 @@ struct ifcsw_dma_entry {
 };
 
 struct ifcsw_dma_map {
-	rte_rwlock_t lock;	/**< writers: map/unmap; readers: device bursts */
+	pthread_rwlock_t lock;	/**< writers: map/unmap; readers: device bursts */
 	uint32_t nb_entries;	/**< used slots in entries[], sorted by iova */
 	struct ifcsw_dma_entry entries[IFCSW_DMA_MAX_MAPS];
 	uint64_t faults;	/**< accesses refused, for stats */
@@ -89,13 +89,13 @@ int ifcsw_dma_write(struct ifcsw_dma_map *map, uint64_t iova,
 static inline void
 ifcsw_dma_read_lock(struct ifcsw_dma_map *map)
 {
-	rte_rwlock_read_lock(&map->lock);
+	pthread_rwlock_rdlock(&map->lock);
 }
 
 static inline void
 ifcsw_dma_read_unlock(struct ifcsw_dma_map *map)
 {
-	rte_rwlock_read_unlock(&map->lock);
+	pthread_rwlock_unlock(&map->lock);
 }
 
 #endif /* IFCVF_SW_DMA_H */

@@ -5,11 +5,13 @@
 /*
  * The emulated VF's device thread and the queue start/stop handshake.
  *
- * The thread owns every RUNNING queue. The driver changes a queue only
- * after stopping it: it raises stop_req and waits on hw->cond until the
- * thread has parked the queue. The thread parks queues only between
- * bursts, and a burst always completes the chains it fetched, so a
- * stopped queue has nothing in flight and its index registers are exact.
+ * The thread owns every RUNNING queue, one burst at a time under the
+ * queue's lock. The driver changes a queue only after stopping it, which
+ * it does by taking that lock: a burst always completes the chains it
+ * fetched, so a stopped queue has nothing in flight and its index
+ * registers are exact, and the driver never waits for the device thread
+ * to be scheduled (it matters on a busy host: the queue is unavailable
+ * for as long as a switchover takes).
  */
 
 #include <errno.h>
@@ -58,45 +60,43 @@ ifcsw_hw_wake(struct ifcsw_hw *hw)
 			  hw->name, strerror(errno));
 }
 
-/* Park every queue the driver asked to stop; called between bursts. */
-static void
-hw_handle_stop_requests(struct ifcsw_hw *hw)
+static bool
+hwq_running(const struct ifcsw_hwq *q)
 {
-	unsigned int i;
-	bool changed = false;
+	return __atomic_load_n(&q->state, __ATOMIC_ACQUIRE) ==
+		IFCSW_HWQ_RUNNING;
+}
 
-	pthread_mutex_lock(&hw->lock);
-	for (i = 0; i < IFCSW_MAX_QUEUES; i++) {
-		struct ifcsw_hwq *q = &hw->q[i];
-
-		if (!q->stop_req)
-			continue;
-		q->stop_req = false;
-		if (q->state == IFCSW_HWQ_RUNNING)
-			q->state = IFCSW_HWQ_STOPPED;
-		changed = true;
-	}
-	__atomic_store_n(&hw->stop_pending, false, __ATOMIC_RELEASE);
-	if (changed)
-		pthread_cond_broadcast(&hw->cond);
-	pthread_mutex_unlock(&hw->lock);
+/*
+ * Own a running queue for one burst. Never waits: if the driver holds
+ * the queue (starting or stopping it), the device leaves it alone.
+ */
+static bool
+hwq_own(struct ifcsw_hwq *q)
+{
+	if (pthread_mutex_trylock(&q->lock) != 0)
+		return false;
+	if (q->state == IFCSW_HWQ_RUNNING)
+		return true;
+	pthread_mutex_unlock(&q->lock);
+	return false;
 }
 
 static void
-hw_fault_queue(struct ifcsw_hwq *q, int err)
+hwq_release(struct ifcsw_hwq *q)
 {
-	struct ifcsw_hw *hw = q->hw;
+	pthread_mutex_unlock(&q->lock);
+}
 
-	pthread_mutex_lock(&hw->lock);
-	if (q->state == IFCSW_HWQ_RUNNING) {
-		q->state = IFCSW_HWQ_FAULT;
-		IFCSW_LOG(ERR, "%s: queue %u stopped by %s (avail %u used %u)",
-			  hw->name, q->index,
-			  err == -EFAULT ? "a DMA fault" : "a malformed ring",
-			  q->regs.last_avail_idx, q->regs.last_used_idx);
-	}
-	pthread_cond_broadcast(&hw->cond);
-	pthread_mutex_unlock(&hw->lock);
+/* Called with q->lock held. */
+static void
+hwq_fault(struct ifcsw_hwq *q, int err)
+{
+	q->state = IFCSW_HWQ_FAULT;
+	IFCSW_LOG(ERR, "%s: queue %u stopped by %s (avail %u used %u)",
+		  q->hw->name, q->index,
+		  err == -EFAULT ? "a DMA fault" : "a malformed ring",
+		  q->regs.last_avail_idx, q->regs.last_used_idx);
 }
 
 /* One burst over every running queue. @return work done. */
@@ -104,35 +104,31 @@ static unsigned int
 hw_run_bursts(struct ifcsw_hw *hw)
 {
 	unsigned int i, work = 0;
-	int fault_q = -1, fault_err = 0;
 
-	ifcsw_dma_read_lock(&hw->dma);
 	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
 		struct ifcsw_hwq *q = &hw->q[i];
 		int n;
 
-		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) !=
-		    IFCSW_HWQ_RUNNING)
+		if (!hwq_running(q) || !hwq_own(q))
 			continue;
+		ifcsw_dma_read_lock(&hw->dma);
 		n = hwq_is_rx(q) ? ifcsw_dp_rx(q, IFCSW_BURST) :
 				   ifcsw_dp_tx(q, IFCSW_BURST);
-		if (n < 0) {
-			fault_q = i;
-			fault_err = n;
-			break;
-		}
-		work += n;
+		ifcsw_dma_read_unlock(&hw->dma);
+		if (n < 0)
+			hwq_fault(q, n);
+		else
+			work += n;
+		hwq_release(q);
 	}
-	ifcsw_dma_read_unlock(&hw->dma);
-	if (fault_q >= 0)
-		hw_fault_queue(&hw->q[fault_q], fault_err);
 	return work;
 }
 
 /*
  * Ask for doorbells on every running queue and re-check, so that an avail
  * entry added between our last look and the guest reading our flags is
- * not missed. @return true if there is work after all.
+ * not missed. @return true if there is work after all (or a queue is in
+ * the driver's hands: look again rather than sleep on it).
  */
 static bool
 hw_prepare_sleep(struct ifcsw_hw *hw, bool *wire_waiting)
@@ -141,25 +137,27 @@ hw_prepare_sleep(struct ifcsw_hw *hw, bool *wire_waiting)
 	bool busy = false;
 
 	*wire_waiting = false;
-	ifcsw_dma_read_lock(&hw->dma);
 	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
 		struct ifcsw_hwq *q = &hw->q[i];
 		bool avail;
 
-		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) !=
-		    IFCSW_HWQ_RUNNING)
+		if (!hwq_running(q))
 			continue;
-		avail = ifcsw_dp_enable_notify(q);
-		if (!hwq_is_rx(q)) {
-			busy |= avail;
+		if (!hwq_own(q)) {
+			busy = true;
 			continue;
 		}
-		if (q->rx_pending != NULL || !rte_ring_empty(q->wire))
+		ifcsw_dma_read_lock(&hw->dma);
+		avail = ifcsw_dp_enable_notify(q);
+		ifcsw_dma_read_unlock(&hw->dma);
+		if (!hwq_is_rx(q))
+			busy |= avail;
+		else if (q->rx_pending != NULL || !rte_ring_empty(q->wire))
 			busy |= avail;
 		else if (!hw->conf.loopback)
 			*wire_waiting = true;
+		hwq_release(q);
 	}
-	ifcsw_dma_read_unlock(&hw->dma);
 	return busy;
 }
 
@@ -168,15 +166,16 @@ hw_quiet_notifications(struct ifcsw_hw *hw)
 {
 	unsigned int i;
 
-	ifcsw_dma_read_lock(&hw->dma);
 	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
 		struct ifcsw_hwq *q = &hw->q[i];
 
-		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) ==
-		    IFCSW_HWQ_RUNNING)
-			ifcsw_dp_disable_notify(q);
+		if (!hwq_running(q) || !hwq_own(q))
+			continue;
+		ifcsw_dma_read_lock(&hw->dma);
+		ifcsw_dp_disable_notify(q);
+		ifcsw_dma_read_unlock(&hw->dma);
+		hwq_release(q);
 	}
-	ifcsw_dma_read_unlock(&hw->dma);
 }
 
 static void
@@ -207,8 +206,6 @@ hw_thread_main(void *arg)
 	bool wire_waiting;
 
 	while (!__atomic_load_n(&hw->quit, __ATOMIC_ACQUIRE)) {
-		if (__atomic_load_n(&hw->stop_pending, __ATOMIC_ACQUIRE))
-			hw_handle_stop_requests(hw);
 		if (hw_run_bursts(hw) > 0)
 			continue;
 		if (hw->conf.polling) {
@@ -292,7 +289,7 @@ ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
 	    q->regs.size > IFCSW_MAX_RING_SIZE || q->regs.doorbell_fd < 0)
 		return -EINVAL;
 
-	pthread_mutex_lock(&hw->lock);
+	pthread_mutex_lock(&q->lock);
 	if (q->state != IFCSW_HWQ_STOPPED) {
 		ret = q->state == IFCSW_HWQ_RUNNING ? -EBUSY : -EIO;
 		goto out;
@@ -315,7 +312,7 @@ ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
 	hw->ep_fd[qid] = q->regs.doorbell_fd;
 	__atomic_store_n(&q->state, IFCSW_HWQ_RUNNING, __ATOMIC_RELEASE);
 out:
-	pthread_mutex_unlock(&hw->lock);
+	pthread_mutex_unlock(&q->lock);
 	if (ret == 0)
 		ifcsw_hw_wake(hw);
 	return ret;
@@ -331,20 +328,17 @@ ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
 		return -EINVAL;
 	q = &hw->q[qid];
 
-	pthread_mutex_lock(&hw->lock);
-	if (q->state == IFCSW_HWQ_RUNNING) {
-		q->stop_req = true;
-		__atomic_store_n(&hw->stop_pending, true, __ATOMIC_RELEASE);
-		ifcsw_hw_wake(hw);
-		while (q->state == IFCSW_HWQ_RUNNING)
-			pthread_cond_wait(&hw->cond, &hw->lock);
-	}
+	/* Holding the lock, no burst is in progress: nothing in flight. */
+	pthread_mutex_lock(&q->lock);
+	if (q->state == IFCSW_HWQ_RUNNING)
+		__atomic_store_n(&q->state, IFCSW_HWQ_STOPPED,
+				 __ATOMIC_RELEASE);
 	hw_epoll_del(hw, qid);
 	if (last_avail != NULL)
 		*last_avail = q->regs.last_avail_idx;
 	if (last_used != NULL)
 		*last_used = q->regs.last_used_idx;
-	pthread_mutex_unlock(&hw->lock);
+	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
 
@@ -353,11 +347,11 @@ ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid)
 {
 	struct ifcsw_hwq *q = &hw->q[qid];
 
-	pthread_mutex_lock(&hw->lock);
+	pthread_mutex_lock(&q->lock);
 	if (q->state == IFCSW_HWQ_FAULT)
 		q->state = IFCSW_HWQ_STOPPED;
 	hw_epoll_del(hw, qid);
-	pthread_mutex_unlock(&hw->lock);
+	pthread_mutex_unlock(&q->lock);
 }
 
 static int
@@ -416,6 +410,7 @@ hw_init_queues(struct ifcsw_hw *hw)
 		struct ifcsw_hwq *q = &hw->q[i];
 
 		memset(q, 0, sizeof(*q));
+		pthread_mutex_init(&q->lock, NULL);
 		q->hw = hw;
 		q->index = i;
 		q->state = IFCSW_HWQ_STOPPED;
@@ -441,8 +436,6 @@ ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf)
 	hw->ctl_fd = -1;
 	hw->epfd = -1;
 	ifcsw_dma_init(&hw->dma);
-	pthread_mutex_init(&hw->lock, NULL);
-	pthread_cond_init(&hw->cond, NULL);
 
 	for (i = 0; i < conf->nb_queue_pairs; i++) {
 		ret = hw_create_wire(hw, i);
@@ -505,11 +498,11 @@ ifcsw_hw_fini(struct ifcsw_hw *hw)
 	for (i = 0; i < IFCSW_MAX_QUEUES; i++) {
 		rte_pktmbuf_free(hw->q[i].rx_pending);
 		hw->q[i].rx_pending = NULL;
+		pthread_mutex_destroy(&hw->q[i].lock);
 	}
 	close(hw->epfd);
 	close(hw->ctl_fd);
 	hw_free_wires(hw);
 	ifcsw_dma_unmap_all(&hw->dma);
-	pthread_cond_destroy(&hw->cond);
-	pthread_mutex_destroy(&hw->lock);
+	pthread_rwlock_destroy(&hw->dma.lock);
 }

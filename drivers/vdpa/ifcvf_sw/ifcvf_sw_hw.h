@@ -13,8 +13,11 @@
  * ring addresses as IOVAs, size, negotiated ring features, the doorbell
  * and interrupt eventfds, and the indices the device keeps. The driver
  * writes registers only while the queue is stopped, then starts it; the
- * device thread owns a running queue. A stop request is answered once the
- * packet in progress is complete, with exact last_avail/last_used.
+ * device thread owns a running queue. Each queue has a lock that the
+ * device thread holds for one burst at a time; the driver stops a queue
+ * by taking that lock, so a stop waits at most for the burst in progress
+ * (never for the device thread to be scheduled) and leaves exact
+ * last_avail/last_used with nothing in flight.
  *
  * The device touches guest memory only through its DMA map and never
  * logs dirty pages, like real hardware.
@@ -80,10 +83,13 @@ struct ifcsw_hwq {
 	struct ifcsw_hw *hw;		/**< owning device */
 	uint16_t index;			/**< virtqueue index */
 	struct ifcsw_hwq_regs regs;	/**< driver-programmed registers */
-	/** Current state; written under hw->lock, read by anyone. */
+	/**
+	 * Held by the device thread for a burst (trylock: it never waits
+	 * for the driver), and by the driver to start, stop or reset.
+	 */
+	pthread_mutex_t lock;
+	/** Current state; written under lock, read by anyone. */
 	enum ifcsw_hwq_state state;
-	/** Driver asks the device to stop the queue (under hw->lock). */
-	bool stop_req;
 
 	/* Device-private, valid while RUNNING (set up at start). */
 	struct vring_desc *desc;	/**< translated at start */
@@ -114,16 +120,13 @@ struct ifcsw_hw {
 	struct ifcsw_hw_conf conf;
 	struct ifcsw_dma_map dma;	/**< the VF's IOMMU view */
 	struct ifcsw_hwq q[IFCSW_MAX_QUEUES];
-	pthread_mutex_t lock;		/**< register writes vs. state */
-	pthread_cond_t cond;		/**< state changes */
 	pthread_t thread;
 	char thread_name[16];
 	bool thread_running;
 	bool quit;			/**< device thread must exit */
-	bool stop_pending;		/**< some queue has stop_req set */
 	int ctl_fd;			/**< eventfd: wakes the device thread */
 	int epfd;			/**< device thread's epoll */
-	int ep_fd[IFCSW_MAX_QUEUES];	/**< doorbell fd registered per queue */
+	int ep_fd[IFCSW_MAX_QUEUES];	/**< doorbell registered, under q->lock */
 	/** Wire rings: per queue pair, to the wire and from the wire. */
 	struct rte_ring *to_wire[IFCSW_MAX_QUEUE_PAIRS];
 	struct rte_ring *from_wire[IFCSW_MAX_QUEUE_PAIRS];
@@ -144,7 +147,7 @@ void ifcsw_hw_fini(struct ifcsw_hw *hw);
 int ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid);
 
 /**
- * Stop a queue: the device finishes the packet in progress and parks.
+ * Stop a queue: waits for the burst in progress, if any, to complete.
  * @param[out] last_avail, last_used  the queue's indices, or NULL.
  * @return 0 (also for an already stopped or faulted queue). Control thread.
  */
