@@ -1,0 +1,307 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Throughput, relay CPU, idle CPU, switchover and scale of ifcvf_sw served
+# by vdpa-lm in loopback, with vu_guest (DPDK virtio-user) as the guest.
+#
+# Usage: bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
+#   WHAT: throughput idle switchover timeline scale (default: all)
+#
+# Pinning (2 CPUs): vdpa-lm's main thread, the device thread and the relay
+# thread on CPU 0 (-l 0 --hw-cpu 0 --relay-cpu 0), every guest on CPU 1.
+# Relay figures are ratios to direct I/O measured in the same run, the
+# modes interleaved (rotated order) in every repetition.
+#
+# Output: one JSON object per line in DIR/results.jsonl, a summary in
+# DIR/summary.json, and data files for doc/img plots (plot.sh).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROBE="python3 $BENCH_DIR/lm_probe.py"
+QUICK=0
+OUT=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1; shift ;;
+	--out) OUT=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 2 ] || { echo "usage: $0 [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]" >&2; exit 2; }
+LM=$1
+GUEST=$2
+shift 2
+WHAT=("$@")
+[ ${#WHAT[@]} -gt 0 ] || WHAT=(throughput idle switchover timeline scale)
+
+TMP=$(mktemp -d /tmp/bench-lm.XXXXXX)
+[ -n "$OUT" ] || OUT=$TMP/out
+mkdir -p "$OUT"
+RES=$OUT/results.jsonl
+: >"$RES"
+PIDS=()
+PREFIX_BASE="bench-lm-$$"
+SEQ=0
+RUNDIR=/var/run/dpdk
+[ "$(id -u)" -eq 0 ] || RUNDIR=${XDG_RUNTIME_DIR:-/tmp}/dpdk
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+stop_pid() {
+	local pid=$1 i
+
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -CONT "$pid" 2>/dev/null || true
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$? pid
+
+	trap - EXIT INT TERM
+	set +e
+	for pid in "${PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	rm -rf "${RUNDIR:?}/$PREFIX_BASE"-*
+	rm -rf "$TMP/socks"
+	[ "$OUT" = "$TMP/out" ] && [ $rc -ne 0 ] && log "keeping $TMP"
+	[ "$OUT" = "$TMP/out" ] || rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$TMP/socks"
+
+prefix() {
+	SEQ=$((SEQ + 1))
+	PREFIX="$PREFIX_BASE-$1-$SEQ"
+}
+
+# start_lm NDEV QUEUES LM-OPTS...: vdpa-lm with NDEV sockets; sets LM_PID,
+# LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples).
+start_lm() {
+	local ndev=$1 queues=$2 i args=()
+
+	shift 2
+	SOCKS=()
+	for ((i = 0; i < ndev; i++)); do
+		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
+		args+=(--socket "$TMP/socks/$SEQ.$i.sock")
+	done
+	prefix lm
+	LM_PREFIX=$PREFIX
+	LM_LOG=$TMP/$PREFIX.log
+	"$LM" -l 0 --no-huge -m 1024 --no-pci --file-prefix "$LM_PREFIX" \
+		--log-level=pmd.vdpa.ifcvf_sw:info -- "${args[@]}" \
+		--queues "$queues" --stats-period 0 --hw-cpu 0 --relay-cpu 0 \
+		"$@" </dev/null >"$LM_LOG" 2>&1 &
+	LM_PID=$!
+	PIDS+=("$LM_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "${SOCKS[$((ndev - 1))]}" ] && break
+		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
+		sleep 0.05
+	done
+	SAMPLES=$TMP/$PREFIX.cpu
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.1 &
+	PIDS+=("$!")
+}
+
+stop_lm() {
+	stop_pid "$LM_PID"
+	rm -f "${SOCKS[@]}"
+}
+
+# guest_cmd SOCK QUEUES SIZE PACKETS: the vu_guest command line.
+guest_cmd() {
+	prefix g
+	GCMD=("$GUEST" -l 1 --no-huge -m 256 --no-pci --no-shconf \
+		--no-telemetry --file-prefix "$PREFIX" --log-level error \
+		--vdev "net_virtio_user0,path=$1,queues=$2,mrg_rxbuf=1" -- \
+		--packets "$4" --sizes "$3" --queues "$2" --timeout 120 \
+		--window "${GUEST_WINDOW:-256}")
+}
+
+# run_guests QUEUES SIZE PACKETS: one guest per socket, all on CPU 1, in
+# parallel; sets PPS (sum), ELAPSED (max), T_END, GOK (all passed).
+run_guests() {
+	local q=$1 size=$2 pkts=$3 i gp=() line
+
+	for ((i = 0; i < ${#SOCKS[@]}; i++)); do
+		guest_cmd "${SOCKS[$i]}" "$q" "$size" "$pkts"
+		"${GCMD[@]}" </dev/null >"$TMP/g.$i.out" 2>&1 &
+		gp+=("$!")
+		PIDS+=("$!")
+	done
+	GOK=1
+	for i in "${gp[@]}"; do
+		wait "$i" || GOK=0
+	done
+	T_END=$($PROBE now)
+	PPS=0
+	ELAPSED=0
+	for ((i = 0; i < ${#SOCKS[@]}; i++)); do
+		line=$(grep '^{"result"' "$TMP/g.$i.out" | tail -1 || true)
+		[ -n "$line" ] || { GOK=0; tail -3 "$TMP/g.$i.out" >&2; continue; }
+		PPS=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["pps"]) + int(sys.argv[2]))' "$line" "$PPS")
+		ELAPSED=$(python3 -c 'import json,sys; print(max(float(json.loads(sys.argv[1])["elapsed_s"]), float(sys.argv[2])))' "$line" "$ELAPSED")
+	done
+}
+
+mode_opts() {
+	case $1 in
+	direct) echo "--relay-policy off" ;;
+	epoll) echo "--relay-policy on --relay epoll" ;;
+	poll) echo "--relay-policy on --relay poll" ;;
+	esac
+}
+
+# one_run TEST NDEV QUEUES SIZE MODE PACKETS REP: one measurement line.
+one_run() {
+	local test=$1 ndev=$2 q=$3 size=$4 mode=$5 pkts=$6 rep=$7 cpu hw
+	# shellcheck disable=SC2046
+	start_lm "$ndev" "$q" $(mode_opts "$mode")
+	run_guests "$q" "$size" "$pkts"
+	sleep 0.15
+	cpu=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" relay-)
+	hw=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" ifcsw-)
+	stop_lm
+	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s}\n' \
+		"$test" "$ndev" "$q" "$size" "$mode" "$rep" "$GOK" "$PPS" \
+		"$ELAPSED" "$cpu" "$hw" | tee -a "$RES" >&2
+}
+
+# Packets for about SECS seconds of traffic at the given size.
+packets_for() {
+	local size=$1 secs=$2
+
+	if [ "$QUICK" = 1 ]; then
+		echo 20000
+	elif [ "$size" -le 64 ]; then
+		echo $((200000 * secs))
+	else
+		echo $((50000 * secs))
+	fi
+}
+
+do_throughput() {
+	local reps=2 rep q size mode modes=(direct epoll poll) k
+
+	[ "$QUICK" = 1 ] && reps=1
+	for ((rep = 0; rep < reps; rep++)); do
+		for q in 1 4; do
+			for size in 64 1500; do
+				[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
+				for k in 0 1 2; do
+					mode=${modes[$(((k + rep) % 3))]}
+					one_run throughput 1 "$q" "$size" "$mode" \
+						"$(packets_for "$size" 2)" "$rep"
+				done
+			done
+		done
+	done
+}
+
+# Relay thread CPU with a connected guest that sends nothing: the guest
+# is stopped (SIGSTOP) after a short burst of traffic.
+do_idle() {
+	local mode gpid secs=3 t0 cpu
+
+	[ "$QUICK" = 1 ] && secs=1
+	for mode in epoll poll; do
+		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+		# shellcheck disable=SC2046
+		start_lm 1 1 $(mode_opts "$mode")
+		guest_cmd "${SOCKS[0]}" 1 64 100000000
+		"${GCMD[@]}" </dev/null >"$TMP/idle.out" 2>&1 &
+		gpid=$!
+		PIDS+=("$gpid")
+		sleep 2
+		kill -STOP "$gpid"
+		sleep 1
+		t0=$($PROBE now)
+		sleep "$secs"
+		cpu=$($PROBE window "$SAMPLES" "$($PROBE now)" "$secs" relay-)
+		kill -CONT "$gpid"
+		stop_pid "$gpid"
+		stop_lm
+		printf '{"test":"idle","mode":"%s","secs":%d,"relay_cpu":%s}\n' \
+			"$mode" "$secs" "$cpu" | tee -a "$RES" >&2
+		: "$t0"
+	done
+}
+
+# Switchover: flip relay on/off every 2 ms under 64 B traffic and parse
+# the driver's per-switch "worst queue unavailable" lines.
+# Switchover under a saturating guest (window 256: every thread of the
+# host busy) and under moderate traffic (window 32).
+do_switchover() {
+	local mode q win pkts=3000000 sw
+
+	[ "$QUICK" = 1 ] && pkts=20000
+	for win in 256 32; do
+		for mode in epoll poll; do
+			for q in 1 4; do
+				[ "$QUICK" = 1 ] && { [ "$mode" != epoll ] ||
+					[ "$q" != 1 ] || [ "$win" != 256 ]; } && continue
+				start_lm 1 "$q" --relay "$mode" --relay-cycle 2
+				GUEST_WINDOW=$win run_guests "$q" 64 "$pkts"
+				stop_lm
+				sw=$($PROBE switches "$LM_LOG")
+				grep -o 'relay \(on\|off\).*unavailable [0-9]* us' \
+					"$LM_LOG" >"$OUT/switch-$mode-q$q-w$win.log" || true
+				printf '{"test":"switchover","mode":"%s","queues":%d,"window":%d,"ok":%d,"pps":%d,"switch":%s}\n' \
+					"$mode" "$q" "$win" "$GOK" "$PPS" "$sw" | tee -a "$RES" >&2
+			done
+		done
+	done
+}
+
+# Throughput over time across switchovers: 1.5 s direct, 1.5 s relay...
+do_timeline() {
+	local secs=9 sock
+
+	[ "$QUICK" = 1 ] && secs=2
+	start_lm 1 1 --relay epoll --relay-cycle 1500
+	sock=$RUNDIR/$LM_PREFIX/dpdk_telemetry.v2
+	$PROBE timeline "$sock" ifcvf_sw0 0.1 "$secs" >"$OUT/timeline.dat" &
+	PIDS+=("$!")
+	run_guests 1 64 "$(packets_for 64 $((secs + 3)))"
+	wait "${PIDS[-1]}" || true
+	stop_lm
+	printf '{"test":"timeline","samples":%d}\n' \
+		"$(wc -l <"$OUT/timeline.dat")" | tee -a "$RES" >&2
+}
+
+do_scale() {
+	local q n mode pk
+
+	for mode in direct epoll poll; do
+		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+		for q in 1 4 16; do
+			[ "$QUICK" = 1 ] && continue
+			one_run scale-queues 1 "$q" 64 "$mode" \
+				"$(packets_for 64 3)" 0
+		done
+		for n in 1 4 8; do
+			[ "$QUICK" = 1 ] && [ "$n" != 4 ] && continue
+			pk=$(packets_for 64 3)
+			one_run scale-devices "$n" 1 64 "$mode" \
+				$((pk / n)) 0
+		done
+	done
+}
+
+for w in "${WHAT[@]}"; do
+	log "== $w"
+	"do_$w"
+done
+python3 "$BENCH_DIR/summarize.py" "$RES" >"$OUT/summary.json"
+cat "$OUT/summary.json"

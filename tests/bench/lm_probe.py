@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Helpers for bench_lm.sh (stdlib only).
+
+  sample PID OUT PERIOD        per-thread CPU ticks of PID every PERIOD s
+  window OUT T_END SECS PREFIX CPU share of threads named PREFIX* over
+                               [T_END - SECS, T_END] (CLOCK_MONOTONIC)
+  now                          CLOCK_MONOTONIC seconds
+  timeline SOCK DEV PERIOD SECS packets/s of DEV from telemetry
+  switches LOG                 p50/p99/max of the switchover log lines
+"""
+import json
+import os
+import re
+import socket
+import sys
+import time
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def thread_ticks(pid):
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        fields = s[s.rindex(")") + 2:].split()
+        out[comm] = out.get(comm, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def cmd_sample(pid, out, period):
+    with open(out, "w") as f:
+        while os.path.exists(f"/proc/{pid}"):
+            try:
+                t = thread_ticks(pid)
+            except OSError:
+                break
+            f.write(json.dumps({"t": time.monotonic(), "ticks": t}) + "\n")
+            f.flush()
+            time.sleep(float(period))
+
+
+def ticks_at(samples, t, prefix):
+    best = None
+    for s in samples:
+        if s["t"] <= t:
+            best = s
+    if best is None:
+        best = samples[0]
+    return best["t"], sum(v for k, v in best["ticks"].items()
+                          if k.startswith(prefix))
+
+
+def cmd_window(out, t_end, secs, prefix):
+    with open(out) as f:
+        samples = [json.loads(line) for line in f if line.strip()]
+    if not samples:
+        print("0.0")
+        return
+    t1, c1 = ticks_at(samples, float(t_end), prefix)
+    t0, c0 = ticks_at(samples, float(t_end) - float(secs), prefix)
+    print("%.3f" % ((c1 - c0) / HZ / (t1 - t0) if t1 > t0 else 0.0))
+
+
+def tel_query(sock, cmd):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sock)
+    s.recv(4096)  # greeting
+    s.send(cmd.encode())
+    data = json.loads(s.recv(1 << 20).decode())
+    s.close()
+    return data[cmd.split(",")[0]]
+
+
+def dev_packets(stats):
+    return sum(v.get("packets", 0) for v in stats.values()
+               if isinstance(v, dict))
+
+
+def cmd_timeline(sock, dev, period, secs):
+    t_start = time.monotonic()
+    last = None
+    while time.monotonic() - t_start < float(secs):
+        try:
+            st = tel_query(sock, "/vdpa_relay/stats," + dev)
+        except (OSError, ValueError, KeyError):
+            time.sleep(float(period))
+            continue
+        now = time.monotonic()
+        pk = dev_packets(st)
+        if last is not None and now > last[0]:
+            # each frame is counted on TX and on RX by the device
+            pps = (pk - last[1]) / 2 / (now - last[0])
+            print("%.3f %.0f %s" % (now - t_start, pps, st.get("state")))
+            sys.stdout.flush()
+        last = (now, pk)
+        time.sleep(float(period))
+
+
+def pct(v, p):
+    v = sorted(v)
+    if not v:
+        return 0
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def cmd_switches(log):
+    on, off = [], []
+    rx = re.compile(r"relay (on|off).*worst queue unavailable (\d+) us")
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = rx.search(line)
+            if m:
+                (on if m.group(1) == "on" else off).append(int(m.group(2)))
+    res = {}
+    for name, v in (("to_relay", on), ("to_direct", off)):
+        res[name] = {"n": len(v), "p50_us": pct(v, 50),
+                     "p99_us": pct(v, 99), "max_us": max(v) if v else 0}
+    print(json.dumps(res))
+
+
+def main():
+    a = sys.argv[1:]
+    if not a:
+        print(__doc__)
+        sys.exit(2)
+    if a[0] == "sample":
+        cmd_sample(*a[1:4])
+    elif a[0] == "window":
+        cmd_window(*a[1:5])
+    elif a[0] == "now":
+        print("%.6f" % time.monotonic())
+    elif a[0] == "timeline":
+        cmd_timeline(*a[1:5])
+    elif a[0] == "switches":
+        cmd_switches(a[1])
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# PNG plots for doc/performance.md from the benchmark outputs.
+# Usage: plot.sh RELAY_USED.json BENCH_LM_OUTDIR IMGDIR
+set -euo pipefail
+
+RU=$1
+LMO=$2
+IMG=$3
+TMP=$(mktemp -d /tmp/bench-plot.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$IMG"
+
+python3 - "$RU" "$LMO" "$TMP" <<'PY'
+import json, sys
+ru, lmo, tmp = sys.argv[1:4]
+with open(tmp + "/ru.dat", "w") as f:
+    for r in json.load(open(ru))["results"]:
+        f.write('"%dB/%dK" %s %s %s %s\n' % (
+            r["pkt"], r["buf"] // 1024, r["ours"]["ns_per_entry"],
+            r["dpdk"]["ns_per_entry"], r["ours"].get("ir_per_entry", 0),
+            r["dpdk"].get("ir_per_entry", 0)))
+rows = [json.loads(l) for l in open(lmo + "/results.jsonl") if l.strip()]
+for test, key in (("scale-queues", "queues"), ("scale-devices", "devices")):
+    for mode in ("direct", "epoll", "poll"):
+        sel = sorted((r[key], r["pps"], r["relay_cpu"]) for r in rows
+                     if r["test"] == test and r["mode"] == mode)
+        with open("%s/%s-%s.dat" % (tmp, test, mode), "w") as f:
+            for x in sel:
+                f.write("%d %d %s\n" % x)
+PY
+awk '{ print $1, $2, ($3 == "relay" ? 1 : 0) }' "$LMO/timeline.dat" >"$TMP/tl.dat"
+
+gnuplot <<GP
+set terminal pngcairo size 900,450 noenhanced
+set output "$IMG/switchover-timeline.png"
+set title "64 B loopback, 1 queue pair: relay/epoll on and off every 1.5 s"
+set xlabel "time (s)"; set ylabel "packets/s"; set y2label "relay on"
+set y2range [0:4]; set y2tics ("off" 0, "on" 1)
+set grid
+plot "$TMP/tl.dat" using 1:2 with lines lw 2 title "throughput", \
+     "" using 1:3 axes x1y2 with steps lc rgb "gray" title "relay on"
+
+set output "$IMG/relay-used-cost.png"
+set title "Used-ring relay with dirty logging, per entry (burst 32)"
+unset y2label; unset y2tics
+set style data histograms; set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "ns / entry"; set xlabel "packet / buffer size"
+set multiplot layout 1,2
+plot "$TMP/ru.dat" using 2:xtic(1) title "vdpa-relay", "" using 3 title "DPDK rte\\\\_vdpa\\\\_relay\\\\_vring\\\\_used"
+set ylabel "instructions / entry (callgrind)"
+set title "Instructions per entry"
+plot "$TMP/ru.dat" using 4:xtic(1) title "vdpa-relay", "" using 5 title "DPDK"
+unset multiplot
+
+set output "$IMG/scale.png"
+set style data linespoints
+set title "64 B, scale: queue pairs (1 device) and devices (1 queue pair each)"
+set multiplot layout 1,2
+set xlabel "queue pairs"; set ylabel "packets/s"; set logscale x 2
+plot for [m in "direct epoll poll"] "$TMP/scale-queues-".m.".dat" using 1:2 title m
+set xlabel "devices on one relay thread"
+plot for [m in "direct epoll poll"] "$TMP/scale-devices-".m.".dat" using 1:2 title m
+unset multiplot
+GP
+ls "$IMG"
