@@ -14,9 +14,14 @@
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
 
-/* Remember a writable buffer of the chain being checked. */
-static int
-avail_record_seg(void *arg, uint64_t gpa, uint32_t len)
+/*
+ * Remember a writable buffer of the chain being checked (arg: the
+ * struct vrelay_slot being filled). Also used when the chains already in
+ * flight at a switchover are seeded: every in-flight slot must carry
+ * its segments, or its used entry would log nothing.
+ */
+int
+vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len)
 {
 	struct vrelay_slot *s = arg;
 
@@ -39,7 +44,7 @@ avail_check_head(struct vrelay_queue *q, uint16_t head)
 
 	if (head < q->size && q->slots[head].inflight)
 		return vrelay_queue_break(q, "head made available while in flight");
-	if (vrelay_chain_walk(q, head, &wlen, avail_record_seg, &rec,
+	if (vrelay_chain_walk(q, head, &wlen, vrelay_slot_record_seg, &rec,
 			      &why) != 0)
 		return vrelay_queue_break(q, why);
 	q->slots[head] = rec;

@@ -133,7 +133,8 @@ engine_pass(struct vrelay_engine *e)
 	bool work = false;
 	unsigned int i;
 
-	if (e->fault_delay_us != 0 && e->nq != 0)
+	/* Outside the list lock: a slow relay, not a slow switchover. */
+	if (e->fault_delay_us != 0)
 		usleep(e->fault_delay_us);
 	engine_lock(e);
 	for (i = 0; i < e->nq; i++)

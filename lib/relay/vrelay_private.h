@@ -166,6 +166,9 @@ int vrelay_chain_walk(struct vrelay_queue *q, uint16_t head,
 		      uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
 		      const char **reason);
 
+/* vrelay_avail.c */
+int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
+
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);

@@ -79,12 +79,21 @@ queue_seed_inflight(struct vrelay_queue *q)
 	 * device is still bounded by each chain's writable length.
 	 */
 	for (i = 0; i < n; i++) {
+		struct vrelay_slot rec = { .nseg = 0 };
+
 		idx = q->last_used + i;
 		head = vrelay_load16(&q->gavail->ring[idx & q->mask]);
-		if (vrelay_chain_walk(q, head, &wlen, NULL, NULL, &why) != 0)
+		/*
+		 * Record the writable segments as the avail side does: the
+		 * used side logs from them (nseg 0 would log nothing for the
+		 * buffers the device fills right after the switch).
+		 */
+		if (vrelay_chain_walk(q, head, &wlen, vrelay_slot_record_seg,
+				      &rec, &why) != 0)
 			return vrelay_queue_break(q, why);
 		if (q->slots[head].inflight)
 			return vrelay_queue_break(q, "head in flight twice");
+		q->slots[head] = rec;
 		q->slots[head].inflight = 1;
 		q->slots[head].wlen = wlen > UINT32_MAX ? UINT32_MAX : wlen;
 		q->inflight++;
