@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostile.h"
 #include "migrate.h"
 
 int
@@ -100,6 +101,12 @@ dirty_rounds(struct mig_ctx *m, struct mig_result *res)
 			       m->cfg.timeout_ms);
 		if (ret < 0)
 			return ret;
+		if (r == m->cfg.replace_log_round && !m->cfg.no_log) {
+			ret = vfh_replace_log(m->vd, &m->log);
+			if (ret < 0)
+				return ret;
+			printf("  round %u: dirty log replaced\n", r);
+		}
 		n = sync_dirty(m, &dev, &drv);
 		res->copied += n;
 		printf("  round %u: device-logged %" PRIu64

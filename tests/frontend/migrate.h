@@ -26,6 +26,11 @@ struct mig_cfg {
 	uint64_t pkts_per_round;  /**< frames per queue pair per round */
 	bool no_log;              /**< negative control: never enable LOG_ALL */
 	int timeout_ms;           /**< traffic stall / quiesce limit */
+	/**
+	 * Replace the dirty log (a new SET_LOG_BASE under the running
+	 * relay) after the traffic of this dirty round; 0 = never.
+	 */
+	unsigned int replace_log_round;
 };
 
 /** Outcome of one migration attempt. */

@@ -26,9 +26,16 @@ mkdir -p "$TMP/pc"
 sed "s|^prefix=.*|prefix=$TMP$prefix|" "$pc" >"$TMP/pc/vdpa_relay.pc"
 export PKG_CONFIG_PATH=$TMP/pc
 libdir=$(pkg-config --variable=libdir vdpa_relay)
+# A library built with -Dsanitize=true needs an instrumented consumer:
+# the ASan runtime must come first in the process.
+san=()
+if nm -D "$(find "$TMP" -name 'libvdpa_relay.so.*' -type f | head -1)" |
+	grep -q __asan_init; then
+	san=(-fsanitize=address,undefined)
+fi
 # shellcheck disable=SC2046
-cc -o "$TMP/consumer" "$SRC" $(pkg-config --cflags --libs vdpa_relay) \
-	-Wl,-rpath,"$libdir"
+cc "${san[@]}" -o "$TMP/consumer" "$SRC" \
+	$(pkg-config --cflags --libs vdpa_relay) -Wl,-rpath,"$libdir"
 "$TMP/consumer"
 # Only the documented API is exported.
 lib=$(find "$TMP" -name 'libvdpa_relay.so.*' -type f | head -1)

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Hostile guest behaviour (see hostile.h). Each corruption is one
+ * avail entry published with a release store and a kick, so the device
+ * or the relay meets it on its next pass.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "hostile.h"
+
+static const char *const kind_names[VFH_NKINDS] = {
+	[VFH_HEAD_OOB] = "head-oob",
+	[VFH_NEXT_OOB] = "next-oob",
+	[VFH_LOOP] = "loop",
+	[VFH_INDIRECT_LEN] = "indirect-len",
+	[VFH_INDIRECT_SELF] = "indirect-self",
+	[VFH_BUF_OOB] = "buf-oob",
+	[VFH_BUF_GAP] = "buf-gap",
+	[VFH_IDX_JUMP] = "idx-jump",
+	[VFH_USED_FLAGS] = "used-flags",
+};
+
+int
+vfh_kind_parse(const char *name)
+{
+	int k;
+
+	for (k = 0; k < VFH_NKINDS; k++)
+		if (strcmp(name, kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+const char *
+vfh_kind_name(enum vfh_kind k)
+{
+	return k < VFH_NKINDS ? kind_names[k] : "?";
+}
+
+static void
+set_desc(struct virtq *vq, uint16_t i, uint64_t addr, uint32_t len,
+	 uint16_t flags, uint16_t next)
+{
+	vq->desc[i] = (struct vring_desc){ .addr = addr, .len = len,
+					   .flags = flags, .next = next };
+	gm_mark(vq->gm, vq->desc_gpa + i * sizeof(struct vring_desc),
+		sizeof(struct vring_desc));
+}
+
+/* A small valid buffer in guest RAM, for the parts of a chain that are fine. */
+static uint64_t
+scratch_buf(struct guest_mem *gm)
+{
+	static uint64_t gpa;
+
+	if (gpa == 0)
+		gpa = gm_alloc(gm, 4096, 4096);
+	return gpa;
+}
+
+/* Fill descriptors 0..2 (and maybe a table) for kind; return the head. */
+static int
+build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
+{
+	const struct gm_region *last = &gm->r[gm->nr - 1];
+	const struct gm_region *first = &gm->r[0];
+	uint64_t buf = scratch_buf(gm), tbl;
+	struct vring_desc *t;
+
+	if (buf == 0)
+		return -ENOMEM;
+	switch (kind) {
+	case VFH_HEAD_OOB:
+		return vq->size + 3;
+	case VFH_NEXT_OOB:
+		set_desc(vq, 0, buf, 64, VRING_DESC_F_NEXT, vq->size + 7);
+		return 0;
+	case VFH_LOOP:
+		set_desc(vq, 0, buf, 64, VRING_DESC_F_NEXT, 1);
+		set_desc(vq, 1, buf + 64, 64, VRING_DESC_F_NEXT, 0);
+		return 0;
+	case VFH_INDIRECT_LEN:
+		set_desc(vq, 0, buf, 17, VRING_DESC_F_INDIRECT, 0);
+		return 0;
+	case VFH_INDIRECT_SELF:
+		/* A table whose only entry is an indirect pointing at itself. */
+		tbl = gm_alloc(gm, 64, 16);
+		t = gm_wptr(gm, tbl, 16);
+		if (t == NULL)
+			return -ENOMEM;
+		*t = (struct vring_desc){ .addr = tbl, .len = 16,
+					  .flags = VRING_DESC_F_INDIRECT };
+		set_desc(vq, 0, tbl, 16, VRING_DESC_F_INDIRECT, 0);
+		return 0;
+	case VFH_BUF_OOB:
+		/* Between the regions: the hole below high RAM. */
+		set_desc(vq, 0, first->gpa + first->size + (1ULL << 30), 256,
+			 0, 0);
+		return 0;
+	case VFH_BUF_GAP:
+		/* Starts in the last page of RAM and runs off its end. */
+		set_desc(vq, 0, last->gpa + last->size - 512, 4096, 0, 0);
+		return 0;
+	default:
+		set_desc(vq, 0, buf, 64, 0, 0);
+		return 0;
+	}
+}
+
+static void
+publish_one(struct virtq *vq, uint16_t head, uint16_t jump)
+{
+	uint16_t slot = vq->avail_idx & (vq->size - 1);
+
+	vq->avail->ring[slot] = head;
+	gm_mark(vq->gm, vq->avail_gpa + 4 + 2 * slot, 2);
+	vq->avail_idx += 1 + jump;
+	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+	gm_mark(vq->gm, vq->avail_gpa + 2, 2);
+	virtq_notify(vq);
+}
+
+int
+vfh_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
+{
+	int head;
+
+	if (kind == VFH_USED_FLAGS) {
+		/* The device owns used->flags; flip every bit it could use. */
+		__atomic_fetch_xor(&vq->used->flags, 0xffff, __ATOMIC_RELAXED);
+		virtq_notify(vq);
+		return 0;
+	}
+	head = build_chain(vq, gm, kind);
+	if (head < 0)
+		return head;
+	publish_one(vq, head, kind == VFH_IDX_JUMP ? vq->size + 5 : 0);
+	return 0;
+}
+
+int
+vfh_replace_log(struct vdev *vd, struct dl_log *log)
+{
+	struct dl_log nl = { .fd = -1 };
+	uint64_t w;
+	size_t i;
+	int ret;
+
+	ret = dl_log_create(&nl, log->nwords * 64 * 4096);
+	if (ret < 0)
+		return ret;
+	ret = vu_set_log_base(&vd->c, nl.fd, nl.mmap_size, 0);
+	if (ret < 0) {
+		dl_log_destroy(&nl);
+		return ret;
+	}
+	/*
+	 * The back-end acked: it writes only the new log now. Bits that
+	 * landed in the old one before are carried over, so a reader of
+	 * the new log misses nothing.
+	 */
+	for (i = 0; i < log->nwords && i < nl.nwords; i++) {
+		w = __atomic_exchange_n(&log->words[i], 0, __ATOMIC_ACQ_REL);
+		if (w != 0)
+			__atomic_fetch_or(&nl.words[i], w, __ATOMIC_RELEASE);
+	}
+	dl_log_destroy(log);
+	*log = nl;
+	return 0;
+}

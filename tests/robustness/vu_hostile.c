@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vu-hostile: a vhost-user front-end that misbehaves, for the
+ * robustness suite. Subcommands:
+ *
+ *   attack  --socket S --kind K   break the TX ring of queue pair 1 (or
+ *                                 scribble on every used->flags), then
+ *                                 prove queue pair 0 still carries
+ *                                 traffic and the device still stops
+ *   toggle  --socket S --count N  LOG_ALL on/off N times under traffic,
+ *                                 re-sending SET_LOG_BASE each time
+ *   churn   --socket S --count N  N sessions: start, traffic, maybe
+ *                                 logging, then an abrupt close
+ *   traffic --socket S [--seconds N]
+ *                                 traffic until killed (SIGKILL tests),
+ *                                 or for N seconds, then verified
+ *   migrate --socket S --dest-socket D --replace-log-round R
+ *                                 the migration simulator with the
+ *                                 dirty log replaced mid-migration
+ *
+ * Exit status 0 when the expected behaviour was seen; one summary line
+ * "vu-hostile: PASS|FAIL ..." on stdout.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostile.h"
+#include "scenario.h"
+#include "vnet.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define CONNECT_MS 5000
+#define TRAFFIC_MS 3000
+
+struct opts {
+	const char *cmd;
+	const char *socket, *dest;
+	int kind;
+	unsigned int count, queues, replace_round, seconds;
+	bool log;		/* turn LOG_ALL on (relay under policy auto) */
+	uint64_t packets;
+};
+
+/* One front-end session with its guest RAM and driver. */
+struct sess {
+	struct guest_mem gm;
+	struct vdev vd;
+	struct vnet vn;
+	struct dl_log log;
+	struct virtq *vqs[2 * VNET_MAX_QP];
+	unsigned int nvq;
+};
+
+static int
+fail(const char *what, int err)
+{
+	printf("vu-hostile: FAIL %s: %s\n", what, strerror(err < 0 ? -err : err));
+	return 1;
+}
+
+static uint64_t
+want_features(void)
+{
+	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_MQ) |
+	       (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL) |
+	       (1ull << VU_F_MRG_RXBUF) | (1ull << VU_F_EVENT_IDX) |
+	       (1ull << VU_F_INDIRECT_DESC);
+}
+
+/*
+ * Frames a previous session left on the wire (it vanished with traffic
+ * in flight) arrive here first, as they would at a new VM: take them
+ * in, then start counting from zero.
+ */
+static void
+sess_settle(struct sess *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < 20; i++) {
+		vnet_poll(&s->vn);
+		usleep(5000);
+	}
+	for (i = 0; i < s->vn.cfg.nqp; i++)
+		memset(&s->vn.qp[i].st, 0, sizeof(s->vn.qp[i].st));
+}
+
+static int
+sess_open(struct sess *s, const struct opts *o, uint64_t max_pkts)
+{
+	uint64_t gpa[2] = { 0, 4 * GIB }, size[2] = { 16 * MIB, 16 * MIB };
+	struct vnet_cfg vc;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->log.fd = -1;
+	ret = gm_create(&s->gm, gpa, size, 2);
+	if (ret < 0)
+		return ret;
+	ret = vdev_connect(&s->vd, o->socket, want_features(), CONNECT_MS);
+	if (ret < 0)
+		return ret;
+	if (s->vd.queue_num < o->queues)
+		return -ERANGE;
+	vc = (struct vnet_cfg){
+		.nqp = o->queues, .mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF),
+		.version1 = vdev_has(&s->vd, VU_F_VERSION_1),
+		.event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX),
+		.qsize = 256, .pkt_size = 256, .buf_size = 2048,
+		.max_pkts = max_pkts,
+	};
+	ret = vnet_init(&s->vn, &s->gm, &vc);
+	if (ret < 0)
+		return ret;
+	s->nvq = vnet_vqs(&s->vn, s->vqs);
+	ret = vdev_start(&s->vd, &s->gm, s->vqs, s->nvq, NULL);
+	if (ret < 0)
+		return ret;
+	vnet_publish(&s->vn);
+	sess_settle(s);
+	return dl_log_create(&s->log, s->gm.gpa_end);
+}
+
+/* Abrupt by default: the socket just closes, as when QEMU dies. */
+static void
+sess_close(struct sess *s)
+{
+	vdev_close(&s->vd);
+	vnet_free(&s->vn);
+	dl_log_destroy(&s->log);
+	gm_destroy(&s->gm);
+}
+
+static int
+traffic_check(struct sess *s, uint64_t n)
+{
+	struct vnet_qstats t;
+	int ret;
+
+	ret = vnet_run(&s->vn, n, TRAFFIC_MS);
+	if (ret == 0)
+		ret = vnet_drain(&s->vn, TRAFFIC_MS);
+	if (ret < 0)
+		return ret;
+	vnet_totals(&s->vn, &t);
+	if (t.lost || t.dup || t.corrupt || t.bad) {
+		printf("vu-hostile: traffic sent %" PRIu64 " rx %" PRIu64
+		       " lost %" PRIu64 " dup %" PRIu64 " corrupt %" PRIu64
+		       " bad %" PRIu64 "\n", t.sent, t.rx, t.lost, t.dup,
+		       t.corrupt, t.bad);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int
+stop_device(struct sess *s)
+{
+	uint32_t bases[2 * VNET_MAX_QP];
+
+	return vdev_stop(&s->vd, s->vqs, s->nvq, bases);
+}
+
+/* Scribble on every used->flags between bursts: traffic must go on. */
+static int
+attack_used_flags(struct sess *s)
+{
+	unsigned int i, r;
+	int ret;
+
+	for (r = 0; r < 20; r++) {
+		for (i = 0; i < s->nvq; i++)
+			vfh_corrupt(s->vqs[i], &s->gm, VFH_USED_FLAGS);
+		ret = traffic_check(s, 100);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int
+cmd_attack(const struct opts *o)
+{
+	struct sess s;
+	unsigned int nqp = o->queues;
+	int ret;
+
+	if (nqp < 2)
+		return fail("attack needs --queues >= 2", EINVAL);
+	ret = sess_open(&s, o, 100000);
+	if (ret == 0)
+		ret = traffic_check(&s, 500);
+	if (ret == 0 && o->log)
+		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+	if (ret == 0)
+		ret = traffic_check(&s, 500);
+	if (ret < 0)
+		return fail("clean traffic before the attack", ret);
+	if (o->kind == VFH_USED_FLAGS) {
+		ret = attack_used_flags(&s);
+		if (ret < 0)
+			return fail("traffic with used flags scribbled", ret);
+	} else {
+		/* The last queue pair's TX ring is idle after the drain. */
+		ret = vfh_corrupt(&s.vn.qp[nqp - 1].tx, &s.gm, o->kind);
+		if (ret < 0)
+			return fail("corrupt", ret);
+		usleep(300 * 1000);
+		/* From now on only the other queue pairs carry traffic. */
+		s.vn.cfg.nqp = nqp - 1;
+		ret = traffic_check(&s, 2000);
+		s.vn.cfg.nqp = nqp;
+		if (ret < 0)
+			return fail("traffic on the other queues", ret);
+	}
+	/* The device must still answer a stop, broken queue or not. */
+	ret = stop_device(&s);
+	if (ret < 0)
+		return fail("GET_VRING_BASE after the attack", ret);
+	sess_close(&s);
+	printf("vu-hostile: PASS attack %s: other queues ok, device stopped\n",
+	       vfh_kind_name(o->kind));
+	return 0;
+}
+
+static int
+cmd_toggle(const struct opts *o)
+{
+	uint64_t per = 16, pages, quiet = 0;
+	struct dl_bitmap bm;
+	unsigned int i;
+	struct sess s;
+	int ret;
+
+	ret = sess_open(&s, o, (uint64_t)o->count * 2 * per + 1000);
+	if (ret == 0)
+		ret = dl_bitmap_init(&bm, s.gm.gpa_end);
+	if (ret == 0)
+		ret = traffic_check(&s, 100);
+	for (i = 0; i < o->count && ret == 0; i++) {
+		/* Each start re-sends SET_LOG_BASE, as QEMU does. */
+		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+		if (ret == 0)
+			ret = vnet_run(&s.vn, per, TRAFFIC_MS);
+		if (ret == 0)
+			ret = vdev_log_stop(&s.vd, s.vqs, s.nvq);
+		pages = dl_log_read_clear(&s.log, &bm);
+		/* Traffic while logging always writes some used ring. */
+		quiet += pages == 0;
+		if (ret == 0)
+			ret = vnet_run(&s.vn, per, TRAFFIC_MS);
+	}
+	if (ret == 0)
+		ret = traffic_check(&s, 100);
+	if (ret < 0) {
+		printf("vu-hostile: toggle %u failed\n", i);
+		return fail("toggle", ret);
+	}
+	ret = stop_device(&s);
+	sess_close(&s);
+	dl_bitmap_free(&bm);
+	if (ret < 0)
+		return fail("stop after toggling", ret);
+	if (quiet != 0) {
+		printf("vu-hostile: FAIL %" PRIu64 " of %u logging phases "
+		       "logged nothing\n", quiet, o->count);
+		return 1;
+	}
+	printf("vu-hostile: PASS toggle %u times, traffic intact\n", o->count);
+	return 0;
+}
+
+static int
+cmd_churn(const struct opts *o)
+{
+	unsigned int i;
+	struct sess s;
+	int ret = 0;
+
+	for (i = 0; i < o->count && ret == 0; i++) {
+		ret = sess_open(&s, o, 1000);
+		if (ret == 0)
+			ret = traffic_check(&s, 100);
+		if (ret == 0 && o->log)
+			ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+		if (ret == 0)
+			ret = vnet_run(&s.vn, 100, TRAFFIC_MS);
+		/* Every other session stops cleanly; the rest just vanish. */
+		if (ret == 0 && (i & 1))
+			ret = stop_device(&s);
+		sess_close(&s);
+	}
+	if (ret < 0) {
+		printf("vu-hostile: churn session %u failed\n", i);
+		return fail("churn", ret);
+	}
+	printf("vu-hostile: PASS churn %u sessions\n", o->count);
+	return 0;
+}
+
+static uint64_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static int
+cmd_traffic(const struct opts *o)
+{
+	uint64_t end = now_s() + (o->seconds ? o->seconds : 1000000);
+	struct vnet_qstats t;
+	struct sess s;
+	int ret;
+
+	ret = sess_open(&s, o, 1u << 22);
+	if (ret == 0 && o->log)
+		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+	if (ret < 0)
+		return fail("traffic setup", ret);
+	printf("vu-hostile: traffic running\n");
+	/* Until killed, the time is up, or the sequence space runs out. */
+	while ((ret = vnet_run(&s.vn, 256, TRAFFIC_MS)) == 0 &&
+	       now_s() < end && s.vn.qp[0].st.sent + 256 < s.vn.cfg.max_pkts)
+		;
+	if (ret == 0)
+		ret = traffic_check(&s, 0);
+	if (ret == 0)
+		ret = stop_device(&s);
+	vnet_totals(&s.vn, &t);
+	sess_close(&s);
+	if (ret < 0)
+		return fail("traffic", ret);
+	printf("vu-hostile: PASS traffic sent %" PRIu64 " rx %" PRIu64 "\n",
+	       t.sent, t.rx);
+	return 0;
+}
+
+static int
+cmd_migrate(const struct opts *o)
+{
+	struct vufe_scenario sc;
+	struct vufe_scenario_result r;
+
+	vufe_scenario_defaults(&sc);
+	sc.src = o->socket;
+	sc.dst = o->dest;
+	sc.queues = o->queues;
+	sc.rounds = 4;
+	sc.packets = o->packets;
+	sc.replace_log_round = o->replace_round;
+	if (vufe_scenario_run(&sc, &r) < 0)
+		return fail("migration", EIO);
+	printf("vu-hostile: %s migrate replace-log-round=%u mismatches=%"
+	       PRIu64 " unlogged=%" PRIu64 " lost=%" PRIu64 "\n",
+	       r.ok ? "PASS" : "FAIL", o->replace_round, r.mig.mismatches,
+	       r.mig.unlogged, r.traffic.lost);
+	return r.ok ? 0 : 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: vu-hostile attack|toggle|churn|traffic|migrate "
+		"--socket S [--dest-socket D]\n"
+		"  [--kind head-oob|next-oob|loop|indirect-len|indirect-self|"
+		"buf-oob|buf-gap|idx-jump|used-flags]\n"
+		"  [--count N] [--queues N] [--log] [--packets N] "
+		"[--replace-log-round R] [--seconds N]\n");
+}
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "socket", 1, NULL, 's' }, { "dest-socket", 1, NULL, 'd' },
+		{ "kind", 1, NULL, 'k' }, { "count", 1, NULL, 'c' },
+		{ "queues", 1, NULL, 'q' }, { "log", 0, NULL, 'l' },
+		{ "packets", 1, NULL, 'n' },
+		{ "replace-log-round", 1, NULL, 'r' },
+		{ "seconds", 1, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct opts){ .kind = -1, .count = 1, .queues = 2,
+			    .packets = 20000, .replace_round = 2 };
+	if (argc < 2)
+		return -EINVAL;
+	o->cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'd': o->dest = optarg; break;
+		case 'k': o->kind = vfh_kind_parse(optarg); break;
+		case 'c': o->count = atoi(optarg); break;
+		case 'q': o->queues = atoi(optarg); break;
+		case 'l': o->log = true; break;
+		case 'n': o->packets = strtoull(optarg, NULL, 0); break;
+		case 'r': o->replace_round = atoi(optarg); break;
+		case 'S': o->seconds = atoi(optarg); break;
+		default: return -EINVAL;
+		}
+	}
+	if (o->socket == NULL || o->queues == 0 || o->queues > VNET_MAX_QP)
+		return -EINVAL;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse(argc, argv, &o) < 0) {
+		usage();
+		return 2;
+	}
+	if (strcmp(o.cmd, "attack") == 0 && o.kind >= 0)
+		return cmd_attack(&o);
+	if (strcmp(o.cmd, "toggle") == 0)
+		return cmd_toggle(&o);
+	if (strcmp(o.cmd, "churn") == 0)
+		return cmd_churn(&o);
+	if (strcmp(o.cmd, "traffic") == 0)
+		return cmd_traffic(&o);
+	if (strcmp(o.cmd, "migrate") == 0 && o.dest != NULL)
+		return cmd_migrate(&o);
+	usage();
+	return 2;
+}
