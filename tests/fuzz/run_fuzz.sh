@@ -23,7 +23,7 @@ trap cleanup EXIT
 inputs=()
 if [ -d "$regress" ]; then
 	while IFS= read -r -d '' f; do inputs+=("$f"); done \
-		< <(find "$regress" -type f -print0 | sort -z)
+		< <(find "$regress" -type f -not -name ".*" -print0 | sort -z)
 fi
 if [ "${#inputs[@]}" -gt 0 ]; then
 	echo "run_fuzz: replaying ${#inputs[@]} regression input(s)"

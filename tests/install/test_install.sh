@@ -30,13 +30,19 @@ libdir=$(pkg-config --variable=libdir vdpa_relay)
 # the ASan runtime must come first in the process.
 san=()
 if nm -D "$(find "$TMP" -name 'libvdpa_relay.so.*' -type f | head -1)" |
-	grep -q __asan_init; then
+	grep __asan_init >/dev/null; then
 	san=(-fsanitize=address,undefined)
 fi
 # shellcheck disable=SC2046
 cc "${san[@]}" -o "$TMP/consumer" "$SRC" \
 	$(pkg-config --cflags --libs vdpa_relay) -Wl,-rpath,"$libdir"
-"$TMP/consumer"
+if [ ${#san[@]} -gt 0 ]; then
+	# Only the ASan runtime first in the process makes ASan happy, and
+	# libdpdk's link flags may reorder it: preload it.
+	LD_PRELOAD=$(gcc -print-file-name=libasan.so) "$TMP/consumer"
+else
+	"$TMP/consumer"
+fi
 # Only the documented API is exported.
 lib=$(find "$TMP" -name 'libvdpa_relay.so.*' -type f | head -1)
 bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^vrelay_' |

@@ -159,7 +159,8 @@ dp_walk_indirect(struct ifcsw_hwq *q, struct dp_walk *w,
 static inline int
 dp_walk_next(struct ifcsw_hwq *q, struct dp_walk *w, struct dp_seg *seg)
 {
-	const struct vring_desc *d;
+	struct vring_desc dsnap;
+	const struct vring_desc *d = &dsnap;
 	uint16_t flags;
 	int ret;
 
@@ -169,7 +170,11 @@ dp_walk_next(struct ifcsw_hwq *q, struct dp_walk *w, struct dp_seg *seg)
 	if (unlikely(w->steps == 0))
 		return dp_ring_error(q);
 	w->steps--;
-	d = &w->tbl[w->idx];
+	/*
+	 * One 16-byte read, as the VF's DMA engine does: a consistent
+	 * snapshot, and no assumption that an indirect table is aligned.
+	 */
+	rte_memcpy(&dsnap, &w->tbl[w->idx], sizeof(dsnap));
 	flags = rte_le_to_cpu_16(d->flags);
 	if (flags & VRING_DESC_F_INDIRECT) {
 		ret = dp_walk_indirect(q, w, d, flags);
