@@ -143,21 +143,36 @@ used_burst(struct vrelay_queue *q, uint16_t n)
 			return -EIO;
 	}
 	n = i;
-	used_ring_ranges(q, q->last_used, n);
+	/*
+	 * Buffer pages first: the device wrote them before it wrote the
+	 * used entries we just read, so they are dirty before the guest can
+	 * see an entry that points at them.
+	 */
 	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
 						   q->nranges);
-	q->stats.log_bursts++;
 	for (i = 0; i < n; i++) {
 		idx = q->last_used + i;
 		q->gused->ring[idx & q->mask] = el[i];
 	}
-	q->last_used += n;
 	/*
-	 * Dirty bits and used ring entries visible before used->idx: once
-	 * the guest sees the index it may consume (and migration may send)
-	 * the buffers.
+	 * Used ring entries visible before used->idx: once the guest sees
+	 * the index it may consume the buffers.
 	 */
-	__atomic_store_n(&q->gused->idx, q->last_used, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->gused->idx, q->last_used + n, __ATOMIC_RELEASE);
+	/*
+	 * The used ring pages only after writing them. The hypervisor
+	 * clears a bit and then copies the page: a bit set before our write
+	 * could be cleared, and the page copied, before the write lands,
+	 * leaving a stale used ring at the destination (the guest would
+	 * then take old ids for new buffers). The release store above
+	 * orders the writes before the atomic OR.
+	 */
+	q->nranges = 0;
+	used_ring_ranges(q, q->last_used, n);
+	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
+						   q->nranges);
+	q->stats.log_bursts++;
+	q->last_used += n;
 	return n;
 }
 

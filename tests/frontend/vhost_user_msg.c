@@ -75,6 +75,7 @@ try_connect(const char *path)
 	return fd;
 }
 
+
 int
 vu_connect(struct vu_conn *c, const char *path, int timeout_ms)
 {
@@ -174,6 +175,22 @@ recv_reply(struct vu_conn *c, uint32_t req, struct vu_msg *m, size_t max)
 	return read_full(c->fd, &m->p, m->hdr.size);
 }
 
+/* Receive a reply to req that carries one u64 (a value or an ack). */
+static int
+recv_u64(struct vu_conn *c, enum vu_request req, uint64_t *val)
+{
+	struct vu_msg m;
+	int ret;
+
+	ret = recv_reply(c, req, &m, sizeof(m.p));
+	if (ret < 0)
+		return ret;
+	if (m.hdr.size != sizeof(uint64_t))
+		return -EPROTO;
+	*val = m.p.u64;
+	return 0;
+}
+
 /*
  * Send a request without a mandatory reply. With REPLY_ACK negotiated,
  * ask for an ack so the caller knows the back-end applied it.
@@ -184,6 +201,7 @@ request_acked(struct vu_conn *c, uint32_t req, const void *payload,
 {
 	struct vu_msg m = { .hdr = { req, VU_FLAG_VERSION, size } };
 	bool ack = vu_has_pf(c, VU_PF_REPLY_ACK);
+	uint64_t status;
 	int ret;
 
 	if (size > sizeof(m.p))
@@ -195,12 +213,10 @@ request_acked(struct vu_conn *c, uint32_t req, const void *payload,
 	ret = send_msg(c, &m, fds, nfds);
 	if (ret < 0 || !ack)
 		return ret;
-	ret = recv_reply(c, req, &m, sizeof(m.p));
+	ret = recv_u64(c, req, &status);
 	if (ret < 0)
 		return ret;
-	if (m.hdr.size != sizeof(uint64_t))
-		return -EPROTO;
-	return m.p.u64 == 0 ? 0 : -EIO;
+	return status == 0 ? 0 : -EIO;
 }
 
 int
@@ -212,13 +228,7 @@ vu_get_u64(struct vu_conn *c, enum vu_request req, uint64_t *val)
 	ret = send_msg(c, &m, NULL, 0);
 	if (ret < 0)
 		return ret;
-	ret = recv_reply(c, req, &m, sizeof(m.p));
-	if (ret < 0)
-		return ret;
-	if (m.hdr.size != sizeof(uint64_t))
-		return -EPROTO;
-	*val = m.p.u64;
-	return 0;
+	return recv_u64(c, req, val);
 }
 
 int

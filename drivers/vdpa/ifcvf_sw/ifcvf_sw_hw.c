@@ -354,6 +354,34 @@ ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Free every mbuf still queued in a ring. */
+static void
+hw_drain_ring(struct rte_ring *r)
+{
+	void *m;
+
+	while (r != NULL && rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+void
+ifcsw_hw_rx_flush(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	for (i = 0; i < hw->conf.nb_queue_pairs; i++) {
+		struct ifcsw_hwq *q = &hw->q[2 * i];
+
+		pthread_mutex_lock(&q->lock);
+		if (q->state != IFCSW_HWQ_RUNNING) {
+			rte_pktmbuf_free(q->rx_pending);
+			q->rx_pending = NULL;
+			hw_drain_ring(hw->from_wire[i]);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
 static int
 hw_create_wire(struct ifcsw_hw *hw, uint16_t qp)
 {
@@ -379,12 +407,7 @@ hw_create_wire(struct ifcsw_hw *hw, uint16_t qp)
 static void
 hw_free_ring(struct rte_ring *r)
 {
-	void *m;
-
-	if (r == NULL)
-		return;
-	while (rte_ring_dequeue(r, &m) == 0)
-		rte_pktmbuf_free(m);
+	hw_drain_ring(r);
 	rte_ring_free(r);
 }
 

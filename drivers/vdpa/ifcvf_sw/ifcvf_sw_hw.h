@@ -154,6 +154,13 @@ int ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid);
 int ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
 			uint16_t *last_avail, uint16_t *last_used);
 
+/**
+ * Drop what the wire delivered to stopped RX queues and was not placed,
+ * as a VF reset empties its receive FIFOs: frames meant for a guest that
+ * has left must not reach the next one. Control thread.
+ */
+void ifcsw_hw_rx_flush(struct ifcsw_hw *hw);
+
 /** Reset a FAULT queue to STOPPED. Control thread. */
 void ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid);
 

@@ -329,6 +329,8 @@ ifcsw_dev_conf(int vid)
 	ret = ifcsw_relay_dev_setup(dev, &mem);
 	if (ret < 0)
 		goto fail_relay;
+	/* Whatever the wire sent while no guest was here is not for this one. */
+	ifcsw_hw_rx_flush(&dev->hw);
 
 	for (qid = 0; qid < dev->nb_vqs; qid++) {
 		ret = vq_load_vring(dev, qid, &mem);
@@ -369,6 +371,7 @@ ifcsw_dev_close(int vid)
 	pthread_mutex_lock(&dev->lock);
 	for (qid = 0; qid < dev->nb_vqs; qid++)
 		vq_stop(dev, qid);
+	ifcsw_hw_rx_flush(&dev->hw);
 	ifcsw_relay_dev_teardown(dev);
 	ifcsw_dma_unmap_all(&dev->hw.dma);
 	for (qid = 0; qid < IFCSW_MAX_QUEUES; qid++)
