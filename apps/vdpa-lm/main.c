@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -375,24 +376,38 @@ relay_cycle(struct vdpa_lm *lm, bool on)
 				       on ? IFCSW_RELAY_ON : back);
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+/*
+ * Deadlines on the monotonic clock, not counted sleeps: signals (DPDK's
+ * threads use some) cut usleep() short.
+ */
 static void
 run_status_loop(struct vdpa_lm *lm)
 {
-	uint64_t tick_us = lm->relay_cycle_ms != 0 ?
-		lm->relay_cycle_ms * 1000ULL : 100000;
-	uint64_t elapsed_us = 0, last_status_us = 0;
+	uint64_t cycle_us = lm->relay_cycle_ms * 1000ULL;
+	uint64_t status_us = lm->stats_period * 1000000ULL;
+	uint64_t now = now_us();
+	uint64_t next_cycle = now + cycle_us, next_status = now + status_us;
 	bool relay_on = false;
 
 	while (!lm->quit) {
-		usleep(tick_us);
-		elapsed_us += tick_us;
-		if (lm->relay_cycle_ms != 0) {
+		usleep(cycle_us != 0 && cycle_us < 100000 ? cycle_us : 100000);
+		now = now_us();
+		if (cycle_us != 0 && now >= next_cycle) {
+			next_cycle = now + cycle_us;
 			relay_on = !relay_on;
 			relay_cycle(lm, relay_on);
 		}
-		if (lm->stats_period != 0 && elapsed_us - last_status_us >=
-		    lm->stats_period * 1000000ULL) {
-			last_status_us = elapsed_us;
+		if (status_us != 0 && now >= next_status) {
+			next_status = now + status_us;
 			vdpa_lm_print_status(lm);
 		}
 	}
