@@ -18,7 +18,7 @@ WITH=${1:-base}	# base | e2e | bench | all
 
 PKGS_BASE="dpdk dpdk-dev libdpdk-dev libnuma-dev meson ninja-build pkg-config
 	gcc dpkg-dev python3-pyelftools xz-utils iproute2 procps"
-PKGS_E2E="qemu-system-x86 busybox-static cpio kmod"
+PKGS_E2E="qemu-system-x86 busybox-static cpio kmod iputils-ping python3 libc6-dev"
 PKGS_BENCH="valgrind gnuplot-nox"
 PKGS_FUZZ="clang libclang-rt-14-dev"
 
