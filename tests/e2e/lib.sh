@@ -37,16 +37,11 @@ e2e_die() { e2e_log "FATAL: $*"; E2E_FAILED=1; exit 1; }
 e2e_ns() { ip netns exec "$1" "${@:2}"; }
 
 # TERM, then KILL after a grace period, then reap.
-e2e_stop_pid() {
-	local pid=$1 i
+# shellcheck source=tests/lib/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
 
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+e2e_stop_pid() {
+	proc_stop "$1" 5 || true
 }
 
 e2e_cleanup() {

@@ -4,6 +4,9 @@
 # with `set -euo pipefail`; it installs an EXIT/INT/TERM trap, so do not
 # install another one (use it_on_cleanup to add steps instead).
 
+# shellcheck source=tests/lib/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
+
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vdpa-it.XXXXXX")
 IT_PIDS=()		# background processes we started
 IT_PREFIXES=()		# EAL --file-prefix values we handed out
@@ -45,19 +48,7 @@ it_file_prefix() {
 # Stop one process: TERM, wait up to IT_KILL_GRACE seconds, then KILL.
 # Returns the process's exit status if it was ours to reap.
 it_stop_pid() {
-	local pid=$1 i
-
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return; }
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < IT_KILL_GRACE * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		it_log "pid $pid ignored TERM, sending KILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null
+	proc_stop "$1" "$IT_KILL_GRACE"
 }
 
 it_forget_pid() {

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+#
+# Process helpers shared by the test scripts (sourced; no side effects).
+
+# proc_stop PID [GRACE_S]: stop a child process: wake it if it was
+# stopped, SIGTERM, wait up to GRACE_S seconds (default 5), then SIGKILL.
+# Returns the child's exit status when it was ours to reap.
+proc_stop() {
+	local pid=$1 grace=${2:-5} i
+
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return; }
+	kill -CONT "$pid" 2>/dev/null || true
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < grace * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "proc_stop: pid $pid ignored SIGTERM, sending SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null
+}
