@@ -41,6 +41,10 @@ usage(const char *prog)
 	printf("Usage: %s [EAL args] -- [options]\n"
 	       "  --socket PATH        vhost-user socket, repeatable: one "
 	       "ifcvf_sw device each\n"
+	       "  --device NAME        serve the preceding --socket with device "
+	       "NAME (default ifcvf_swN,\n"
+	       "                       N counting sockets; an EAL --vdev "
+	       "ifcvf_sw... of that name is used as is)\n"
 	       "  --client             connect to the sockets (reconnect) "
 	       "instead of serving them\n"
 	       "  --queues N           queue pairs per device (1-16, "
@@ -92,9 +96,10 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
-	       OPT_STATS, OPT_DEMO, OPT_CYCLE };
+	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "client", no_argument, NULL, OPT_CLIENT },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "relay", required_argument, NULL, OPT_RELAY },
@@ -125,6 +130,19 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 				return usage_error(prog, "socket path too "
 						   "long: %s", optarg);
 			strcpy(lm->ports[lm->nb_ports++].socket, optarg);
+			break;
+		case OPT_DEVICE:
+			if (lm->nb_ports == 0)
+				return usage_error(prog, "--device %s must "
+						   "follow a --socket", optarg);
+			if (strlen(optarg) >= sizeof(lm->ports[0].device))
+				return usage_error(prog, "device name too "
+						   "long: %s", optarg);
+			/* The vdev bus matches drivers by name prefix. */
+			if (strncmp(optarg, "ifcvf_sw", 8) != 0)
+				return usage_error(prog, "--device expects an "
+					"ifcvf_sw... name, got '%s'", optarg);
+			strcpy(lm->ports[lm->nb_ports - 1].device, optarg);
 			break;
 		case OPT_CLIENT:
 			lm->client = true;
@@ -457,9 +475,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < lm->nb_ports; i++) {
-		char device[32];
+		char device[sizeof(lm->ports[i].device)];
 
-		snprintf(device, sizeof(device), "ifcvf_sw%u", i);
+		if (lm->ports[i].device[0] != '\0')
+			snprintf(device, sizeof(device), "%s",
+				 lm->ports[i].device);
+		else
+			snprintf(device, sizeof(device), "ifcvf_sw%u", i);
 		if (vdpa_lm_create(lm, lm->ports[i].socket, device) < 0) {
 			code = 1;
 			goto out;

@@ -58,6 +58,30 @@ bad stats-period "--stats-period .*'-1'" --socket "$SOCK" --stats-period -1
 bad relay-cpu "CPU .*'x'" --socket "$SOCK" --relay-cpu x
 bad unknown "'--frobnicate'" --socket "$SOCK" --frobnicate
 bad positional "'stray'" --socket "$SOCK" stray
+bad device-first "--device ifcvf_sw5 must follow" --device ifcvf_sw5 \
+	--socket "$SOCK"
+bad device-name "--device .*'vf5'" --socket "$SOCK" --device vf5
+
+# --device maps the preceding socket to a named device; SIGTERM after the
+# first status line must exit 0.
+it_file_prefix args
+timeout 30 "$VDPA_LM" -l 0 --no-huge -m 256 --no-pci --no-telemetry \
+	--file-prefix "$IT_FILE_PREFIX" --log-level error -- \
+	--socket "$SOCK" --device ifcvf_sw7 --stats-period 1 \
+	</dev/null >"$IT_TMP/map.out" 2>&1 &
+MAP_PID=$!
+IT_PIDS+=("$MAP_PID")
+for ((i = 0; i < 100; i++)); do
+	grep -q '^ifcvf_sw7: ' "$IT_TMP/map.out" && break
+	sleep 0.1
+done
+grep -q '^ifcvf_sw7: ' "$IT_TMP/map.out" ||
+	{ cat "$IT_TMP/map.out" >&2; fail "--device: no ifcvf_sw7 status line"; }
+RC=0
+it_stop_pid "$MAP_PID" || RC=$?
+it_forget_pid "$MAP_PID"
+[ "$RC" -eq 0 ] || fail "--device: exit code $RC after SIGTERM"
+pass "--device maps a socket to ifcvf_sw7"
 
 run_lm help --help
 [ "$RC" -eq 0 ] || fail "--help: exit code $RC"
