@@ -300,9 +300,12 @@ int vrelay_engine_set_mode(struct vrelay_engine *e, enum vrelay_mode mode);
 enum vrelay_mode vrelay_engine_mode(const struct vrelay_engine *e);
 
 /**
- * Hand a queue to the engine. Returns once the engine has taken it; the
- * engine then runs one full pass over the queue without waiting for a
- * kick, so nothing kicked before the switch is missed.
+ * Hand a queue to the engine. The queue is put on the engine's list
+ * between two of its passes, and one full pass over the queue is run
+ * before returning (in the calling thread, holding the engine's list
+ * lock), so nothing kicked before the switch is missed. The call waits
+ * at most for the engine's pass in progress, never for the engine thread
+ * to be scheduled.
  *
  * @return 0, -EBUSY (already attached), -ENOSPC, or -EIO (queue broken).
  * Thread context: control thread; not the engine's own thread.
@@ -311,8 +314,9 @@ int vrelay_engine_attach(struct vrelay_engine *e, struct vrelay_queue *q);
 
 /**
  * Take a queue back from its engine. When this returns, the engine no
- * longer touches the queue. Used entries not yet relayed remain in the
- * mediated used ring (see vrelay_queue_flush()).
+ * longer touches the queue (it waited at most for the pass in progress).
+ * Used entries not yet relayed remain in the mediated used ring (see
+ * vrelay_queue_flush()).
  * @return 0 or -ENOENT. Thread context: control thread.
  */
 int vrelay_engine_detach(struct vrelay_engine *e, struct vrelay_queue *q);
