@@ -239,8 +239,10 @@ int vrelay_queue_relay_avail(struct vrelay_queue *q, unsigned int budget);
 /**
  * Copy new used entries from the mediated used ring to the guest's,
  * logging the pages the device wrote for them first (batched: one atomic
- * OR per bitmap word, the used ring logged once per burst), then publish
- * the guest used index and interrupt the guest if it asked for it.
+ * OR per bitmap word), then publish the guest used index, then log the
+ * guest used ring pages (once per burst, after writing them: a dirty bit
+ * must be set after the write it stands for), and interrupt the guest if
+ * it asked for it.
  *
  * @return entries relayed (>= 0), or -EIO if the queue is (now) broken.
  * Thread context: as vrelay_queue_relay_avail().
