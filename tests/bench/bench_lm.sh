@@ -265,7 +265,9 @@ do_timeline() {
 	sock=$RUNDIR/$LM_PREFIX/dpdk_telemetry.v2
 	$PROBE timeline "$sock" ifcvf_sw0 0.1 "$secs" >"$OUT/timeline.dat" &
 	PIDS+=("$!")
-	run_guests 1 64 "$(packets_for 64 $((secs + 3)))"
+	# Enough frames to keep direct I/O (the fastest mode) busy for the
+	# whole window: the plot is about the switches, not the end of a run.
+	run_guests 1 64 $(($(packets_for 64 $((secs + 3))) * 12))
 	wait "${PIDS[-1]}" || true
 	stop_lm
 	printf '{"test":"timeline","samples":%d}\n' \
