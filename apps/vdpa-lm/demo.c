@@ -49,22 +49,13 @@ demo_guest_main(void *arg)
 	return NULL;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 /* Print each device state change while the guest runs. */
 static void
 demo_watch(struct demo *d)
 {
 	enum ifcsw_dev_state last[2] = { IFCSW_DEV_IDLE, IFCSW_DEV_IDLE };
 	const char *dev[2] = { DEMO_SRC, DEMO_DST };
-	uint64_t t0 = now_ms();
+	uint64_t t0 = (vdpa_lm_now_us() / 1000);
 	unsigned int i;
 
 	while (!d->done) {
@@ -75,7 +66,7 @@ demo_watch(struct demo *d)
 			    mi.state == last[i])
 				continue;
 			printf("[%5" PRIu64 " ms] %s (%s host): %s -> %s\n",
-			       now_ms() - t0, dev[i],
+			       (vdpa_lm_now_us() / 1000) - t0, dev[i],
 			       i == 0 ? "source" : "destination",
 			       ifcsw_dev_state_str(last[i]),
 			       ifcsw_dev_state_str(mi.state));

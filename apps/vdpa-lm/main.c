@@ -394,15 +394,6 @@ relay_cycle(struct vdpa_lm *lm, bool on)
 				       on ? IFCSW_RELAY_ON : back);
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
-}
-
 /*
  * Deadlines on the monotonic clock, not counted sleeps: signals (DPDK's
  * threads use some) cut usleep() short.
@@ -412,13 +403,13 @@ run_status_loop(struct vdpa_lm *lm)
 {
 	uint64_t cycle_us = lm->relay_cycle_ms * 1000ULL;
 	uint64_t status_us = lm->stats_period * 1000000ULL;
-	uint64_t now = now_us();
+	uint64_t now = vdpa_lm_now_us();
 	uint64_t next_cycle = now + cycle_us, next_status = now + status_us;
 	bool relay_on = false;
 
 	while (!lm->quit) {
 		usleep(cycle_us != 0 && cycle_us < 100000 ? cycle_us : 100000);
-		now = now_us();
+		now = vdpa_lm_now_us();
 		if (cycle_us != 0 && now >= next_cycle) {
 			next_cycle = now + cycle_us;
 			relay_on = !relay_on;

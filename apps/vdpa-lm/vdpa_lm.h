@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_log.h>
 
@@ -53,6 +54,16 @@ struct vdpa_lm {
 	unsigned int relay_cycle_ms;
 	volatile bool quit;	/**< SIGINT/SIGTERM or `quit` */
 };
+
+/** Monotonic time in microseconds (status timing, demo timestamps). */
+static inline uint64_t
+vdpa_lm_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
 
 /* main.c */
 int vdpa_lm_create(struct vdpa_lm *lm, const char *socket,

@@ -74,13 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fg_guest g;
 	uint8_t rounds, r;
 
-	fg_global_init();
-	fg_split(data, size, &in, &gin);
-	fg_guest_reset(&g, &in, &gin);
-	if (fg_queue_create(&g, &in, true) != 0) {
-		fg_guest_teardown(&g);
+	if (fg_setup(data, size, &in, &gin, &g) != 0)
 		return 0;
-	}
 	rounds = 1 + fg_u8(&in) % 4;
 	for (r = 0; r < rounds; r++)
 		if (!avail_round(&g, &in))

@@ -435,3 +435,17 @@ fg_log_test(const struct fg_guest *g, uint64_t page)
 		return false;
 	return g->log[page >> 3] & (1U << (page & 7));
 }
+
+int
+fg_setup(const uint8_t *data, size_t size, struct fg_in *in,
+	 struct fg_in *gin, struct fg_guest *g)
+{
+	fg_global_init();
+	fg_split(data, size, in, gin);
+	fg_guest_reset(g, in, gin);
+	if (fg_queue_create(g, in, true) != 0) {
+		fg_guest_teardown(g);
+		return -1;
+	}
+	return 0;
+}

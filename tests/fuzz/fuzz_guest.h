@@ -103,6 +103,14 @@ uint16_t fg_decode_avail_idx(struct fg_guest *g, struct fg_in *in,
 			     uint16_t from);
 void *fg_hva(const struct fg_guest *g, uint64_t gpa, uint64_t len);
 int fg_queue_create(struct fg_guest *g, struct fg_in *in, bool with_log);
+
+/*
+ * Everything a target does before its rounds: split the input, lay out
+ * the guest, create the queue with a log. Returns 0, or -1 when the
+ * input makes no queue (the guest is then torn down already).
+ */
+int fg_setup(const uint8_t *data, size_t size, struct fg_in *in,
+	     struct fg_in *gin, struct fg_guest *g);
 void fg_guest_teardown(struct fg_guest *g);
 
 /* Oracle: the pages the first len bytes of a chain's writable buffers cover. */

@@ -197,13 +197,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fwd f = { .n = 0 };
 	uint8_t rounds, r;
 
-	fg_global_init();
-	fg_split(data, size, &in, &gin);
-	fg_guest_reset(&g, &in, &gin);
-	if (fg_queue_create(&g, &in, true) != 0) {
-		fg_guest_teardown(&g);
+	if (fg_setup(data, size, &in, &gin, &g) != 0)
 		return 0;
-	}
 	forward_all(&g, &in, &f);
 	rounds = 1 + fg_u8(&in) % 4;
 	for (r = 0; r < rounds; r++) {
