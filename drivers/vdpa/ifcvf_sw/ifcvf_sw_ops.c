@@ -236,7 +236,7 @@ ifcsw_queue_program_direct(struct ifcsw_dev *dev, uint16_t qid)
 /* Start one enabled queue in direct I/O at the given indices. */
 static int
 vq_start_direct(struct ifcsw_dev *dev, uint16_t qid, uint16_t last_avail,
-		uint16_t last_used)
+		uint16_t last_used, bool run)
 {
 	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
 	int ret;
@@ -246,6 +246,15 @@ vq_start_direct(struct ifcsw_dev *dev, uint16_t qid, uint16_t last_avail,
 		return ret;
 	regs->last_avail_idx = last_avail;
 	regs->last_used_idx = last_used;
+	/*
+	 * Programmed for direct I/O but left stopped: the relay switch that
+	 * follows resumes it on the mediated rings, so the device makes no
+	 * unlogged write while the frontend is logging.
+	 */
+	if (!run) {
+		dev->vq[qid].mode = IFCSW_QUEUE_DIRECT;
+		return 0;
+	}
 	ret = ifcsw_hw_queue_start(&dev->hw, qid);
 	if (ret < 0) {
 		dev->vq[qid].mode = IFCSW_QUEUE_BROKEN;
@@ -255,8 +264,9 @@ vq_start_direct(struct ifcsw_dev *dev, uint16_t qid, uint16_t last_avail,
 	return 0;
 }
 
+/* Start a queue at vhost's indices; run=false: see vq_start_direct(). */
 static int
-vq_start(struct ifcsw_dev *dev, uint16_t qid)
+vq_start(struct ifcsw_dev *dev, uint16_t qid, bool run)
 {
 	uint16_t last_avail, last_used;
 	int ret;
@@ -265,7 +275,7 @@ vq_start(struct ifcsw_dev *dev, uint16_t qid)
 				       &last_used);
 	if (ret < 0)
 		return -EINVAL;
-	return vq_start_direct(dev, qid, last_avail, last_used);
+	return vq_start_direct(dev, qid, last_avail, last_used, run);
 }
 
 /*
@@ -339,7 +349,8 @@ ifcsw_dev_conf(int vid)
 			dev->vq[qid].enabled = false;
 			continue;
 		}
-		if (dev->vq[qid].enabled && vq_start(dev, qid) < 0)
+		if (dev->vq[qid].enabled &&
+		    vq_start(dev, qid, !ifcsw_dev_wants_relay(dev)) < 0)
 			IFCSW_LOG(ERR, "%s: queue %u failed to start",
 				  dev->name, qid);
 	}
@@ -426,7 +437,7 @@ ifcsw_set_vring_state(int vid, int vring, int state)
 		dev->nb_vqs = vring + 1;
 	ret = vq_load_vring(dev, vring, mem);
 	if (ret == 0)
-		ret = vq_start(dev, vring);
+		ret = vq_start(dev, vring, dev->state != IFCSW_DEV_RELAY);
 	if (ret == 0 && dev->state == IFCSW_DEV_RELAY)
 		ret = ifcsw_relay_queue_start(dev, vring);
 out:
