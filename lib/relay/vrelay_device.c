@@ -63,6 +63,7 @@ vrelay_device_destroy(struct vrelay_device *dev)
 	if (dev->nqueues != 0)
 		VRELAY_LOG(ERR, "%s: destroyed with %u queues left",
 			   dev->name, dev->nqueues);
+	vrelay_log_report_errors(dev);
 	free(dev->log);
 	pthread_mutex_destroy(&dev->log_lock);
 	free(dev);

@@ -240,7 +240,23 @@ vrelay_device_set_log(struct vrelay_device *dev, void *base, uint64_t size)
 	__atomic_store_n(&dev->log_swapping, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&dev->log_lock);
 	free(old);
+	vrelay_log_report_errors(dev);
 	VRELAY_LOG(INFO, "%s: dirty log %s (%" PRIu64 " bytes)", dev->name,
 		   base != NULL ? "set" : "cleared", size);
 	return 0;
+}
+
+/*
+ * Say, outside the relay's hot path, how many pages fell beyond the log
+ * since the last report: a log smaller than guest memory loses them.
+ */
+void
+vrelay_log_report_errors(struct vrelay_device *dev)
+{
+	uint64_t n = __atomic_exchange_n(&dev->log_errors, 0,
+					 __ATOMIC_RELAXED);
+
+	if (n != 0)
+		VRELAY_LOG(ERR, "%s: %" PRIu64 " dirty pages were beyond the "
+			   "log and could not be logged", dev->name, n);
 }

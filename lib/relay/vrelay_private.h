@@ -172,6 +172,8 @@ int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);
+/* Log and reset the count of pages that fell beyond the log. */
+void vrelay_log_report_errors(struct vrelay_device *dev);
 
 /* vrelay_queue.c */
 int vrelay_queue_break(struct vrelay_queue *q, const char *reason);
