@@ -86,7 +86,7 @@ enum vrelay_queue_state {
 /** Relay engine kinds. */
 enum vrelay_mode {
 	VRELAY_MODE_EPOLL,	/**< sleep on guest kicks and device irqs */
-	VRELAY_MODE_POLL,	/**< spin over all queues on a dedicated core */
+	VRELAY_MODE_POLL,	/**< spin over attached queues; sleep while none */
 	VRELAY_MODE_ADAPTIVE,	/**< poll under load, sleep when idle */
 };
 

@@ -255,6 +255,24 @@ engine_run_epoll(struct vrelay_engine *e)
 		;
 }
 
+/*
+ * Poll mode spins over its queues; with none attached there is nothing
+ * to spin for, so it sleeps until a command (attach, mode, stop) wakes
+ * it. A queue attached meanwhile was armed by the sleep: disarm it, as
+ * a polling engine wants no notifications.
+ */
+static void
+engine_run_poll(struct vrelay_engine *e)
+{
+	if (engine_pass(e) || __atomic_load_n(&e->nq, __ATOMIC_RELAXED) != 0)
+		return;
+	engine_sleep(e);
+	engine_lock(e);
+	if (__atomic_load_n(&e->mode, __ATOMIC_RELAXED) == VRELAY_MODE_POLL)
+		engine_set_notify_all(e, false);
+	engine_unlock(e);
+}
+
 static void
 engine_run_adaptive(struct vrelay_engine *e, unsigned int *idle)
 {
@@ -284,7 +302,7 @@ engine_main(void *arg)
 			engine_run_epoll(e);
 			break;
 		case VRELAY_MODE_POLL:
-			engine_pass(e);
+			engine_run_poll(e);
 			break;
 		case VRELAY_MODE_ADAPTIVE:
 			engine_run_adaptive(e, &idle);

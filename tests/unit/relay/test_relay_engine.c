@@ -190,6 +190,31 @@ run(enum vrelay_mode mode0, bool event_idx, uint16_t start)
 	t_fini(&t);
 }
 
+/*
+ * An engine with no queue attached sleeps, in every mode: a polling
+ * engine has nothing to spin for until a queue is attached. The bound
+ * is two orders of magnitude above a sleeping thread's CPU time and two
+ * below a spinning one's over the same 300 ms.
+ */
+static void
+idle_engines_sleep(void)
+{
+	static const enum vrelay_mode modes[] = {
+		VRELAY_MODE_POLL, VRELAY_MODE_ADAPTIVE, VRELAY_MODE_EPOLL,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct vrelay_engine *e;
+
+		e = vrelay_engine_create("tidle", modes[i], -1);
+		CHECK(e != NULL);
+		usleep(300 * 1000);
+		CHECK(vrelay_engine_cpu_ns(e) < 20 * 1000 * 1000);
+		vrelay_engine_destroy(e);
+	}
+}
+
 int
 main(void)
 {
@@ -198,6 +223,7 @@ main(void)
 	CHECK(vrelay_mode_from_str("auto", &md) == 0 &&
 	      md == VRELAY_MODE_ADAPTIVE);
 	CHECK(vrelay_mode_from_str("bogus", &md) == -EINVAL);
+	idle_engines_sleep();
 	run(VRELAY_MODE_EPOLL, false, 0);
 	run(VRELAY_MODE_POLL, true, 65000);
 	run(VRELAY_MODE_ADAPTIVE, true, 100);
