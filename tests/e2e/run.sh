@@ -10,11 +10,11 @@
 # pings from the outside network run into it. Then the same migrations
 # with DPDK's plain vhost backend (testpmd net_vhost) on both hosts as a
 # baseline. Last, stress sets whose guest RAM is compared page by page
-# after each migration: DPDK's vhost, the relay, and the relay forced
-# off (the negative control).
+# after each migration: DPDK's vhost, the relay (epoll and poll
+# engines), and the relay forced off (the negative control).
 #
 # E2E_SCENARIOS (default "a b c d e base neg") selects scenarios,
-# E2E_STRESS (default "dpdk on off") the stress sets. Figures go to
+# E2E_STRESS (default "dpdk on poll off") the stress sets. Figures go to
 # BUILD_ROOT/e2e-results.txt and .json; logs of a failed run (of any
 # run with E2E_KEEP_LOGS=1) to BUILD_ROOT/e2e-logs/.
 set -euo pipefail
@@ -401,10 +401,11 @@ json.dump(rows, open(sys.argv[2], "w"), indent=1)' \
 # Each destination waits paused (-S) until the guest RAM of the stopped
 # source and of the destination has been compared page by page
 # (ram_compare). A page with datagram data that differs is a device
-# write nobody logged: with the relay on there must be none. The same
-# sets run with DPDK's vhost on both hosts (the baseline, logging in
-# software) and with the relay forced off (--relay-policy off, the
-# negative control, which must find stale datagram pages).
+# write nobody logged: with the relay on there must be none, with the
+# epoll engine and with a polling one. The same sets run with DPDK's
+# vhost on both hosts (the baseline, logging in software) and with the
+# relay forced off (--relay-policy off, the negative control, which must
+# find stale datagram pages).
 #
 # Pages the guest CPU wrote are QEMU's to migrate; QEMU 7.2 under TCG
 # loses some unless the guest RAM size avoids its fast dirty-sync path
@@ -413,17 +414,22 @@ json.dump(rows, open(sys.argv[2], "w"), indent=1)' \
 NEG_PPS=${NEG_PPS:-20000}
 NEG_MIGRATIONS=${NEG_MIGRATIONS:-6}
 
-# stress_migrations LABEL vdpa|vhost [POLICY]: NEG_MIGRATIONS migrations
-# under the stress. Sets COMPARED (migrations whose RAM was compared),
+# stress_migrations LABEL vdpa|vhost [POLICY [ENGINE]]: NEG_MIGRATIONS
+# migrations under the stress (vdpa: relay policy and engine, default
+# epoll). Sets COMPARED (migrations whose RAM was compared),
 # STALE (of them, with stale datagram pages), CPU_LOST (with other
 # differing pages), DAMAGED (dup/corrupt datagrams) and CRASHED.
 stress_migrations() {
-	local label=$1 kind=$2 policy=${3:-} i from to dup corrupt
-	local E2E_KERNEL_ARGS=init_on_alloc=0
+	local label=$1 kind=$2 policy=${3:-} engine=${4:-epoll} i from to
+	local dup corrupt E2E_KERNEL_ARGS=init_on_alloc=0 opts=()
 
 	COMPARED=0 STALE=0 CPU_LOST=0 DAMAGED=0 CRASHED=0
 	if [ "$kind" = vdpa ]; then
-		backends vdpa vdpa --relay-policy "$policy"
+		opts=(--relay-policy "$policy" --relay "$engine")
+		# A polling relay spins on a core of its own while it relays
+		# (vdpa-lm's other threads are on CPU 0).
+		[ "$engine" = poll ] && opts+=(--relay-cpu 1)
+		backends vdpa vdpa "${opts[@]}"
 	else
 		backends vhost vhost
 	fi
@@ -435,7 +441,8 @@ stress_migrations() {
 		E2E_RAMCMP=1 E2E_STRICT_RUNNING=0 PPS=$NEG_PPS migrate "$to"
 		dup=$(e2e_field dup "$REPORT")
 		corrupt=$(e2e_field corrupt "$REPORT")
-		record "scenario=$SCEN" "backend=$kind${policy:+-relay-$policy}" \
+		record "scenario=$SCEN" \
+			"backend=$kind${policy:+-relay-$policy-$engine}" \
 			"dir=$from-$to" "status=$MIG_STATUS" \
 			"downtime_ms=$DOWNTIME" "total_ms=$TOTAL" \
 			"ping_gap_ms=$PING_GAP" "ram_pages_differ=${RAMDIFF:-?}" \
@@ -461,7 +468,7 @@ stress_migrations() {
 			E2E_NIC_OPTS=",rx_queue_size=1024" boot_guest A
 		fi
 	done
-	echo "$label: $kind ${policy:+relay $policy, }$NEG_PPS pps," \
+	echo "$label: $kind ${policy:+relay $policy/$engine, }$NEG_PPS pps," \
 		"1024-entry rx ring: RAM compared after $COMPARED of" \
 		"$NEG_MIGRATIONS migrations; stale datagram pages after $STALE," \
 		"other differing pages after $CPU_LOST; dup/corrupt datagrams" \
@@ -469,9 +476,23 @@ stress_migrations() {
 	shutdown_guest
 }
 
-# E2E_STRESS (default "dpdk on off") selects the stress sets.
+# Checks after a stress set through the relay.
+relay_set_checks() {
+	local what=$1
+
+	check "$what: guest RAM compared after most migrations" \
+		[ "$COMPARED" -ge $((NEG_MIGRATIONS / 2)) ]
+	check "$what: no stale datagram pages at any destination" \
+		[ "$STALE" -eq 0 ]
+	check "$what: no other differing guest pages" [ "$CPU_LOST" -eq 0 ]
+	check "$what: no corrupted or duplicated datagrams" \
+		[ "$DAMAGED" -eq 0 ]
+	check "$what: guest kept running" [ "$CRASHED" -eq 0 ]
+}
+
+# E2E_STRESS (default "dpdk on poll off") selects the stress sets.
 negative_control() {
-	local sets=" ${E2E_STRESS:-dpdk on off} "
+	local sets=" ${E2E_STRESS:-dpdk on poll off} "
 
 	if [[ $sets == *" dpdk "* ]]; then
 		SCEN=stress-dpdk
@@ -482,17 +503,15 @@ negative_control() {
 	fi
 	if [[ $sets == *" on "* ]]; then
 		SCEN=stress-relay-on
-		e2e_log "stress: relay auto, $NEG_PPS pps"
-		stress_migrations stress-relay-on vdpa auto
-		check "relay: guest RAM compared after most migrations" \
-			[ "$COMPARED" -ge $((NEG_MIGRATIONS / 2)) ]
-		check "relay: no stale datagram pages at any destination" \
-			[ "$STALE" -eq 0 ]
-		check "relay: no other differing guest pages" \
-			[ "$CPU_LOST" -eq 0 ]
-		check "relay: no corrupted or duplicated datagrams" \
-			[ "$DAMAGED" -eq 0 ]
-		check "relay: guest kept running" [ "$CRASHED" -eq 0 ]
+		e2e_log "stress: relay auto (epoll engine), $NEG_PPS pps"
+		stress_migrations stress-relay-on vdpa auto epoll
+		relay_set_checks "relay/epoll"
+	fi
+	if [[ $sets == *" poll "* ]]; then
+		SCEN=stress-relay-poll
+		e2e_log "stress: relay auto (poll engine), $NEG_PPS pps"
+		stress_migrations stress-relay-poll vdpa auto poll
+		relay_set_checks "relay/poll"
 	fi
 	if [[ $sets == *" off "* ]]; then
 		SCEN=neg-relay-off
