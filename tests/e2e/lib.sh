@@ -88,12 +88,8 @@ trap 'exit 130' INT TERM
 
 # e2e_spawn LOG CMD...: start in the background, remember the pid.
 e2e_spawn() {
-	local log=$1
-
-	shift
-	"$@" </dev/null >"$log" 2>&1 &
-	E2E_LAST_PID=$!
-	E2E_PIDS+=("$E2E_LAST_PID")
+	proc_spawn E2E_PIDS "$@"
+	E2E_LAST_PID=$PROC_LAST_PID
 }
 
 # e2e_wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds.

@@ -63,12 +63,8 @@ it_forget_pid() {
 # it_spawn LOGFILE CMD...: start CMD in the background with stdin from
 # /dev/null, remember its pid in IT_LAST_PID.
 it_spawn() {
-	local log=$1
-
-	shift
-	"$@" </dev/null >"$log" 2>&1 &
-	IT_LAST_PID=$!
-	IT_PIDS+=("$IT_LAST_PID")
+	proc_spawn IT_PIDS "$@"
+	IT_LAST_PID=$PROC_LAST_PID
 }
 
 it_kill_all() {
