@@ -161,6 +161,24 @@ traffic_check(struct sess *s, uint64_t n)
 	return 0;
 }
 
+/*
+ * Open a session, check CHECK packets of clean traffic (0: none), and
+ * start dirty logging if the options ask for it.
+ */
+static int
+sess_start(struct sess *s, const struct opts *o, uint64_t max_pkts,
+	   uint64_t check)
+{
+	int ret;
+
+	ret = sess_open(s, o, max_pkts);
+	if (ret == 0 && check != 0)
+		ret = traffic_check(s, check);
+	if (ret == 0 && o->log)
+		ret = vdev_log_start(&s->vd, &s->log, s->vqs, s->nvq);
+	return ret;
+}
+
 static int
 stop_device(struct sess *s)
 {
@@ -195,11 +213,7 @@ cmd_attack(const struct opts *o)
 
 	if (nqp < 2)
 		return fail("attack needs --queues >= 2", EINVAL);
-	ret = sess_open(&s, o, 100000);
-	if (ret == 0)
-		ret = traffic_check(&s, 500);
-	if (ret == 0 && o->log)
-		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+	ret = sess_start(&s, o, 100000, 500);
 	if (ret == 0)
 		ret = traffic_check(&s, 500);
 	if (ret < 0)
@@ -286,11 +300,7 @@ cmd_churn(const struct opts *o)
 	int ret = 0;
 
 	for (i = 0; i < o->count && ret == 0; i++) {
-		ret = sess_open(&s, o, 1000);
-		if (ret == 0)
-			ret = traffic_check(&s, 100);
-		if (ret == 0 && o->log)
-			ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+		ret = sess_start(&s, o, 1000, 100);
 		if (ret == 0)
 			ret = vnet_run(&s.vn, 100, TRAFFIC_MS);
 		/* Every other session stops cleanly; the rest just vanish. */
@@ -323,9 +333,7 @@ cmd_traffic(const struct opts *o)
 	struct sess s;
 	int ret;
 
-	ret = sess_open(&s, o, 1u << 22);
-	if (ret == 0 && o->log)
-		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
+	ret = sess_start(&s, o, 1u << 22, 0);
 	if (ret < 0)
 		return fail("traffic setup", ret);
 	printf("vu-hostile: traffic running\n");
