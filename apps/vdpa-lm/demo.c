@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_vhost.h>
@@ -55,7 +54,7 @@ demo_watch(struct demo *d)
 {
 	enum ifcsw_dev_state last[2] = { IFCSW_DEV_IDLE, IFCSW_DEV_IDLE };
 	const char *dev[2] = { DEMO_SRC, DEMO_DST };
-	uint64_t t0 = (vdpa_lm_now_us() / 1000);
+	uint64_t t0 = vdpa_lm_now_us() / 1000;
 	unsigned int i;
 
 	while (!d->done) {
@@ -66,7 +65,7 @@ demo_watch(struct demo *d)
 			    mi.state == last[i])
 				continue;
 			printf("[%5" PRIu64 " ms] %s (%s host): %s -> %s\n",
-			       (vdpa_lm_now_us() / 1000) - t0, dev[i],
+			       vdpa_lm_now_us() / 1000 - t0, dev[i],
 			       i == 0 ? "source" : "destination",
 			       ifcsw_dev_state_str(last[i]),
 			       ifcsw_dev_state_str(mi.state));
