@@ -309,7 +309,8 @@ enum vrelay_mode vrelay_engine_mode(const struct vrelay_engine *e);
  * at most for the engine's pass in progress, never for the engine thread
  * to be scheduled.
  *
- * @return 0, -EBUSY (already attached), -ENOSPC, or -EIO (queue broken).
+ * @return 0, -EBUSY (already attached), -ENOMEM, or -EIO (queue broken).
+ * An engine has no fixed capacity: it serves any number of queues.
  * Thread context: control thread; not the engine's own thread.
  */
 int vrelay_engine_attach(struct vrelay_engine *e, struct vrelay_queue *q);

@@ -35,6 +35,8 @@
 /* Sleep bound when some queue has no fd to wake us. */
 #define ENGINE_POLL_ONLY_MS 1
 #define ENGINE_EVENTS 64
+/* Initial size of the attached-queue array; it doubles as needed. */
+#define ENGINE_QUEUES_MIN 16
 
 struct vrelay_engine {
 	char name[16];
@@ -55,8 +57,14 @@ struct vrelay_engine {
 
 	/* Under lock. */
 	bool stop;
-	struct vrelay_queue *queues[VRELAY_ENGINE_MAX_QUEUES];
+	/*
+	 * Attached queues. The array grows (doubling) under the lock; no
+	 * fixed capacity, so a busy host never meets a limit that would
+	 * leave a queue unrelayed while its frontend logs.
+	 */
+	struct vrelay_queue **queues;
 	unsigned int nq;
+	unsigned int cap;
 	unsigned int npoll_only;	/* attached queues lacking an fd */
 
 	/*
@@ -168,11 +176,32 @@ engine_epoll_add(struct vrelay_engine *e, struct vrelay_evsrc *src,
 			   strerror(errno));
 }
 
+/* Make room for one more queue. Called with the lock held. */
+static int
+engine_grow(struct vrelay_engine *e)
+{
+	struct vrelay_queue **nqs;
+	unsigned int cap;
+
+	if (e->nq < e->cap)
+		return 0;
+	cap = e->cap == 0 ? ENGINE_QUEUES_MIN : 2 * e->cap;
+	nqs = realloc(e->queues, cap * sizeof(*nqs));
+	if (nqs == NULL)
+		return -ENOMEM;
+	e->queues = nqs;
+	e->cap = cap;
+	return 0;
+}
+
 static int
 engine_do_attach(struct vrelay_engine *e, struct vrelay_queue *q)
 {
-	if (e->nq == VRELAY_ENGINE_MAX_QUEUES)
-		return -ENOSPC;
+	int ret;
+
+	ret = engine_grow(e);
+	if (ret != 0)
+		return ret;
 	e->queues[e->nq++] = q;
 	engine_epoll_add(e, &q->ev_kick, q, q->guest_kick_fd, 0);
 	engine_epoll_add(e, &q->ev_irq, q, q->irq_fd, 1);
@@ -491,5 +520,6 @@ vrelay_engine_destroy(struct vrelay_engine *e)
 	close(e->ctlfd);
 	close(e->epfd);
 	pthread_mutex_destroy(&e->lock);
+	free(e->queues);
 	free(e);
 }

@@ -27,9 +27,6 @@
 /* Scratch GPA ranges for one used burst (see vrelay_used.c). */
 #define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
 
-/* Most queues one engine serves. */
-#define VRELAY_ENGINE_MAX_QUEUES 256
-
 /* A span of guest physical memory. */
 struct vrelay_range {
 	uint64_t gpa;

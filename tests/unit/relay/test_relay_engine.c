@@ -215,6 +215,42 @@ idle_engines_sleep(void)
 	}
 }
 
+/*
+ * One engine serves more queues than any fixed table would hold (the old
+ * limit was 256, which nine 16-queue-pair devices migrating at once
+ * reached): attach never answers "no room".
+ */
+#define MANY_QUEUES 600
+
+static void
+many_queues_one_engine(void)
+{
+	static struct vrelay_queue *qs[MANY_QUEUES];
+	struct vrelay_queue_conf c;
+	struct vrelay_engine *e;
+	struct tctx tm;
+	unsigned int i;
+
+	t_init(&tm, 64);
+	c = t_conf(&tm, 0);
+	c.guest_kick_fd = -1;	/* poll only: no fd shared by 600 queues */
+	c.device_irq_fd = -1;
+	e = vrelay_engine_create("tmany", VRELAY_MODE_EPOLL, -1);
+	CHECK(e != NULL);
+	for (i = 0; i < MANY_QUEUES; i++) {
+		qs[i] = vrelay_queue_create(tm.dev, &c);
+		CHECK(qs[i] != NULL);
+		CHECK(vrelay_engine_attach(e, qs[i]) == 0);
+	}
+	for (i = 0; i < MANY_QUEUES; i++) {
+		CHECK(vrelay_queue_state(qs[i]) == VRELAY_QUEUE_RELAY);
+		CHECK(vrelay_engine_detach(e, qs[i]) == 0);
+		vrelay_queue_destroy(qs[i]);
+	}
+	vrelay_engine_destroy(e);
+	t_fini(&tm);
+}
+
 int
 main(void)
 {
@@ -224,6 +260,7 @@ main(void)
 	      md == VRELAY_MODE_ADAPTIVE);
 	CHECK(vrelay_mode_from_str("bogus", &md) == -EINVAL);
 	idle_engines_sleep();
+	many_queues_one_engine();
 	run(VRELAY_MODE_EPOLL, false, 0);
 	run(VRELAY_MODE_POLL, true, 65000);
 	run(VRELAY_MODE_ADAPTIVE, true, 100);
