@@ -350,7 +350,10 @@ struct vrelay_qctl_ops {
 	 * Stop the queue: fetch no more avail entries, complete those in
 	 * flight (their used entries written, interrupt raised), then report
 	 * the next avail index the device would fetch and the next used
-	 * index it would write.
+	 * index it would write. Must be idempotent on a stopped queue.
+	 * Returns 0, or -EIO if the queue had faulted: it is stopped all the
+	 * same and the indices are where it stopped. Any other error means
+	 * the queue could not be stopped and may still run.
 	 */
 	int (*suspend)(void *ctx, uint16_t qid, uint16_t *last_avail,
 		       uint16_t *last_used);
@@ -368,17 +371,59 @@ struct vrelay_qctl_ops {
 	 * unmap the mediated rings.
 	 */
 	int (*program_direct)(void *ctx, uint16_t qid);
-	/** Restart the stopped queue at the given indices. */
+	/**
+	 * Restart the stopped queue at the given indices. A device should
+	 * refuse (-EPERM) to run a queue on the guest's own rings while the
+	 * frontend logs dirty pages: it would write guest memory unlogged.
+	 */
 	int (*resume)(void *ctx, uint16_t qid, uint16_t last_avail,
 		      uint16_t last_used);
+};
+
+/** Where a switch left the device queue. */
+enum vrelay_devq_state {
+	/** Running: on the relay after vrelay_switch_to_relay(), on the
+	 *  guest's rings after vrelay_switch_to_direct(). */
+	VRELAY_DEVQ_RUNNING,
+	/** Stopped at the reported indices and programmed onto the guest's
+	 *  rings. It may be resumed in direct I/O only once the frontend no
+	 *  longer logs dirty pages (fail closed); until then it stays
+	 *  stopped. */
+	VRELAY_DEVQ_STOPPED,
+	/** Stopped at the reported indices and must not be resumed before
+	 *  the frontend resets the queue: the device faulted, the guest
+	 *  broke a ring rule, or the device could not be reprogrammed. */
+	VRELAY_DEVQ_BROKEN,
+	/** suspend failed: the device may still be running where it was.
+	 *  The indices are not valid. */
+	VRELAY_DEVQ_UNKNOWN,
+};
+
+/** What a switch did, valid after any return of the switch functions. */
+struct vrelay_switch_report {
+	enum vrelay_devq_state devq;	/**< where the device queue is */
+	/** The device's indices at suspend (valid unless devq is UNKNOWN):
+	 *  the next avail entry it fetches, the next used entry it writes. */
+	uint16_t last_avail;
+	uint16_t last_used;
+	uint64_t unavailable_ns;	/**< from suspend to resume or failure */
 };
 
 /**
  * Switch one device queue from direct I/O to the relay:
  * suspend -> create the relayed queue at the device's indices (logging the
  * in-flight window) -> program the device onto the mediated rings ->
- * attach to the engine -> resume. On failure the queue is put back in
- * direct I/O at the indices it had.
+ * attach to the engine -> resume.
+ *
+ * Fail closed: this is called because the frontend logs dirty pages, so
+ * on failure the device queue is never resumed in direct I/O. It is left
+ * stopped on the guest's rings (rep->devq VRELAY_DEVQ_STOPPED) or broken
+ * (VRELAY_DEVQ_BROKEN), at the indices in @p rep, and the caller reports
+ * the failure to the frontend.
+ *
+ * Fault injection for tests: with VRELAY_FAULT_SWITCH=N in the
+ * environment (read once), every N-th call fails after the suspend as if
+ * the process had run out of file descriptors (-EMFILE).
  *
  * @param e       engine that will relay the queue.
  * @param dev     relay device of the queue.
@@ -386,14 +431,15 @@ struct vrelay_qctl_ops {
  *                ignored (taken from the device). The doorbell and irq
  *                fds are ignored too: the queue creates and owns its own.
  * @param ops     device queue control; ctx is passed back to it.
- * @param[out] qp the relayed queue (owned by the caller).
- * @param[out] unavailable_ns time from suspend to resume, or NULL.
+ * @param[out] qp the relayed queue (owned by the caller), NULL on failure.
+ * @param[out] rep where the device queue is; may be NULL.
  * @return 0 or a negative errno. Thread context: control thread.
  */
 int vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 			   const struct vrelay_queue_conf *conf,
 			   const struct vrelay_qctl_ops *ops, void *ctx,
-			   struct vrelay_queue **qp, uint64_t *unavailable_ns);
+			   struct vrelay_queue **qp,
+			   struct vrelay_switch_report *rep);
 
 /**
  * Switch one relayed queue back to direct I/O:
@@ -402,20 +448,23 @@ int vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
  * the device back onto the guest's rings -> resume at the same indices
  * -> destroy the relayed queue.
  *
+ * A queue the relay marked broken, or whose device queue faulted
+ * (suspend returned -EIO), is not resumed: rep->devq is
+ * VRELAY_DEVQ_BROKEN and the call returns -EIO, with exact indices.
+ *
  * @param resume  false to leave the device queue stopped (device stop at
  *                the end of migration); the indices are still reported.
- * @param[out] last_avail, last_used  the queue's final indices, or NULL.
- * @param[out] unavailable_ns  time from detach to resume, or NULL.
+ * @param[out] rep where the device queue is, and its indices; may be NULL.
  * @return 0 or a negative errno. The relayed queue is destroyed in all
- * cases but one: if suspend or program_direct fails the device may still
- * DMA to the mediated rings, so they (and the queue) are deliberately
- * leaked rather than freed under the device.
+ * cases but two: if suspend fails with anything but -EIO, or
+ * program_direct fails, the device may still use the mediated rings, so
+ * they (and the queue) are deliberately leaked rather than freed under
+ * the device. Invalid arguments change nothing.
  * Thread context: control thread.
  */
 int vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 			    const struct vrelay_qctl_ops *ops, void *ctx,
-			    bool resume, uint16_t *last_avail,
-			    uint16_t *last_used, uint64_t *unavailable_ns);
+			    bool resume, struct vrelay_switch_report *rep);
 
 /** Parse "epoll", "poll" or "auto"/"adaptive". @return 0 or -EINVAL. */
 int vrelay_mode_from_str(const char *s, enum vrelay_mode *mode);

@@ -23,6 +23,10 @@
 #include "ifcvf_sw_api.h"
 #include "vdpa_relay.h"
 
+#ifndef VHOST_F_LOG_ALL
+#define VHOST_F_LOG_ALL 26
+#endif
+
 struct rte_vdpa_device;
 struct rte_vdev_device;
 
@@ -35,7 +39,10 @@ struct ifcsw_vq {
 	uint64_t avail_gpa;
 	uint64_t used_gpa;
 	uint64_t log_guest_addr;	/**< used ring GPA for the dirty log */
-	/** Guest used idx when logging started: the in-flight window. */
+	/**
+	 * The device's own used index when the relay was asked for: the
+	 * in-flight window starts here. Never the guest-writable used->idx.
+	 */
 	uint16_t used_idx_at_log_on;
 	struct vrelay_queue *relay;	/**< set while mode is RELAY */
 	/** Relay-mode mediated rings as mapped in the device IOVA space. */
@@ -77,6 +84,11 @@ struct ifcsw_dev {
 	uint64_t log_size;		/**< bitmap bytes (0: no log) */
 	uint8_t *log_tmp;		/**< log while vhost swaps the log */
 	uint64_t log_tmp_size;
+	/**
+	 * A switch to the relay failed (negative errno), not yet reported to
+	 * the frontend: the vhost message being handled fails with it.
+	 */
+	int relay_error;
 	uint64_t switches;		/**< device-level switchovers */
 	uint64_t last_switch_ns;	/**< worst queue in the last one */
 
@@ -96,7 +108,22 @@ int ifcsw_queue_program_direct(struct ifcsw_dev *dev, uint16_t qid);
 /** Whether policy and logging state call for the relay. */
 bool ifcsw_dev_wants_relay(const struct ifcsw_dev *dev);
 
-/* ifcvf_sw_relay.c: switchover and dirty log; dev->lock held. */
+/* ifcvf_sw_vq.c: queue modes, changed in one place; dev->lock held. */
+/** Change a queue's mode; refuses (-EINVAL, logged) a bad transition. */
+int ifcsw_vq_set_mode(struct ifcsw_dev *dev, uint16_t qid,
+		      enum ifcsw_queue_mode to);
+/**
+ * Start the VF queue as programmed. Refuses (-EPERM) to run it on the
+ * guest's own rings while the frontend logs (unless the operator set
+ * the relay policy off): the VF cannot log.
+ */
+int ifcsw_vq_run(struct ifcsw_dev *dev, uint16_t qid);
+/** Stop a queue that cannot be relayed: HELD (or BROKEN if faulted). */
+int ifcsw_vq_hold(struct ifcsw_dev *dev, uint16_t qid);
+/** Whether the frontend has VHOST_F_LOG_ALL on. */
+bool ifcsw_dev_logging(const struct ifcsw_dev *dev);
+
+/* ifcvf_sw_relay.c: switchover; dev->lock held. */
 int ifcsw_relay_start(struct ifcsw_dev *dev);
 int ifcsw_relay_stop(struct ifcsw_dev *dev, bool resume);
 int ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid);
@@ -106,11 +133,15 @@ int ifcsw_relay_set_mode(struct ifcsw_dev *dev, enum vrelay_mode mode);
 int ifcsw_relay_dev_setup(struct ifcsw_dev *dev, const struct vrelay_mem *mem);
 void ifcsw_relay_dev_teardown(struct ifcsw_dev *dev);
 struct vrelay_mem *ifcsw_relay_dev_mem(struct ifcsw_dev *dev);
+/** Hold every relayed or direct queue stopped (the log is lost). */
+void ifcsw_relay_hold_all(struct ifcsw_dev *dev);
+struct vrelay_engine *ifcsw_relay_engine(enum vrelay_mode mode, int cpu);
+void ifcsw_relay_engines_release(void);
+
+/* ifcvf_sw_dirtylog.c: the dirty log and SET_LOG_BASE; dev->lock held. */
 int ifcsw_relay_setup_log(struct ifcsw_dev *dev);
 void ifcsw_relay_release_log(struct ifcsw_dev *dev);
 int ifcsw_relay_register_msg_hooks(struct ifcsw_dev *dev);
-struct vrelay_engine *ifcsw_relay_engine(enum vrelay_mode mode, int cpu);
-void ifcsw_relay_engines_release(void);
 
 /* ifcvf_sw_stats.c: vDPA stats and telemetry. */
 int ifcsw_get_stats_names(struct rte_vdpa_device *vdpa,

@@ -27,6 +27,11 @@ enum ifcsw_queue_mode {
 	IFCSW_QUEUE_SWITCHING,	/**< switchover in progress */
 	IFCSW_QUEUE_RELAY,	/**< device uses mediated rings, relay logs */
 	IFCSW_QUEUE_BROKEN,	/**< guest or device misbehaved; queue halted */
+	/**
+	 * Could not be relayed while the frontend logs dirty pages: held
+	 * stopped (fail closed) until logging stops, then direct again.
+	 */
+	IFCSW_QUEUE_HELD,
 };
 
 /** Device-wide view, for `migration <device>`. */

@@ -31,9 +31,6 @@ RTE_LOG_REGISTER(ifcsw_logtype, pmd.vdpa.ifcvf_sw, NOTICE);
 #ifndef VHOST_USER_F_PROTOCOL_FEATURES
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
 #endif
-#ifndef VHOST_F_LOG_ALL
-#define VHOST_F_LOG_ALL 26
-#endif
 
 /* vhost-user protocol feature bits (vhost-user specification). */
 #define IFCSW_PROTOCOL_F_MQ		0
@@ -246,21 +243,21 @@ vq_start_direct(struct ifcsw_dev *dev, uint16_t qid, uint16_t last_avail,
 		return ret;
 	regs->last_avail_idx = last_avail;
 	regs->last_used_idx = last_used;
+	/* Not run yet: no in-flight window. */
+	dev->vq[qid].used_idx_at_log_on = last_used;
 	/*
 	 * Programmed for direct I/O but left stopped: the relay switch that
 	 * follows resumes it on the mediated rings, so the device makes no
 	 * unlogged write while the frontend is logging.
 	 */
-	if (!run) {
-		dev->vq[qid].mode = IFCSW_QUEUE_DIRECT;
-		return 0;
-	}
-	ret = ifcsw_hw_queue_start(&dev->hw, qid);
+	ret = ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_DIRECT);
+	if (ret < 0 || !run)
+		return ret;
+	ret = ifcsw_vq_run(dev, qid);
 	if (ret < 0) {
-		dev->vq[qid].mode = IFCSW_QUEUE_BROKEN;
+		ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_BROKEN);
 		return ret;
 	}
-	dev->vq[qid].mode = IFCSW_QUEUE_DIRECT;
 	return 0;
 }
 
@@ -279,8 +276,9 @@ vq_start(struct ifcsw_dev *dev, uint16_t qid, bool run)
 }
 
 /*
- * Stop one queue wherever it runs and hand vhost the device's indices,
- * which GET_VRING_BASE then returns to the frontend.
+ * Stop one queue wherever it runs (relayed, direct, held or broken) and
+ * hand vhost the device's exact indices, which GET_VRING_BASE then
+ * returns to the frontend.
  */
 static void
 vq_stop(struct ifcsw_dev *dev, uint16_t qid)
@@ -298,7 +296,7 @@ vq_stop(struct ifcsw_dev *dev, uint16_t qid)
 	if (dev->hw.q[qid].state == IFCSW_HWQ_FAULT)
 		ifcsw_hw_queue_reset(&dev->hw, qid);
 	rte_vhost_set_vring_base(dev->vid, qid, last_avail, last_used);
-	vq->mode = IFCSW_QUEUE_STOPPED;
+	ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_STOPPED);
 }
 
 bool
@@ -356,6 +354,10 @@ ifcsw_dev_conf(int vid)
 	}
 	dev->state = IFCSW_DEV_DIRECT;
 	ifcsw_relay_register_msg_hooks(dev);
+	/*
+	 * A queue that cannot be relayed is held stopped; vhost runs this
+	 * after the message's reply, so the next message reports it.
+	 */
 	if (ifcsw_dev_wants_relay(dev))
 		ifcsw_relay_start(dev);
 	IFCSW_LOG(INFO, "%s: configured vid %d, %u vrings, features 0x%"
@@ -450,6 +452,7 @@ ifcsw_set_features(int vid)
 {
 	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
 	uint64_t features;
+	int ret = 0;
 
 	if (dev == NULL)
 		return -ENODEV;
@@ -465,13 +468,17 @@ ifcsw_set_features(int vid)
 	 * device write until then is covered by the first full copy.
 	 */
 	if (ifcsw_dev_wants_relay(dev) && dev->state == IFCSW_DEV_DIRECT)
-		ifcsw_relay_start(dev);
+		ret = ifcsw_relay_start(dev);
 	else if (!ifcsw_dev_wants_relay(dev) &&
 		 dev->state == IFCSW_DEV_RELAY)
-		ifcsw_relay_stop(dev, true);
+		ret = ifcsw_relay_stop(dev, true);
+	/*
+	 * vhost ignores what this op returns: a failed switch is reported
+	 * to the frontend through dev->relay_error (ifcvf_sw_dirtylog.c).
+	 */
 out:
 	pthread_mutex_unlock(&dev->lock);
-	return 0;
+	return ret;
 }
 
 static int

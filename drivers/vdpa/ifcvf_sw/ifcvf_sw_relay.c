@@ -4,26 +4,23 @@
 
 /*
  * ifcvf_sw and lib/relay: the queue-control ops the switchover protocol
- * drives, where the mediated rings sit in the VF's IOVA space, and how
- * the dirty log survives the frontend replacing it.
+ * drives, where the mediated rings sit in the VF's IOVA space, and the
+ * per-queue and per-device switches (the dirty log is in
+ * ifcvf_sw_dirtylog.c).
  *
  * Mediated rings are mapped above guest memory (the first 1 GiB boundary
  * past the highest GPA), one 2 MiB slot per queue: avail read-only, used
  * read-write. Guest descriptors are never translated: the VF keeps
  * reading the guest's descriptor table at its GPA.
  *
- * The dirty log: vhost maps it and unmaps the old one inside its
- * SET_LOG_BASE handler, behind our back. We keep a mapping of our own
- * (mremap of the shared mapping), and around SET_LOG_BASE we divert the
- * relay to a private bitmap that is merged into the new log afterwards,
- * so no bit is written to a log the frontend has already read and freed.
+ * Fail closed (see ifcvf_sw_vq.c): a queue whose switch to the relay
+ * fails is held stopped, never resumed in direct I/O while the frontend
+ * logs, and dev->relay_error makes the vhost message that caused the
+ * switch fail.
  */
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_vhost.h>
@@ -33,9 +30,6 @@
 
 #define IFCSW_MRING_SLOT (2ULL << 20)
 #define IFCSW_MRING_BASE_ALIGN (1ULL << 30)
-
-/* vhost-user request codes (vhost-user specification). */
-#define IFCSW_VHOST_USER_SET_LOG_BASE 6
 
 static struct vrelay_engine *ifcsw_engines[VRELAY_MODE_ADAPTIVE + 1];
 static pthread_mutex_t ifcsw_engines_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,7 +86,12 @@ qctl_suspend(void *ctx, uint16_t qid, uint16_t *last_avail,
 {
 	struct ifcsw_dev *dev = ctx;
 
-	ifcsw_hw_queue_stop(&dev->hw, qid, last_avail, last_used);
+	int ret;
+
+	/* The VF reports where it stopped even when it faulted. */
+	ret = ifcsw_hw_queue_stop(&dev->hw, qid, last_avail, last_used);
+	if (ret < 0)
+		return ret;
 	return dev->hw.q[qid].state == IFCSW_HWQ_FAULT ? -EIO : 0;
 }
 
@@ -165,7 +164,7 @@ qctl_resume(void *ctx, uint16_t qid, uint16_t last_avail, uint16_t last_used)
 
 	regs->last_avail_idx = last_avail;
 	regs->last_used_idx = last_used;
-	return ifcsw_hw_queue_start(&dev->hw, qid);
+	return ifcsw_vq_run(dev, qid);
 }
 
 static const struct vrelay_qctl_ops ifcsw_qctl_ops = {
@@ -209,18 +208,14 @@ relay_stats_accumulate(struct ifcsw_vq *vq)
 	t->inflight_logged += s.inflight_logged;
 }
 
-int
-ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid)
+/* Build the relay's view of a queue from vhost's. */
+static void
+relay_queue_conf(struct ifcsw_dev *dev, uint16_t qid, char *name,
+		 struct vrelay_queue_conf *conf)
 {
 	struct ifcsw_vq *vq = &dev->vq[qid];
-	struct vrelay_queue_conf conf;
 	struct rte_vhost_vring vring;
-	char name[VRELAY_NAME_LEN];
-	uint64_t ns = 0;
-	int ret;
 
-	if (vq->mode != IFCSW_QUEUE_DIRECT || dev->engine == NULL)
-		return -EINVAL;
 	/*
 	 * The frontend gives the used ring's log address with the LOG flag
 	 * of SET_VRING_ADDR, typically only when migration starts: read it
@@ -231,44 +226,89 @@ ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid)
 		vq->log_guest_addr = vring.log_guest_addr;
 	else
 		vq->log_guest_addr = vq->used_gpa;
-	snprintf(name, sizeof(name), "%.48s/q%u", dev->name, qid);
-	memset(&conf, 0, sizeof(conf));
-	conf.name = name;
-	conf.qid = qid;
-	conf.size = vq->vring.size;
-	conf.guest_desc = vq->vring.desc;
-	conf.guest_avail = vq->vring.avail;
-	conf.guest_used = vq->vring.used;
-	conf.guest_used_gpa = vq->log_guest_addr;
-	conf.event_idx = (dev->features &
-			  (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
-	conf.indirect = (dev->features &
-			 (1ULL << VIRTIO_RING_F_INDIRECT_DESC)) != 0;
-	conf.guest_kick_fd = vq->vring.kickfd;
-	conf.guest_call_fd = vq->vring.callfd >= 0 ? vq->vring.callfd : -1;
-	conf.device_doorbell_fd = -1;
-	conf.device_irq_fd = -1;
+	snprintf(name, VRELAY_NAME_LEN, "%.48s/q%u", dev->name, qid);
+	memset(conf, 0, sizeof(*conf));
+	conf->name = name;
+	conf->qid = qid;
+	conf->size = vq->vring.size;
+	conf->guest_desc = vq->vring.desc;
+	conf->guest_avail = vq->vring.avail;
+	conf->guest_used = vq->vring.used;
+	conf->guest_used_gpa = vq->log_guest_addr;
+	conf->event_idx = (dev->features &
+			   (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
+	conf->indirect = (dev->features &
+			  (1ULL << VIRTIO_RING_F_INDIRECT_DESC)) != 0;
+	conf->guest_kick_fd = vq->vring.kickfd;
+	conf->guest_call_fd = vq->vring.callfd >= 0 ? vq->vring.callfd : -1;
+	conf->device_doorbell_fd = -1;
+	conf->device_irq_fd = -1;
 	/*
-	 * The in-flight window: used entries the device writes in direct
-	 * I/O from now until it is suspended are logged by the relay.
+	 * The in-flight window: used entries the device wrote in direct
+	 * I/O from the relay request until the suspend are logged by the
+	 * relay. It starts at the device's own used index, which the guest
+	 * cannot forge (used->idx it can), so the window holds only real
+	 * completions: at most the ring size, bounded work per switch.
 	 */
-	conf.log_from_used_idx = __atomic_load_n(&vq->vring.used->idx,
-						 __ATOMIC_ACQUIRE);
+	conf->log_from_used_idx = vq->used_idx_at_log_on;
+}
 
-	vq->mode = IFCSW_QUEUE_SWITCHING;
+/* The device's used index now: where an in-flight window starts. */
+static uint16_t
+hwq_used_idx(const struct ifcsw_dev *dev, uint16_t qid)
+{
+	return __atomic_load_n(&dev->hw.q[qid].regs.last_used_idx,
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Where a failed switch left the queue; @return the mode it takes. */
+static enum ifcsw_queue_mode
+mode_after_failure(const struct vrelay_switch_report *rep)
+{
+	return rep->devq == VRELAY_DEVQ_STOPPED ? IFCSW_QUEUE_HELD :
+		IFCSW_QUEUE_BROKEN;
+}
+
+int
+ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid)
+{
+	struct ifcsw_vq *vq = &dev->vq[qid];
+	struct vrelay_switch_report rep;
+	struct vrelay_queue_conf conf;
+	char name[VRELAY_NAME_LEN];
+	int ret;
+
+	if (vq->mode != IFCSW_QUEUE_DIRECT)
+		return -EINVAL;
+	if (dev->engine == NULL) {
+		ret = -ENOMEM;
+		goto fail_hold;
+	}
+	if (ifcsw_dev_logging(dev) && dev->log_size == 0) {
+		/* Nothing to log into: relaying would lose every page. */
+		IFCSW_LOG(ERR, "%s: queue %u: the frontend logs but gave no "
+			  "usable dirty log", dev->name, qid);
+		ret = -ENOENT;
+		goto fail_hold;
+	}
+	relay_queue_conf(dev, qid, name, &conf);
+	ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_SWITCHING);
 	ret = vrelay_switch_to_relay(dev->engine, dev->rdev, &conf,
-				     &ifcsw_qctl_ops, dev, &vq->relay, &ns);
+				     &ifcsw_qctl_ops, dev, &vq->relay, &rep);
 	if (ret < 0) {
 		vq->relay = NULL;
-		vq->mode = dev->hw.q[qid].state == IFCSW_HWQ_RUNNING ?
-			IFCSW_QUEUE_DIRECT : IFCSW_QUEUE_BROKEN;
-		IFCSW_LOG(ERR, "%s: queue %u cannot switch to relay: %s",
-			  dev->name, qid, strerror(-ret));
+		ifcsw_vq_set_mode(dev, qid, mode_after_failure(&rep));
+		dev->relay_error = ret;
 		return ret;
 	}
-	vq->mode = IFCSW_QUEUE_RELAY;
-	switch_account(vq, ns, true);
+	ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_RELAY);
+	switch_account(vq, rep.unavailable_ns, true);
 	return 0;
+
+fail_hold:
+	ifcsw_vq_hold(dev, qid);
+	dev->relay_error = ret;
+	return ret;
 }
 
 int
@@ -276,31 +316,43 @@ ifcsw_relay_queue_stop(struct ifcsw_dev *dev, uint16_t qid, bool resume,
 		       uint16_t *last_avail, uint16_t *last_used)
 {
 	struct ifcsw_vq *vq = &dev->vq[qid];
-	uint16_t la = 0, lu = 0;
-	uint64_t ns = 0;
+	struct vrelay_switch_report rep;
+	enum ifcsw_queue_mode to;
 	int ret;
 
 	if (vq->relay == NULL)
 		return -EINVAL;
-	vq->mode = IFCSW_QUEUE_SWITCHING;
+	ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_SWITCHING);
 	relay_stats_accumulate(vq);
 	ret = vrelay_switch_to_direct(dev->engine, vq->relay, &ifcsw_qctl_ops,
-				      dev, resume, &la, &lu, &ns);
+				      dev, resume, &rep);
 	vq->relay = NULL;
+	if (rep.devq == VRELAY_DEVQ_UNKNOWN) {
+		/* The VF always says where it stopped; ask it directly. */
+		ifcsw_hw_queue_stop(&dev->hw, qid, &rep.last_avail,
+				    &rep.last_used);
+	}
 	mring_unmap(dev, qid);
 	if (last_avail != NULL)
-		*last_avail = la;
+		*last_avail = rep.last_avail;
 	if (last_used != NULL)
-		*last_used = lu;
-	if (ret < 0) {
-		vq->mode = IFCSW_QUEUE_BROKEN;
-		IFCSW_LOG(ERR, "%s: queue %u cannot switch back to direct "
-			  "I/O: %s", dev->name, qid, strerror(-ret));
-		return ret;
+		*last_used = rep.last_used;
+	switch (rep.devq) {
+	case VRELAY_DEVQ_RUNNING:
+		to = IFCSW_QUEUE_DIRECT;
+		break;
+	case VRELAY_DEVQ_STOPPED:
+		/* Not resumed on purpose, or resume refused: fail closed. */
+		to = resume ? IFCSW_QUEUE_HELD : IFCSW_QUEUE_STOPPED;
+		break;
+	default:
+		to = IFCSW_QUEUE_BROKEN;
+		break;
 	}
-	vq->mode = resume ? IFCSW_QUEUE_DIRECT : IFCSW_QUEUE_STOPPED;
-	switch_account(vq, ns, false);
-	return 0;
+	ifcsw_vq_set_mode(dev, qid, to);
+	if (ret == 0)
+		switch_account(vq, rep.unavailable_ns, false);
+	return ret;
 }
 
 /* ---- per device ----------------------------------------------------- */
@@ -320,27 +372,32 @@ int
 ifcsw_relay_start(struct ifcsw_dev *dev)
 {
 	uint16_t qid;
-	int ret = 0;
+	int ret = 0, err;
 
 	if (dev->state != IFCSW_DEV_DIRECT)
 		return -EBUSY;
-	dev->engine = ifcsw_relay_engine(dev->relay_mode, dev->relay_cpu);
-	if (dev->engine == NULL)
-		return -ENOMEM;
 	dev->state = IFCSW_DEV_SWITCHING;
+	/* Every window starts now, before the first queue stops. */
+	for (qid = 0; qid < dev->nb_vqs; qid++)
+		dev->vq[qid].used_idx_at_log_on = hwq_used_idx(dev, qid);
+	/* Failures of either are handled per queue: they hold it. */
+	dev->engine = ifcsw_relay_engine(dev->relay_mode, dev->relay_cpu);
 	ifcsw_relay_setup_log(dev);
 	for (qid = 0; qid < dev->nb_vqs; qid++) {
 		if (dev->vq[qid].mode != IFCSW_QUEUE_DIRECT)
 			continue;
-		if (ifcsw_relay_queue_start(dev, qid) < 0)
-			ret = -EIO;
+		err = ifcsw_relay_queue_start(dev, qid);
+		if (err < 0 && ret == 0)
+			ret = err;
 	}
 	dev->state = IFCSW_DEV_RELAY;
 	dev->switches++;
 	dev->last_switch_ns = dev_last_switch_ns(dev);
 	IFCSW_LOG(INFO, "%s: relay on (%s), worst queue unavailable %"
-		  PRIu64 " us", dev->name, vrelay_mode_to_str(dev->relay_mode),
-		  dev->last_switch_ns / 1000);
+		  PRIu64 " us%s", dev->name,
+		  vrelay_mode_to_str(dev->relay_mode),
+		  dev->last_switch_ns / 1000,
+		  ret < 0 ? "; some queues held stopped" : "");
 	return ret;
 }
 
@@ -348,16 +405,26 @@ int
 ifcsw_relay_stop(struct ifcsw_dev *dev, bool resume)
 {
 	uint16_t qid;
-	int ret = 0;
+	int ret = 0, err;
 
 	if (dev->state != IFCSW_DEV_RELAY)
 		return -EINVAL;
 	dev->state = IFCSW_DEV_SWITCHING;
 	for (qid = 0; qid < dev->nb_vqs; qid++) {
-		if (dev->vq[qid].relay == NULL)
+		struct ifcsw_vq *vq = &dev->vq[qid];
+
+		if (vq->relay != NULL)
+			err = ifcsw_relay_queue_stop(dev, qid, resume, NULL,
+						     NULL);
+		else if (vq->mode == IFCSW_QUEUE_HELD && resume)
+			/* Logging is off: direct I/O is safe again. */
+			err = ifcsw_vq_run(dev, qid) == 0 ?
+				ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_DIRECT) :
+				-EIO;
+		else
 			continue;
-		if (ifcsw_relay_queue_stop(dev, qid, resume, NULL, NULL) < 0)
-			ret = -EIO;
+		if (err < 0 && ret == 0)
+			ret = err;
 	}
 	ifcsw_relay_release_log(dev);
 	dev->state = IFCSW_DEV_DIRECT;
@@ -368,29 +435,62 @@ ifcsw_relay_stop(struct ifcsw_dev *dev, bool resume)
 	return ret;
 }
 
+void
+ifcsw_relay_hold_all(struct ifcsw_dev *dev)
+{
+	uint16_t qid;
+
+	for (qid = 0; qid < dev->nb_vqs; qid++) {
+		struct ifcsw_vq *vq = &dev->vq[qid];
+
+		if (vq->relay != NULL &&
+		    ifcsw_relay_queue_stop(dev, qid, false, NULL, NULL) == 0)
+			ifcsw_vq_set_mode(dev, qid, IFCSW_QUEUE_HELD);
+		else if (vq->mode == IFCSW_QUEUE_DIRECT)
+			ifcsw_vq_hold(dev, qid);
+	}
+}
+
+/*
+ * Move every relayed queue to engine e. A queue the new engine refuses
+ * goes back to the old one; if neither takes it, it stays on the
+ * mediated rings unrelayed: stalled, but never writing unlogged.
+ */
 int
 ifcsw_relay_set_mode(struct ifcsw_dev *dev, enum vrelay_mode mode)
 {
-	struct vrelay_engine *e;
+	struct vrelay_engine *e, *old = dev->engine;
 	uint16_t qid;
-	int ret = 0;
+	int ret = 0, err;
 
-	dev->relay_mode = mode;
-	if (dev->state != IFCSW_DEV_RELAY)
+	if (dev->state != IFCSW_DEV_RELAY) {
+		dev->relay_mode = mode;
 		return 0;
+	}
 	e = ifcsw_relay_engine(mode, dev->relay_cpu);
 	if (e == NULL)
 		return -ENOMEM;
 	for (qid = 0; qid < dev->nb_vqs; qid++) {
 		struct vrelay_queue *q = dev->vq[qid].relay;
 
-		if (q == NULL)
+		if (q == NULL || old == e)
 			continue;
-		vrelay_engine_detach(dev->engine, q);
-		if (vrelay_engine_attach(e, q) < 0)
-			ret = -EIO;
+		vrelay_engine_detach(old, q);
+		err = vrelay_engine_attach(e, q);
+		if (err == 0)
+			continue;
+		IFCSW_LOG(ERR, "%s: queue %u cannot move to the %s engine: %s",
+			  dev->name, qid, vrelay_mode_to_str(mode),
+			  strerror(-err));
+		ret = err;
+		if (vrelay_engine_attach(old, q) < 0)
+			IFCSW_LOG(ERR, "%s: queue %u is relayed by no engine",
+				  dev->name, qid);
 	}
-	dev->engine = e;
+	if (ret == 0) {
+		dev->relay_mode = mode;
+		dev->engine = e;
+	}
 	return ret;
 }
 
@@ -424,153 +524,3 @@ ifcsw_relay_dev_teardown(struct ifcsw_dev *dev)
 	dev->rdev = NULL;
 }
 
-/* Give ourselves a mapping of the log that vhost cannot unmap. */
-static void *
-log_dup_map(uint64_t base, uint64_t size, void **map, uint64_t *map_len)
-{
-	uint64_t start = RTE_ALIGN_FLOOR(base, (uint64_t)getpagesize());
-	uint64_t len = size + (base - start);
-	void *dup;
-
-	dup = mremap((void *)(uintptr_t)start, 0, len, MREMAP_MAYMOVE);
-	if (dup == MAP_FAILED)
-		return NULL;
-	*map = dup;
-	*map_len = len;
-	return (uint8_t *)dup + (base - start);
-}
-
-int
-ifcsw_relay_setup_log(struct ifcsw_dev *dev)
-{
-	uint64_t base = 0, size = 0, map_len = 0;
-	void *old_map = dev->log_map, *map = NULL;
-	uint64_t old_len = dev->log_map_size;
-	void *log = NULL;
-
-	if (dev->rdev == NULL)
-		return -EINVAL;
-	if (rte_vhost_get_log_base(dev->vid, &base, &size) == 0 &&
-	    base != 0 && size != 0) {
-		log = log_dup_map(base, size, &map, &map_len);
-		if (log == NULL) {
-			IFCSW_LOG(ERR, "%s: cannot map the dirty log: %s",
-				  dev->name, strerror(errno));
-			size = 0;
-		}
-	} else {
-		size = 0;
-	}
-	vrelay_device_set_log(dev->rdev, log, size);
-	dev->log_map = map;
-	dev->log_map_size = map_len;
-	dev->log_size = size;
-	if (old_map != NULL)
-		munmap(old_map, old_len);
-	return log == NULL ? -ENOENT : 0;
-}
-
-void
-ifcsw_relay_release_log(struct ifcsw_dev *dev)
-{
-	if (dev->rdev != NULL)
-		vrelay_device_set_log(dev->rdev, NULL, 0);
-	if (dev->log_map != NULL)
-		munmap(dev->log_map, dev->log_map_size);
-	dev->log_map = NULL;
-	dev->log_map_size = 0;
-	dev->log_size = 0;
-	free(dev->log_tmp);
-	dev->log_tmp = NULL;
-}
-
-/* OR the bits gathered while vhost swapped the log into the new log. */
-static void
-log_merge_tmp(struct ifcsw_dev *dev)
-{
-	uint8_t *dst = (uint8_t *)dev->log_map;
-	uint64_t i, n;
-
-	if (dst != NULL) {
-		dst += dev->log_map_size - dev->log_size;
-		n = RTE_MIN(dev->log_size, dev->log_tmp_size);
-		for (i = 0; i < n; i++)
-			if (dev->log_tmp[i] != 0)
-				__atomic_fetch_or(&dst[i], dev->log_tmp[i],
-						  __ATOMIC_RELAXED);
-	}
-	free(dev->log_tmp);
-	dev->log_tmp = NULL;
-}
-
-/* @return the device if msg is a SET_LOG_BASE for one of ours. */
-static struct ifcsw_dev *
-msg_set_log_base_dev(int vid, const void *msg)
-{
-	uint32_t request;
-
-	/* The request code is the first field of every message. */
-	memcpy(&request, msg, sizeof(request));
-	if (request != IFCSW_VHOST_USER_SET_LOG_BASE)
-		return NULL;
-	return ifcsw_dev_from_vid(vid);
-}
-
-static enum rte_vhost_msg_result
-relay_pre_msg(int vid, void *msg)
-{
-	struct ifcsw_dev *dev = msg_set_log_base_dev(vid, msg);
-
-	if (dev == NULL)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&dev->lock);
-	if (dev->state == IFCSW_DEV_RELAY && dev->log_size != 0) {
-		dev->log_tmp = calloc(1, dev->log_size);
-		dev->log_tmp_size = dev->log_size;
-		if (dev->log_tmp != NULL) {
-			vrelay_device_set_log(dev->rdev, dev->log_tmp,
-					      dev->log_tmp_size);
-		} else {
-			IFCSW_LOG(ERR, "%s: no memory to hold the log while it"
-				  " is replaced", dev->name);
-		}
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-}
-
-static enum rte_vhost_msg_result
-relay_post_msg(int vid, void *msg)
-{
-	struct ifcsw_dev *dev = msg_set_log_base_dev(vid, msg);
-
-	if (dev == NULL)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	pthread_mutex_lock(&dev->lock);
-	if (dev->state == IFCSW_DEV_RELAY) {
-		ifcsw_relay_setup_log(dev);
-		if (dev->log_tmp != NULL)
-			log_merge_tmp(dev);
-		IFCSW_LOG(INFO, "%s: dirty log replaced while relaying",
-			  dev->name);
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-}
-
-static const struct rte_vhost_user_extern_ops relay_msg_hooks = {
-	.pre_msg_handle = relay_pre_msg,
-	.post_msg_handle = relay_post_msg,
-};
-
-int
-ifcsw_relay_register_msg_hooks(struct ifcsw_dev *dev)
-{
-	if (rte_vhost_extern_callback_register(dev->vid, &relay_msg_hooks,
-					       dev) < 0) {
-		IFCSW_LOG(WARNING, "%s: cannot watch SET_LOG_BASE; replacing "
-			  "the log while relaying is unsafe", dev->name);
-		return -EINVAL;
-	}
-	return 0;
-}

@@ -188,6 +188,7 @@ ifcsw_queue_mode_str(enum ifcsw_queue_mode m)
 		[IFCSW_QUEUE_SWITCHING] = "switching",
 		[IFCSW_QUEUE_RELAY] = "relay",
 		[IFCSW_QUEUE_BROKEN] = "broken",
+		[IFCSW_QUEUE_HELD] = "held",
 	};
 
 	return (unsigned int)m < RTE_DIM(s) ? s[m] : "?";

@@ -5,9 +5,13 @@
 /*
  * Switchover with a fake queue-control device: direct -> relay ->
  * direct keeps the indices exact, logs the in-flight window, flushes
- * every used entry, and a failing step puts the queue back in direct I/O.
+ * every used entry; a failing step leaves the queue stopped on the
+ * guest's rings (fail closed: never resumed in direct I/O while the
+ * frontend logs); a device queue that faulted under the relay is handed
+ * back with exact indices and nothing leaked.
  */
 
+#include <dirent.h>
 #include <poll.h>
 
 #include "test_common.h"
@@ -23,6 +27,7 @@ struct fdev {
 	uint16_t last_avail, last_used;
 	uint16_t fetched[SZ];
 	int fail_program_relay;
+	int fault;		/* suspend reports a faulted queue */
 	int resumes;
 };
 
@@ -77,7 +82,7 @@ op_suspend(void *ctx, uint16_t qid, uint16_t *la, uint16_t *lu)
 	d->stopped = true;
 	*la = d->last_avail;
 	*lu = d->last_used;
-	return 0;
+	return d->fault ? -EIO : 0;
 }
 
 static int
@@ -145,6 +150,52 @@ page_of(struct tctx *t, uint16_t slot)
 	return t_log_bit(t->log, (T_BUF_GPA + slot * 0x2000) / 4096);
 }
 
+/* Open file descriptors of this process. */
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	CHECK(d != NULL);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Relay -> direct when the device faulted the queue under the relay:
+ * the queue is destroyed (no fd, ring or slot leaked), the indices are
+ * exact, and the queue is not resumed.
+ */
+static void
+faulted_queue_stops_exactly(struct vrelay_engine *e, struct fdev *d,
+			    struct vrelay_queue_conf *c)
+{
+	struct vrelay_switch_report rep;
+	struct vrelay_queue *q;
+	int fds = count_fds(), i;
+
+	CHECK(vrelay_switch_to_relay(e, d->t->dev, c, &ops, d, &q, &rep) == 0);
+	CHECK(rep.devq == VRELAY_DEVQ_RUNNING);
+	add(d->t, 4);
+	eventfd_write(d->t->kick_fd, 1);
+	for (i = 0; i < 1000 && ((struct vring_avail *)d->m->avail)->idx !=
+		    d->t->avail->idx; i++)
+		usleep(1000);
+	fd_fetch(d, 4);
+	d->fault = 1;
+	CHECK(vrelay_switch_to_direct(e, q, &ops, d, true, &rep) == -EIO);
+	CHECK(rep.devq == VRELAY_DEVQ_BROKEN);
+	CHECK(rep.last_avail == d->last_avail && rep.last_used == d->last_used);
+	CHECK(d->t->used->idx == d->last_used);
+	CHECK(d->stopped && !d->relay);
+	CHECK(count_fds() == fds);
+	d->fault = 0;
+	d->stopped = false;
+}
+
 int
 main(void)
 {
@@ -153,9 +204,8 @@ main(void)
 	struct vrelay_engine *e;
 	struct fdev d = { 0 };
 	struct tctx t;
-	uint16_t la, lu;
-	uint64_t ns;
-	int i;
+	struct vrelay_switch_report rep;
+	int i, resumes;
 
 	t_init(&t, SZ);
 	d.t = &t;
@@ -171,17 +221,34 @@ main(void)
 	c.log_from_used_idx = 3;
 	fd_complete(&d, 3);
 
-	/* A failing step leaves the queue direct, at its indices. */
+	/*
+	 * A failing step leaves the queue stopped on the guest's rings at
+	 * exact indices: never resumed in direct I/O while logging.
+	 */
 	d.fail_program_relay = 1;
-	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, NULL) ==
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &rep) ==
 	      -EIO);
-	CHECK(!d.relay && !d.stopped && d.resumes == 1 && q == NULL);
+	CHECK(!d.relay && d.stopped && d.resumes == 0 && q == NULL);
+	CHECK(rep.devq == VRELAY_DEVQ_STOPPED);
+	CHECK(rep.last_avail == 10 && rep.last_used == 10);
 	CHECK(d.last_avail == 10 && d.last_used == 10);
+	/* Stopped: a new avail entry is not fetched. */
+	add(&t, 1);
+	fd_fetch(&d, 1);
+	CHECK(d.last_avail == 10);
 	memset(t.log, 0, T_LOG_SIZE);
 	d.fail_program_relay = 0;
 
-	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &ns) == 0);
+	/* Invalid arguments change nothing and report nothing valid. */
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, NULL, &d, &q, &rep) ==
+	      -EINVAL);
+	CHECK(rep.devq == VRELAY_DEVQ_UNKNOWN && d.stopped);
+
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &rep) == 0);
 	CHECK(q != NULL && d.relay && !d.stopped);
+	CHECK(rep.devq == VRELAY_DEVQ_RUNNING);
+	fd_fetch(&d, 1);	/* the entry added while stopped */
+	fd_complete(&d, 1);
 	/* Window [3, 10) logged; earlier completions not. */
 	for (i = 0; i < 10; i++)
 		CHECK(page_of(&t, i) == (i >= 3));
@@ -189,32 +256,39 @@ main(void)
 	/* Relayed traffic: 20 in, 15 done before the switch back. */
 	add(&t, 20);
 	eventfd_write(t.kick_fd, 1);
-	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->avail)->idx != 30;
+	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->avail)->idx != 31;
 	     i++)
 		usleep(1000);
 	fd_fetch(&d, 20);
-	CHECK(d.last_avail == 30);
+	CHECK(d.last_avail == 31);
 	fd_complete(&d, 15);
-	for (i = 0; i < 1000 && t.used->idx != 25; i++)
+	for (i = 0; i < 1000 && t.used->idx != 26; i++)
 		usleep(1000);
-	CHECK(t.used->idx == 25);
+	CHECK(t.used->idx == 26);
+
+	/* Invalid arguments: the queue is neither freed nor detached. */
+	CHECK(vrelay_switch_to_direct(e, q, NULL, &d, true, &rep) == -EINVAL);
+	CHECK(vrelay_queue_state(q) == VRELAY_QUEUE_RELAY);
 
 	/* Back to direct: suspend completes 5 more; flush must relay them. */
-	CHECK(vrelay_switch_to_direct(e, q, &ops, &d, true, &la, &lu, &ns) ==
-	      0);
-	CHECK(la == 30 && lu == 30);
-	CHECK(t.used->idx == 30);
+	resumes = d.resumes;
+	CHECK(vrelay_switch_to_direct(e, q, &ops, &d, true, &rep) == 0);
+	CHECK(rep.devq == VRELAY_DEVQ_RUNNING && d.resumes == resumes + 1);
+	CHECK(rep.last_avail == 31 && rep.last_used == 31);
+	CHECK(t.used->idx == 31);
 	CHECK(!d.relay && !d.stopped);
-	for (i = 10; i < 30; i++)
+	for (i = 10; i < 31; i++)
 		CHECK(page_of(&t, i % SZ));
-	for (i = 25; i < 30; i++)
+	for (i = 26; i < 31; i++)
 		CHECK(t.used->ring[i % SZ].len == 1000);
 
 	/* Direct again: the device carries on from the guest's rings. */
 	add(&t, 5);
 	fd_fetch(&d, 5);
 	fd_complete(&d, 5);
-	CHECK(t.used->idx == 35 && t.avail->idx == 35);
+	CHECK(t.used->idx == 36 && t.avail->idx == 36);
+
+	faulted_queue_stops_exactly(e, &d, &c);
 	vrelay_engine_destroy(e);
 	t_fini(&t);
 	printf("test_relay_switch: OK\n");

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * The dirty log the relay writes, and how it survives the frontend
+ * replacing it.
+ *
+ * vhost maps the log and unmaps the old one inside its SET_LOG_BASE
+ * handler, behind our back. We keep a mapping of our own (mremap of the
+ * shared mapping), and around SET_LOG_BASE we divert the relay to a
+ * private bitmap:
+ *  - the handler succeeds: the post hook points the relay at the new log
+ *    and merges the private bits into it;
+ *  - the handler fails (size 0, mmap failure, wrong fd count, ...): vhost
+ *    runs no post hook and keeps the old log, so the next message's pre
+ *    hook points the relay back at the old log (our own mapping of it is
+ *    still valid) and merges the private bits into it. The frontend reads
+ *    them at its next sync; it syncs after stopping the device, and
+ *    stopping the device is a message, so none is missed at the end.
+ * A bit is therefore always in a log the frontend will read, and a
+ * failed SET_LOG_BASE changes nothing.
+ *
+ * Fail closed: if the private bitmap cannot be allocated the message is
+ * refused; if the new log cannot be mapped every queue is held stopped
+ * (the relay would otherwise write guest memory unlogged) and the
+ * message fails.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_vhost.h>
+
+#include "ifcvf_sw.h"
+#include "ifcvf_sw_log.h"
+
+/* vhost-user request codes (vhost-user specification). */
+#define IFCSW_VHOST_USER_SET_LOG_BASE 6
+
+/* Give ourselves a mapping of the log that vhost cannot unmap. */
+static void *
+log_dup_map(uint64_t base, uint64_t size, void **map, uint64_t *map_len)
+{
+	uint64_t start = RTE_ALIGN_FLOOR(base, (uint64_t)getpagesize());
+	uint64_t len = size + (base - start);
+	void *dup;
+
+	dup = mremap((void *)(uintptr_t)start, 0, len, MREMAP_MAYMOVE);
+	if (dup == MAP_FAILED)
+		return NULL;
+	*map = dup;
+	*map_len = len;
+	return (uint8_t *)dup + (base - start);
+}
+
+/* The bitmap in our own mapping, or NULL. */
+static uint8_t *
+log_bitmap(const struct ifcsw_dev *dev)
+{
+	if (dev->log_map == NULL)
+		return NULL;
+	return (uint8_t *)dev->log_map + (dev->log_map_size - dev->log_size);
+}
+
+int
+ifcsw_relay_setup_log(struct ifcsw_dev *dev)
+{
+	uint64_t base = 0, size = 0, map_len = 0;
+	void *old_map = dev->log_map, *map = NULL;
+	uint64_t old_len = dev->log_map_size;
+	void *log = NULL;
+	int ret = 0;
+
+	if (dev->rdev == NULL)
+		return -EINVAL;
+	if (rte_vhost_get_log_base(dev->vid, &base, &size) == 0 &&
+	    base != 0 && size != 0) {
+		log = log_dup_map(base, size, &map, &map_len);
+		if (log == NULL) {
+			ret = -errno;
+			IFCSW_LOG(ERR, "%s: cannot map the dirty log: %s",
+				  dev->name, strerror(errno));
+			size = 0;
+		}
+	} else {
+		ret = -ENOENT;
+		size = 0;
+	}
+	vrelay_device_set_log(dev->rdev, log, size);
+	dev->log_map = map;
+	dev->log_map_size = map_len;
+	dev->log_size = size;
+	if (old_map != NULL)
+		munmap(old_map, old_len);
+	return ret;
+}
+
+/* OR the bits gathered in the private bitmap into our log, then drop it. */
+static void
+log_merge_tmp(struct ifcsw_dev *dev)
+{
+	uint8_t *dst = log_bitmap(dev);
+	uint64_t i, n;
+
+	if (dst != NULL) {
+		n = RTE_MIN(dev->log_size, dev->log_tmp_size);
+		for (i = 0; i < n; i++)
+			if (dev->log_tmp[i] != 0)
+				__atomic_fetch_or(&dst[i], dev->log_tmp[i],
+						  __ATOMIC_RELAXED);
+	}
+	free(dev->log_tmp);
+	dev->log_tmp = NULL;
+	dev->log_tmp_size = 0;
+}
+
+/*
+ * A SET_LOG_BASE diverted the relay and no post hook followed: vhost
+ * failed the message and kept the old log. Log into it again.
+ */
+static void
+log_restore_after_failure(struct ifcsw_dev *dev)
+{
+	if (dev->log_tmp == NULL)
+		return;
+	/* Relay off the private bitmap first: it has no writer after this. */
+	vrelay_device_set_log(dev->rdev, log_bitmap(dev), dev->log_size);
+	log_merge_tmp(dev);
+	IFCSW_LOG(WARNING, "%s: SET_LOG_BASE failed; the relay logs into the "
+		  "previous log again", dev->name);
+}
+
+void
+ifcsw_relay_release_log(struct ifcsw_dev *dev)
+{
+	if (dev->rdev != NULL)
+		log_restore_after_failure(dev);
+	if (dev->rdev != NULL)
+		vrelay_device_set_log(dev->rdev, NULL, 0);
+	if (dev->log_map != NULL)
+		munmap(dev->log_map, dev->log_map_size);
+	dev->log_map = NULL;
+	dev->log_map_size = 0;
+	dev->log_size = 0;
+	free(dev->log_tmp);
+	dev->log_tmp = NULL;
+	dev->log_tmp_size = 0;
+}
+
+/* The request code is the first field of every message. */
+static uint32_t
+msg_request(const void *msg)
+{
+	uint32_t request;
+
+	memcpy(&request, msg, sizeof(request));
+	return request;
+}
+
+/* Divert the relay to a private bitmap while vhost swaps the log. */
+static enum rte_vhost_msg_result
+log_divert(struct ifcsw_dev *dev)
+{
+	if (dev->state != IFCSW_DEV_RELAY || dev->log_size == 0)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	dev->log_tmp = calloc(1, dev->log_size);
+	if (dev->log_tmp == NULL) {
+		/* Bits written meanwhile could be lost: refuse the change. */
+		IFCSW_LOG(ERR, "%s: no memory to hold the log while it is "
+			  "replaced; SET_LOG_BASE refused", dev->name);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	dev->log_tmp_size = dev->log_size;
+	vrelay_device_set_log(dev->rdev, dev->log_tmp, dev->log_tmp_size);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+/* Take the new log and merge what was logged during the swap. */
+static enum rte_vhost_msg_result
+log_take_new(struct ifcsw_dev *dev)
+{
+	if (dev->state != IFCSW_DEV_RELAY)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (ifcsw_relay_setup_log(dev) < 0 && ifcsw_dev_logging(dev) &&
+	    dev->policy != IFCSW_RELAY_OFF) {
+		/* No log to write into: the relay must not run. */
+		ifcsw_relay_hold_all(dev);
+		dev->relay_error = -ENOENT;
+	}
+	if (dev->log_tmp != NULL)
+		log_merge_tmp(dev);
+	IFCSW_LOG(INFO, "%s: dirty log replaced while relaying", dev->name);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
+static enum rte_vhost_msg_result
+relay_pre_msg(int vid, void *msg)
+{
+	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
+	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+
+	if (dev == NULL)
+		return res;
+	pthread_mutex_lock(&dev->lock);
+	log_restore_after_failure(dev);
+	if (msg_request(msg) == IFCSW_VHOST_USER_SET_LOG_BASE)
+		res = log_divert(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return res;
+}
+
+/*
+ * After vhost handled a message: take a new log, and fail the message if
+ * handling it made a queue switch to the relay fail (vhost ignores the
+ * vDPA ops' return values), so the failure reaches the frontend: a
+ * non-zero REPLY_ACK, or the connection closed if no reply was asked for.
+ */
+static enum rte_vhost_msg_result
+relay_post_msg(int vid, void *msg)
+{
+	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
+	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+
+	if (dev == NULL)
+		return res;
+	pthread_mutex_lock(&dev->lock);
+	if (msg_request(msg) == IFCSW_VHOST_USER_SET_LOG_BASE)
+		res = log_take_new(dev);
+	if (dev->relay_error != 0) {
+		IFCSW_LOG(ERR, "%s: vhost-user request %u failed: a queue "
+			  "could not be relayed (%s)", dev->name,
+			  msg_request(msg), strerror(-dev->relay_error));
+		dev->relay_error = 0;
+		res = RTE_VHOST_MSG_RESULT_ERR;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return res;
+}
+
+static const struct rte_vhost_user_extern_ops relay_msg_hooks = {
+	.pre_msg_handle = relay_pre_msg,
+	.post_msg_handle = relay_post_msg,
+};
+
+int
+ifcsw_relay_register_msg_hooks(struct ifcsw_dev *dev)
+{
+	if (rte_vhost_extern_callback_register(dev->vid, &relay_msg_hooks,
+					       dev) < 0) {
+		IFCSW_LOG(WARNING, "%s: cannot watch SET_LOG_BASE; replacing "
+			  "the log while relaying is unsafe", dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
