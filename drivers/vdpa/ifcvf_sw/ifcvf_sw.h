@@ -151,7 +151,7 @@ int ifcsw_get_stats(struct rte_vdpa_device *vdpa, int qid,
 int ifcsw_reset_stats(struct rte_vdpa_device *vdpa, int qid);
 /** Look a device up by name; NULL if none. */
 struct ifcsw_dev *ifcsw_dev_by_name(const char *name);
-/** Fill a queue's counters; dev->lock held or not (racy reads ok). */
+/** Fill a queue's counters; takes dev->lock (must not be held). */
 void ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 			   struct ifcsw_queue_info *info);
 

@@ -79,6 +79,7 @@ struct ifcsw_queue_info {
 	uint64_t drops;
 	uint64_t relay_avail, relay_used, pages_logged, log_bursts;
 	uint64_t relay_broken;
+	uint64_t inflight_logged;	/**< used entries logged at switches */
 	struct ifcsw_switch_stats sw;
 };
 

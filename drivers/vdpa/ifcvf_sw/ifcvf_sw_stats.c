@@ -85,6 +85,11 @@ ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 	struct vrelay_queue_stats rs;
 
 	memset(info, 0, sizeof(*info));
+	/*
+	 * vq->relay is freed by a switch back to direct I/O, which runs
+	 * under dev->lock: hold it so the queue cannot go away under us.
+	 */
+	pthread_mutex_lock(&dev->lock);
 	info->mode = vq->mode;
 	if (hq->state == IFCSW_HWQ_FAULT)
 		info->mode = IFCSW_QUEUE_BROKEN;
@@ -111,7 +116,13 @@ ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 		if (vrelay_queue_state(vq->relay) == VRELAY_QUEUE_BROKEN)
 			info->mode = IFCSW_QUEUE_BROKEN;
 	}
+	info->inflight_logged = vq->relay_total.inflight_logged;
+	if (vq->relay != NULL) {
+		vrelay_queue_get_stats(vq->relay, &rs);
+		info->inflight_logged += rs.inflight_logged;
+	}
 	info->sw = vq->sw;
+	pthread_mutex_unlock(&dev->lock);
 }
 
 int
@@ -343,6 +354,7 @@ tel_add_queue(struct rte_tel_data *d, struct ifcsw_dev *dev, uint16_t qid)
 	rte_tel_data_add_dict_u64(q, "relay_used", info.relay_used);
 	rte_tel_data_add_dict_u64(q, "pages_logged", info.pages_logged);
 	rte_tel_data_add_dict_u64(q, "relay_broken", info.relay_broken);
+	rte_tel_data_add_dict_u64(q, "inflight_logged", info.inflight_logged);
 	rte_tel_data_add_dict_u64(q, "switch_to_relay", info.sw.to_relay);
 	rte_tel_data_add_dict_u64(q, "switch_to_direct", info.sw.to_direct);
 	rte_tel_data_add_dict_u64(q, "switch_last_ns", info.sw.last_ns);
