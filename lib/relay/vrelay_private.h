@@ -159,6 +159,8 @@ bool vrelay_mem_contains(const struct vrelay_mem *mem, uint64_t gpa,
 			 uint64_t len);
 void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 			   uint64_t len);
+bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
+			     uint64_t len);
 
 /* vrelay_chain.c */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
