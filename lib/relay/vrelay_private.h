@@ -176,6 +176,11 @@ uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);
 /* Log and reset the count of pages that fell beyond the log. */
 void vrelay_log_report_errors(struct vrelay_device *dev);
+/*
+ * Comparisons the page sort of vrelay_log_ranges() made in this thread,
+ * ever: tests prove the sort's bound by counting work, not time.
+ */
+extern __thread uint64_t vrelay_log_sort_compares;
 
 /* vrelay_queue.c */
 int vrelay_queue_break(struct vrelay_queue *q, const char *reason);
