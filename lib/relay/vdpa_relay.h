@@ -152,6 +152,13 @@ struct vrelay_queue_stats {
 	uint64_t device_kicks;	/**< doorbells rung on the device */
 	uint64_t broken;	/**< times the queue was marked broken (0 or 1) */
 	uint64_t inflight_logged; /**< used entries logged from the switchover window */
+	/**
+	 * Switchover windows whose used entries could not be attributed
+	 * (a chain no longer walks, a len exceeds its chain, the window is
+	 * longer than the ring or its descriptor budget ran out), so all
+	 * of guest memory was logged instead (0 or 1 a queue).
+	 */
+	uint64_t window_log_all;
 };
 
 struct vrelay_device;
@@ -240,6 +247,10 @@ struct vrelay_queue_conf {
 	 * Used entries [log_from_used_idx, last_used_idx) were written by
 	 * the device in direct I/O after logging started; they are logged
 	 * when the queue is created. Equal to last_used_idx for none.
+	 * The entries and their chains are guest-writable: a window that
+	 * cannot be attributed (see window_log_all in the stats) or that
+	 * would take more than 4 * size + VRELAY_MAX_CHAIN_LEN descriptor
+	 * reads is logged as all of guest memory instead.
 	 */
 	uint16_t log_from_used_idx;
 };

@@ -27,6 +27,15 @@
 /* Scratch GPA ranges for one used burst (see vrelay_used.c). */
 #define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
 
+/*
+ * Descriptors one in-flight window walk may visit (vrelay_used.c): what a
+ * genuine window of ordinary chains (four descriptors on average) over a
+ * whole ring costs, plus one longest chain. Beyond it the window is not
+ * attributed entry by entry but logged as all of guest memory.
+ */
+#define VRELAY_WINDOW_DESC_BUDGET(size) \
+	(4u * (uint32_t)(size) + VRELAY_MAX_CHAIN_LEN)
+
 /* Most queues one engine serves. */
 #define VRELAY_ENGINE_MAX_QUEUES 256
 
@@ -152,6 +161,8 @@ struct vrelay_queue {
 	struct vrelay_evsrc ev_irq;
 
 	struct vrelay_queue_stats stats;
+	/* Descriptors the last in-flight window walk visited (for tests). */
+	uint32_t window_descs;
 };
 
 /* vrelay_mem.c */
@@ -167,6 +178,10 @@ typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
 int vrelay_chain_walk(struct vrelay_queue *q, uint16_t head,
 		      uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
 		      const char **reason);
+int vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
+			     uint32_t *budget, uint64_t *wlen,
+			     vrelay_wdesc_fn fn, void *arg,
+			     const char **reason);
 
 /* vrelay_avail.c */
 int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
