@@ -37,11 +37,25 @@ log2_ceil(uint64_t n)
 	return l;
 }
 
+/* A queue of SZ entries on a device logging into t->log. */
+static struct vrelay_queue *
+sort_queue(struct tctx *t)
+{
+	struct vrelay_queue_conf c;
+	struct vrelay_queue *q;
+
+	t_init(t, SZ);
+	c = t_conf(t, 0);
+	q = vrelay_queue_create(t->dev, &c);
+	CHECK(q != NULL);
+	CHECK(vrelay_device_set_log(t->dev, t->log, T_LOG_SIZE) == 0);
+	return q;
+}
+
 static void
 test_descending_segments(void)
 {
 	const struct vrelay_mring_info *m;
-	struct vrelay_queue_conf c;
 	struct vrelay_queue *q;
 	struct vring_desc *tab;
 	uint64_t before, cmps, nranges, bound;
@@ -49,12 +63,8 @@ test_descending_segments(void)
 	struct tctx t;
 	uint32_t k;
 
-	t_init(&t, SZ);
-	c = t_conf(&t, 0);
-	q = vrelay_queue_create(t.dev, &c);
-	CHECK(q != NULL);
+	q = sort_queue(&t);
 	m = vrelay_queue_mring(q);
-	CHECK(vrelay_device_set_log(t.dev, t.log, T_LOG_SIZE) == 0);
 
 	/* Every chain is an indirect descriptor to the same table. */
 	tab = t_hva(&t, TABLE_GPA);
@@ -106,18 +116,13 @@ static void
 test_sorted_is_linear(void)
 {
 	const struct vrelay_mring_info *m;
-	struct vrelay_queue_conf c;
 	struct vrelay_queue *q;
 	uint64_t before, cmps;
 	struct tctx t;
 	uint16_t i;
 
-	t_init(&t, SZ);
-	c = t_conf(&t, 0);
-	q = vrelay_queue_create(t.dev, &c);
-	CHECK(q != NULL);
+	q = sort_queue(&t);
 	m = vrelay_queue_mring(q);
-	CHECK(vrelay_device_set_log(t.dev, t.log, T_LOG_SIZE) == 0);
 	for (i = 0; i < 32; i++)
 		t_add_rx(&t, i, T_BUF_GPA + i * 0x1000, 0x1000);
 	CHECK(vrelay_queue_relay_avail(q, SZ) == 32);

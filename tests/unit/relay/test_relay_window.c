@@ -124,55 +124,18 @@ test_budget(void)
 	t_fini(&t);
 }
 
-/* Chains that loop (each descriptor its own next). */
+/* How a full window of one-buffer chains is spoilt. */
+enum forge {
+	FORGE_LOOP,		/* each descriptor its own next */
+	FORGE_IDS_LENS,		/* ids out of range, lens beyond the chains */
+	FORGE_TOO_LONG,		/* more entries than the ring holds */
+};
+
 static void
-test_loops(void)
+test_forged(enum forge how)
 {
 	struct vrelay_queue *q;
-	struct tctx t;
-	uint32_t k;
-
-	t_init(&t, SZ);
-	for (k = 0; k < SZ; k++) {
-		t.desc[k] = (struct vring_desc){ T_BUF_GPA, 64,
-			VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, k };
-		t.used->ring[k].id = k;
-		t.used->ring[k].len = 64;
-	}
-	log_capture();
-	q = window_create(&t, 0);
-	expect_log_all(&t, q);
-	vrelay_queue_destroy(q);
-	t_fini(&t);
-}
-
-/* Ids out of range and lens beyond their chains. */
-static void
-test_forged_entries(void)
-{
-	struct vrelay_queue *q;
-	struct tctx t;
-	uint32_t k;
-
-	t_init(&t, SZ);
-	for (k = 0; k < SZ; k++) {
-		t.desc[k] = (struct vring_desc){ T_BUF_GPA + k * 4096ULL, 64,
-			VRING_DESC_F_WRITE, 0 };
-		t.used->ring[k].id = (k & 1) ? 0xffff : k;
-		t.used->ring[k].len = 1u << 20;
-	}
-	log_capture();
-	q = window_create(&t, 0);
-	expect_log_all(&t, q);
-	vrelay_queue_destroy(q);
-	t_fini(&t);
-}
-
-/* More entries than the ring holds: the oldest were overwritten. */
-static void
-test_longer_than_ring(void)
-{
-	struct vrelay_queue *q;
+	uint16_t from = 0;
 	struct tctx t;
 	uint32_t k;
 
@@ -182,9 +145,19 @@ test_longer_than_ring(void)
 			VRING_DESC_F_WRITE, 0 };
 		t.used->ring[k].id = k;
 		t.used->ring[k].len = 64;
+		if (how == FORGE_LOOP) {
+			t.desc[k].flags |= VRING_DESC_F_NEXT;
+			t.desc[k].next = k;
+		} else if (how == FORGE_IDS_LENS) {
+			t.used->ring[k].id = (k & 1) ? 0xffff : k;
+			t.used->ring[k].len = 1u << 20;
+		}
 	}
+	/* The oldest entries of a window longer than the ring are gone. */
+	if (how == FORGE_TOO_LONG)
+		from = (uint16_t)(SZ - 3 * SZ);
 	log_capture();
-	q = window_create(&t, (uint16_t)(SZ - 3 * SZ));
+	q = window_create(&t, from);
 	expect_log_all(&t, q);
 	vrelay_queue_destroy(q);
 	t_fini(&t);
@@ -248,9 +221,9 @@ int
 main(void)
 {
 	test_budget();
-	test_loops();
-	test_forged_entries();
-	test_longer_than_ring();
+	test_forged(FORGE_LOOP);
+	test_forged(FORGE_IDS_LENS);
+	test_forged(FORGE_TOO_LONG);
 	test_genuine();
 	printf("test_relay_window: OK\n");
 	return 0;
