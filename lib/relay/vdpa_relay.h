@@ -63,6 +63,56 @@ extern "C" {
 /** Length of a queue's name, for logs and stats. */
 #define VRELAY_NAME_LEN 64
 
+/** Largest split virtqueue size virtio allows (2^15). */
+#define VRELAY_MAX_RING_SIZE 32768
+
+/*
+ * Extent of a split virtqueue's rings (virtio 1.x, 2.7), in bytes. Whoever
+ * indexes a ring with its size must first check that this whole extent
+ * lies in guest memory, with the size and features it will use: an
+ * address checked for an earlier size (SET_VRING_NUM may follow
+ * SET_VRING_ADDR) or without the event word (EVENT_IDX negotiated later)
+ * lets the guest point the host past the end of its memory.
+ */
+
+/** @return true if size is a valid split ring size: 2^k, 1..32768. */
+static inline bool
+vrelay_split_size_valid(uint32_t size)
+{
+	return size != 0 && (size & (size - 1)) == 0 &&
+		size <= VRELAY_MAX_RING_SIZE;
+}
+
+/** @return bytes of the descriptor table: desc[size]. */
+static inline uint64_t
+vrelay_split_desc_len(uint32_t size)
+{
+	return sizeof(struct vring_desc) * (uint64_t)size;
+}
+
+/**
+ * @return bytes of the avail ring: flags, idx, ring[size], and with
+ * VIRTIO_RING_F_EVENT_IDX the used_event word after the ring.
+ */
+static inline uint64_t
+vrelay_split_avail_len(uint32_t size, bool event_idx)
+{
+	return 2 * sizeof(uint16_t) + sizeof(uint16_t) * (uint64_t)size +
+		(event_idx ? sizeof(uint16_t) : 0);
+}
+
+/**
+ * @return bytes of the used ring: flags, idx, ring[size], and with
+ * VIRTIO_RING_F_EVENT_IDX the avail_event word after the ring.
+ */
+static inline uint64_t
+vrelay_split_used_len(uint32_t size, bool event_idx)
+{
+	return 2 * sizeof(uint16_t) +
+		sizeof(struct vring_used_elem) * (uint64_t)size +
+		(event_idx ? sizeof(uint16_t) : 0);
+}
+
 /** One guest memory region, as the vhost memory table describes it. */
 struct vrelay_mem_region {
 	uint64_t gpa;	/**< guest physical address of the first byte */
@@ -102,6 +152,13 @@ struct vrelay_queue_stats {
 	uint64_t device_kicks;	/**< doorbells rung on the device */
 	uint64_t broken;	/**< times the queue was marked broken (0 or 1) */
 	uint64_t inflight_logged; /**< used entries logged from the switchover window */
+	/**
+	 * Switchover windows whose used entries could not be attributed
+	 * (a chain no longer walks, a len exceeds its chain, the window is
+	 * longer than the ring or its descriptor budget ran out), so all
+	 * of guest memory was logged instead (0 or 1 a queue).
+	 */
+	uint64_t window_log_all;
 };
 
 struct vrelay_device;
@@ -163,11 +220,16 @@ struct vrelay_queue_conf {
 	const char *name;		/**< for log lines; copied */
 	uint16_t qid;			/**< virtqueue index (even RX, odd TX) */
 	uint16_t size;			/**< ring size, a power of two */
-	/** The guest's rings, mapped in this process. */
+	/**
+	 * The guest's rings, mapped in this process. Each must lie whole
+	 * (vrelay_split_*_len() with this size and event_idx) inside one
+	 * region of the device's memory table, by host address.
+	 */
 	struct vring_desc *guest_desc;
 	struct vring_avail *guest_avail;
 	struct vring_used *guest_used;
-	uint64_t guest_used_gpa;	/**< for logging the used ring */
+	/** For logging the used ring; its whole extent is guest memory. */
+	uint64_t guest_used_gpa;
 	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
@@ -185,6 +247,10 @@ struct vrelay_queue_conf {
 	 * Used entries [log_from_used_idx, last_used_idx) were written by
 	 * the device in direct I/O after logging started; they are logged
 	 * when the queue is created. Equal to last_used_idx for none.
+	 * The entries and their chains are guest-writable: a window that
+	 * cannot be attributed (see window_log_all in the stats) or that
+	 * would take more than 4 * size + VRELAY_MAX_CHAIN_LEN descriptor
+	 * reads is logged as all of guest memory instead.
 	 */
 	uint16_t log_from_used_idx;
 };
@@ -210,7 +276,10 @@ struct vrelay_mring_info {
  *
  * @param dev   owning device; must outlive the queue.
  * @param conf  copied; fds are borrowed and must stay open until destroy.
- * @return the queue in state VRELAY_QUEUE_IDLE, or NULL with errno set.
+ * @return the queue in state VRELAY_QUEUE_IDLE, or NULL with errno set:
+ * EINVAL (bad conf, size not a power of two in 1..32768), EFAULT (a ring,
+ * or the used ring's log address, not wholly inside guest memory; checked
+ * before any ring is touched), ENOMEM.
  * Thread context: control thread.
  */
 struct vrelay_queue *vrelay_queue_create(struct vrelay_device *dev,

@@ -84,11 +84,16 @@ chain_buffer(struct vrelay_queue *q, struct chain_walk *w,
 /*
  * Walk the chain starting at head. Calls fn for each writable buffer in
  * chain order and stores the chain's writable length in *wlen.
- * Returns 0, or -EIO with *reason set when the chain breaks a virtio rule.
+ * budget, if not NULL, is how many descriptors the walk may still visit
+ * (an indirect descriptor counts, as do the entries of its table); it is
+ * decremented by those visited, and a walk that would exceed it fails.
+ * Returns 0, or -EIO with *reason set when the chain breaks a virtio rule
+ * or the budget runs out.
  */
 int
-vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
-		  vrelay_wdesc_fn fn, void *arg, const char **reason)
+vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
+			 uint32_t *budget, uint64_t *wlen, vrelay_wdesc_fn fn,
+			 void *arg, const char **reason)
 {
 	struct chain_walk w = {
 		.table = q->gdesc,
@@ -108,6 +113,12 @@ vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
 			err = "chain too long or looping";
 			break;
 		}
+		if (budget != NULL && *budget == 0) {
+			err = "descriptor budget spent";
+			break;
+		}
+		if (budget != NULL)
+			(*budget)--;
 		w.left--;
 		w.total++;
 		desc_read(w.table, i, &d);
@@ -135,4 +146,11 @@ vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
 	}
 	*wlen = w.wlen;
 	return 0;
+}
+
+int
+vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
+		  vrelay_wdesc_fn fn, void *arg, const char **reason)
+{
+	return vrelay_chain_walk_budget(q, head, NULL, wlen, fn, arg, reason);
 }

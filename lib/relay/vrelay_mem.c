@@ -50,6 +50,28 @@ vrelay_mem_contains(const struct vrelay_mem *mem, uint64_t gpa, uint64_t len)
 }
 
 /*
+ * Is [hva, hva + len) entirely inside one region, by host address? Rings
+ * are checked this way: the relay indexes them through one host pointer,
+ * and vhost too requires a ring to translate within a single region.
+ */
+bool
+vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
+			uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vrelay_mem_region *r = &mem->regions[i];
+
+		/* Subtractions only: a region may end at 2^64. */
+		if (hva >= r->hva && hva - r->hva < r->size &&
+		    len <= r->size - (hva - r->hva))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Map [gpa, gpa + len) to a pointer the relay may read through: it must
  * be guest memory and contiguous in this process too (adjacent regions
  * mapped back to back are fine).

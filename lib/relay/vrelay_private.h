@@ -27,6 +27,15 @@
 /* Scratch GPA ranges for one used burst (see vrelay_used.c). */
 #define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
 
+/*
+ * Descriptors one in-flight window walk may visit (vrelay_used.c): what a
+ * genuine window of ordinary chains (four descriptors on average) over a
+ * whole ring costs, plus one longest chain. Beyond it the window is not
+ * attributed entry by entry but logged as all of guest memory.
+ */
+#define VRELAY_WINDOW_DESC_BUDGET(size) \
+	(4u * (uint32_t)(size) + VRELAY_MAX_CHAIN_LEN)
+
 /* A span of guest physical memory. */
 struct vrelay_range {
 	uint64_t gpa;
@@ -149,6 +158,8 @@ struct vrelay_queue {
 	struct vrelay_evsrc ev_irq;
 
 	struct vrelay_queue_stats stats;
+	/* Descriptors the last in-flight window walk visited (for tests). */
+	uint32_t window_descs;
 };
 
 /* vrelay_mem.c */
@@ -156,12 +167,18 @@ bool vrelay_mem_contains(const struct vrelay_mem *mem, uint64_t gpa,
 			 uint64_t len);
 void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 			   uint64_t len);
+bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
+			     uint64_t len);
 
 /* vrelay_chain.c */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
 int vrelay_chain_walk(struct vrelay_queue *q, uint16_t head,
 		      uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
 		      const char **reason);
+int vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
+			     uint32_t *budget, uint64_t *wlen,
+			     vrelay_wdesc_fn fn, void *arg,
+			     const char **reason);
 
 /* vrelay_avail.c */
 int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
@@ -171,6 +188,11 @@ uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);
 /* Log and reset the count of pages that fell beyond the log. */
 void vrelay_log_report_errors(struct vrelay_device *dev);
+/*
+ * Comparisons the page sort of vrelay_log_ranges() made in this thread,
+ * ever: tests prove the sort's bound by counting work, not time.
+ */
+extern __thread uint64_t vrelay_log_sort_compares;
 
 /* vrelay_queue.c */
 int vrelay_queue_break(struct vrelay_queue *q, const char *reason);

@@ -26,10 +26,9 @@ page_round(uint64_t len)
 static int
 mrings_alloc(struct vrelay_queue *q)
 {
-	/* flags, idx, ring[size], used_event */
-	uint64_t alen = page_round(4 + 2ULL * q->size + 2);
-	/* flags, idx, ring[size], avail_event */
-	uint64_t ulen = page_round(4 + 8ULL * q->size + 2);
+	/* Always room for the event words: notify_apply() may write them. */
+	uint64_t alen = page_round(vrelay_split_avail_len(q->size, true));
+	uint64_t ulen = page_round(vrelay_split_used_len(q->size, true));
 	void *a, *u;
 
 	a = mmap(NULL, alen, PROT_READ | PROT_WRITE,
@@ -54,12 +53,55 @@ mrings_alloc(struct vrelay_queue *q)
 static bool
 conf_valid(const struct vrelay_queue_conf *c)
 {
-	if (c->name == NULL || c->size == 0 || (c->size & (c->size - 1)))
+	if (c->name == NULL)
 		return false;
 	if (c->guest_desc == NULL || c->guest_avail == NULL ||
 	    c->guest_used == NULL)
 		return false;
 	return c->device_doorbell_fd >= 0;
+}
+
+/*
+ * Check the rings' geometry with the size and features the queue will
+ * use. Nothing below indexes a ring without this: vhost checked each
+ * ring's extent only for the size it had when it translated the
+ * addresses, and SET_VRING_NUM (or EVENT_IDX, which adds a word after
+ * the avail and used rings) may have grown it since. A ring that does
+ * not fit would have the relay read and write past guest memory.
+ * @return 0, -EINVAL (bad size) or -EFAULT, logged once.
+ */
+static int
+conf_check_rings(const struct vrelay_device *dev,
+		 const struct vrelay_queue_conf *c)
+{
+	const struct vrelay_mem *mem = &dev->mem;
+	const char *bad = NULL;
+
+	if (!vrelay_split_size_valid(c->size)) {
+		VRELAY_LOG(ERR, "%s/%s: ring size %u is not a power of two "
+			   "in 1..%u", dev->name, c->name, c->size,
+			   VRELAY_MAX_RING_SIZE);
+		return -EINVAL;
+	}
+	if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_desc,
+				     vrelay_split_desc_len(c->size)))
+		bad = "descriptor table";
+	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_avail,
+			vrelay_split_avail_len(c->size, c->event_idx)))
+		bad = "avail ring";
+	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_used,
+			vrelay_split_used_len(c->size, c->event_idx)))
+		bad = "used ring";
+	/* The log address is what the used ring's dirty bits cover. */
+	else if (!vrelay_mem_contains(mem, c->guest_used_gpa,
+			vrelay_split_used_len(c->size, c->event_idx)))
+		bad = "used ring log address";
+	if (bad == NULL)
+		return 0;
+	VRELAY_LOG(ERR, "%s/%s: %s not inside guest memory (size %u%s)",
+		   dev->name, c->name, bad, c->size,
+		   c->event_idx ? ", with event index" : "");
+	return -EFAULT;
 }
 
 /* Remember the chains the device fetched before the switch. */
@@ -106,9 +148,15 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 			  const struct vrelay_queue_conf *c, bool own_fds)
 {
 	struct vrelay_queue *q;
+	int ret;
 
 	if (dev == NULL || c == NULL || !conf_valid(c)) {
 		errno = EINVAL;
+		return NULL;
+	}
+	ret = conf_check_rings(dev, c);
+	if (ret < 0) {
+		errno = -ret;
 		return NULL;
 	}
 	q = calloc(1, sizeof(*q));

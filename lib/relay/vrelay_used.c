@@ -42,15 +42,19 @@ used_collect(void *arg, uint64_t gpa, uint32_t len)
 	return 0;
 }
 
-/* Collect the ranges the device wrote for one entry; no slot checks. */
+/*
+ * Collect the ranges the device wrote for one entry; no slot checks.
+ * budget: as for vrelay_chain_walk_budget(), NULL for none.
+ */
 static int
 used_collect_entry(struct vrelay_queue *q, uint16_t id, uint32_t len,
-		   const char **why)
+		   uint32_t *budget, const char **why)
 {
 	struct used_walk w = { .q = q, .left = len };
 	uint64_t wlen;
 
-	if (vrelay_chain_walk(q, id, &wlen, used_collect, &w, why) != 0)
+	if (vrelay_chain_walk_budget(q, id, budget, &wlen, used_collect, &w,
+				     why) != 0)
 		return -EIO;
 	if (w.left != 0) {
 		*why = "used len exceeds the chain's writable length";
@@ -116,7 +120,7 @@ used_check_entry(struct vrelay_queue *q, const struct vring_used_elem *e)
 		return vrelay_queue_break(q, "used len exceeds writable length");
 	if (q->slots[e->id].nseg <= VRELAY_SLOT_SEGS)
 		used_collect_recorded(q, &q->slots[e->id], e->len);
-	else if (used_collect_entry(q, e->id, e->len, &why) != 0)
+	else if (used_collect_entry(q, e->id, e->len, NULL, &why) != 0)
 		return vrelay_queue_break(q, why);
 	q->slots[e->id].inflight = 0;
 	q->inflight--;
@@ -244,25 +248,56 @@ vrelay_queue_flush(struct vrelay_queue *q)
 }
 
 /*
+ * Log every page of guest memory, for a window whose writes cannot be
+ * attributed: a page the device wrote must never go unlogged. The
+ * hypervisor then sends all of memory again, which is correct; the cost
+ * is one bit a guest page (a bitmap word at a time), whatever the guest
+ * wrote. The used ring is guest memory (checked at create), so covered.
+ */
+static uint64_t
+window_log_all(struct vrelay_queue *q)
+{
+	const struct vrelay_mem *mem = &q->dev->mem;
+	uint32_t i;
+
+	/* nregions <= VRELAY_MAX_MEM_REGIONS < VRELAY_RANGES_CAP */
+	for (i = 0; i < mem->nregions; i++) {
+		q->ranges[i].gpa = mem->regions[i].gpa;
+		q->ranges[i].len = mem->regions[i].size;
+	}
+	return vrelay_log_ranges(q->dev, q->ranges, mem->nregions);
+}
+
+/*
  * Log the used entries [from, to) the device wrote to the guest used ring
- * in direct I/O after logging began. Best effort: the device already
- * wrote, so a chain that no longer walks is reported, not fatal.
+ * in direct I/O after logging began.
+ *
+ * The entries and the chains they name are guest-writable, so their
+ * walk is bounded: at most size entries and VRELAY_WINDOW_DESC_BUDGET
+ * descriptors in all, i.e. O(size + VRELAY_MAX_CHAIN_LEN) descriptor
+ * reads. Pages cannot be attributed when the window is longer than the
+ * ring (the oldest entries were overwritten), a chain no longer walks
+ * (the guest rewrote it), a len exceeds its chain, or the budget runs
+ * out: then all of guest memory is logged, with one warning line. A
+ * device that already wrote is never made to lose a page.
  */
 int
 vrelay_used_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
 {
-	uint16_t n = to - from, i;
+	const uint32_t budget0 = VRELAY_WINDOW_DESC_BUDGET(q->size);
 	const volatile struct vring_used_elem *e;
+	uint32_t budget = budget0;
+	uint16_t n = to - from, i = 0, id;
 	const char *why = NULL;
 	uint64_t pages = 0;
+	uint32_t len;
 
+	q->window_descs = 0;
 	if (n == 0)
 		return 0;
 	if (n > q->size) {
-		VRELAY_LOG(WARNING, "%s: in-flight window %u > ring, clamped",
-			   q->name, n);
-		from = to - q->size;
-		n = q->size;
+		why = "window longer than the ring";
+		goto log_all;
 	}
 	q->nranges = 0;
 	for (i = 0; i < n; i++) {
@@ -272,14 +307,28 @@ vrelay_used_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
 			q->nranges = 0;
 		}
 		e = &q->gused->ring[(uint16_t)(from + i) & q->mask];
-		if (used_collect_entry(q, e->id, e->len, &why) != 0)
-			VRELAY_LOG(WARNING, "%s: in-flight used %u: %s",
-				   q->name, (uint16_t)(from + i), why);
+		id = e->id;
+		len = e->len;
+		if (used_collect_entry(q, id, len, &budget, &why) != 0)
+			goto log_all;
 	}
+	q->window_descs = budget0 - budget;
 	used_ring_ranges(q, from, n);
 	pages += vrelay_log_ranges(q->dev, q->ranges, q->nranges);
 	q->stats.pages_logged += pages;
 	q->stats.log_bursts++;
 	q->stats.inflight_logged += n;
+	return n;
+
+log_all:
+	q->window_descs = budget0 - budget;
+	VRELAY_LOG(WARNING, "%s: in-flight window [%u, %u), used %u: %s; "
+		   "logging all guest memory", q->name, from, to,
+		   (uint16_t)(from + i), why);
+	pages += window_log_all(q);
+	q->stats.pages_logged += pages;
+	q->stats.log_bursts++;
+	q->stats.inflight_logged += n;
+	q->stats.window_log_all++;
 	return n;
 }

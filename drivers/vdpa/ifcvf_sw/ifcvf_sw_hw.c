@@ -28,6 +28,8 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include "vdpa_relay.h"
+
 #include "ifcvf_sw_hw.h"
 #include "ifcvf_sw_log.h"
 
@@ -239,36 +241,28 @@ hw_epoll_del(struct ifcsw_hw *hw, uint16_t qid)
 	hw->ep_fd[qid] = -1;
 }
 
-static size_t
-ring_bytes_avail(uint16_t size)
-{
-	/* flags, idx, ring[size], used_event */
-	return 2 + 2 + 2 * (size_t)size + 2;
-}
-
-static size_t
-ring_bytes_used(uint16_t size)
-{
-	/* flags, idx, ring[size], avail_event */
-	return 2 + 2 + sizeof(struct vring_used_elem) * (size_t)size + 2;
-}
-
-/* Translate the ring registers once; buffers are translated per access. */
+/*
+ * Translate the ring registers once; buffers are translated per access.
+ * The datapath then indexes the rings with regs.size, and touches the
+ * event words only with IFCSW_HWQ_F_EVENT_IDX: so each ring's whole
+ * extent, for that size and those features, must be in one mapping.
+ * Registers do not change while the queue runs.
+ */
 static int
 hwq_map_rings(struct ifcsw_hwq *q)
 {
 	struct ifcsw_dma_map *dma = &q->hw->dma;
 	uint16_t size = q->regs.size;
+	bool ev = (q->regs.features & IFCSW_HWQ_F_EVENT_IDX) != 0;
 	int ret = 0;
 
 	ifcsw_dma_read_lock(dma);
 	q->desc = ifcsw_dma_translate(dma, q->regs.desc_iova,
-			sizeof(struct vring_desc) * (size_t)size,
-			IFCSW_DMA_READ);
+			vrelay_split_desc_len(size), IFCSW_DMA_READ);
 	q->avail = ifcsw_dma_translate(dma, q->regs.avail_iova,
-			ring_bytes_avail(size), IFCSW_DMA_READ);
+			vrelay_split_avail_len(size, ev), IFCSW_DMA_READ);
 	q->used = ifcsw_dma_translate(dma, q->regs.used_iova,
-			ring_bytes_used(size),
+			vrelay_split_used_len(size, ev),
 			IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (q->desc == NULL || q->avail == NULL || q->used == NULL)
 		ret = -EFAULT;

@@ -113,15 +113,22 @@ ifcsw_get_dev_type(struct rte_vdpa_device *vdpa, uint32_t *type)
 
 /* ---- guest memory ------------------------------------------------ */
 
+/*
+ * GPA of [p, p + len), which must lie whole in one region: the device
+ * reaches a ring through a single DMA mapping (one region each).
+ */
 static int
-hva_to_gpa(const struct vrelay_mem *mem, uint64_t hva, uint64_t *gpa)
+hva_range_to_gpa(const struct vrelay_mem *mem, const void *p, uint64_t len,
+		 uint64_t *gpa)
 {
+	uint64_t hva = (uintptr_t)p;
 	uint32_t i;
 
 	for (i = 0; i < mem->nregions; i++) {
 		const struct vrelay_mem_region *r = &mem->regions[i];
 
-		if (hva >= r->hva && hva - r->hva < r->size) {
+		if (hva >= r->hva && hva - r->hva < r->size &&
+		    len <= r->size - (hva - r->hva)) {
 			*gpa = r->gpa + (hva - r->hva);
 			return 0;
 		}
@@ -189,21 +196,48 @@ hwq_features(uint64_t features)
 	return f;
 }
 
-/* Read the guest's rings for a queue from vhost. */
+/*
+ * Read the guest's rings for a queue from vhost and check their whole
+ * extent with the current size and features. vhost checked each ring
+ * only for the size it had when it translated the addresses: a later
+ * SET_VRING_NUM, or EVENT_IDX (a word after the avail and used rings),
+ * may have grown it past guest memory, and neither direct I/O nor the
+ * relay may start a queue whose rings do not fit.
+ */
 static int
 vq_load_vring(struct ifcsw_dev *dev, uint16_t qid, struct vrelay_mem *mem)
 {
 	struct ifcsw_vq *vq = &dev->vq[qid];
+	bool ev = (dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
+	const char *bad = NULL;
+	uint16_t size;
 	int ret;
 
 	ret = rte_vhost_get_vhost_vring(dev->vid, qid, &vq->vring);
 	if (ret < 0 || vq->vring.desc == NULL)
 		return -EINVAL;
-	if (hva_to_gpa(mem, (uintptr_t)vq->vring.desc, &vq->desc_gpa) < 0 ||
-	    hva_to_gpa(mem, (uintptr_t)vq->vring.avail, &vq->avail_gpa) < 0 ||
-	    hva_to_gpa(mem, (uintptr_t)vq->vring.used, &vq->used_gpa) < 0) {
-		IFCSW_LOG(ERR, "%s: queue %u rings outside guest memory",
-			  dev->name, qid);
+	size = vq->vring.size;
+	if (!vrelay_split_size_valid(size)) {
+		IFCSW_LOG(ERR, "%s: queue %u ring size %u is not a power of "
+			  "two in 1..%u", dev->name, qid, size,
+			  VRELAY_MAX_RING_SIZE);
+		return -EINVAL;
+	}
+	if (hva_range_to_gpa(mem, vq->vring.desc, vrelay_split_desc_len(size),
+			     &vq->desc_gpa) < 0)
+		bad = "descriptor table";
+	else if (hva_range_to_gpa(mem, vq->vring.avail,
+				  vrelay_split_avail_len(size, ev),
+				  &vq->avail_gpa) < 0)
+		bad = "avail ring";
+	else if (hva_range_to_gpa(mem, vq->vring.used,
+				  vrelay_split_used_len(size, ev),
+				  &vq->used_gpa) < 0)
+		bad = "used ring";
+	if (bad != NULL) {
+		IFCSW_LOG(ERR, "%s: queue %u %s outside guest memory (size %u%s)",
+			  dev->name, qid, bad, size,
+			  ev ? ", with event index" : "");
 		return -EFAULT;
 	}
 	vq->log_guest_addr = vq->vring.log_guest_addr;

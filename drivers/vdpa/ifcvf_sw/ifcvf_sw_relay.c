@@ -206,6 +206,7 @@ relay_stats_accumulate(struct ifcsw_vq *vq)
 	t->device_kicks += s.device_kicks;
 	t->broken += s.broken;
 	t->inflight_logged += s.inflight_logged;
+	t->window_log_all += s.window_log_all;
 }
 
 /* Build the relay's view of a queue from vhost's. */

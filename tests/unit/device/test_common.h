@@ -29,5 +29,6 @@ extern int test_failures;
 
 void test_dma(void);
 void test_dp(void);
+void test_hwq(void);
 
 #endif /* TEST_DEVICE_COMMON_H */

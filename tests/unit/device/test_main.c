@@ -39,6 +39,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	test_dp();
+	test_hwq();
 	/* EAL leaves its (empty, with --no-shconf) runtime directory. */
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
