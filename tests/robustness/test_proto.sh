@@ -144,8 +144,8 @@ forged-used-idx)
 bad-log-base)
 	rob_start_lm badlog --relay epoll --relay-policy on
 	rob_hostile badlog-migrate migrate --socket "$SOCK_A" \
-		--dest-socket "$SOCK_B" --queues 2 --bad-log-round 1 \
-		--replace-log-round 3 ||
+		--dest-socket "$SOCK_B" --queues 2 --bad-log-round 3 \
+		--replace-log-round 4 ||
 		rob_fail bad-log-migrate "migration with rejected SET_LOG_BASE"
 	grep -q "bad SET_LOG_BASE rejected" "$IT_TMP/badlog-migrate.out" ||
 		rob_fail bad-log-sent "the rejected messages were not sent"

@@ -24,11 +24,13 @@
  *   forged-used-idx --socket S
  *       a 1024-entry RX ring whose used->idx the guest set to the real
  *       value + 1 just before LOG_ALL (a forged in-flight window of a
- *       whole ring). The shell counts the back-end's warnings.
+ *       whole ring), every used entry holding an id no descriptor has.
+ *       The shell counts the back-end's warnings.
  *   bad-log-repeat --socket S [--count N]
  *       logging on, then N SET_LOG_BASE messages the back-end rejects
  *       (size 0, no fd, two fds) with traffic between, then a valid
- *       replacement. PASS: every one rejected, traffic intact. The
+ *       replacement. PASS: every one rejected, the log in use still
+ *       gets bits for the traffic after each, traffic intact. The
  *       shell counts vdpa-lm's fds and RSS around it.
  *   switch-fail --socket S
  *       for vdpa-lm run with VRELAY_FAULT_SWITCH=1: traffic, then
@@ -450,7 +452,7 @@ static int
 cmd_forged_used(const struct vp_opts *o)
 {
 	struct virtq *rx;
-	uint16_t real;
+	uint16_t real, i;
 	struct vp_sess s;
 	uint32_t bases[2 * VNET_MAX_QP];
 	int ret, tr;
@@ -465,6 +467,10 @@ cmd_forged_used(const struct vp_opts *o)
 	/* Nothing in flight: the guest forges a ring of used entries. */
 	rx = &s.vn.qp[0].rx;
 	real = virtq_used_idx(rx);
+	/* Every entry of the window: ids no descriptor has. */
+	for (i = 0; i < rx->size; i++)
+		rx->used->ring[i] = (struct vring_used_elem){
+			.id = 0xf0000000u + i, .len = 0xffffffffu };
 	__atomic_store_n(&rx->used->idx, (uint16_t)(real + 1),
 			 __ATOMIC_RELEASE);
 	ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
@@ -492,11 +498,14 @@ static int
 cmd_bad_log(const struct vp_opts *o)
 {
 	uint32_t bases[2 * VNET_MAX_QP];
-	unsigned int i;
+	unsigned int i, silent = 0;
+	struct dl_bitmap bm = { 0 };
 	struct vp_sess s;
 	int ret;
 
 	ret = sess_start(&s, o, 1, 256, (uint64_t)o->count * 8 + 1000);
+	if (ret == 0)
+		ret = dl_bitmap_init(&bm, s.gm.gpa_end);
 	if (ret == 0)
 		ret = vdev_log_start(&s.vd, &s.log, s.vqs, s.nvq);
 	if (ret == 0)
@@ -509,6 +518,9 @@ cmd_bad_log(const struct vp_opts *o)
 			       strerror(-ret));
 		else
 			ret = vnet_run(&s.vn, 8, TRAFFIC_MS);
+		/* The log in use must still get the device's writes. */
+		if (ret == 0 && dl_log_read_clear(&s.log, &bm) == 0)
+			silent++;
 	}
 	if (ret == 0)
 		ret = vfh_replace_log(&s.vd, &s.log);
@@ -517,8 +529,15 @@ cmd_bad_log(const struct vp_opts *o)
 	if (ret == 0)
 		ret = vdev_stop(&s.vd, s.vqs, s.nvq, bases);
 	vp_close(&s);
+	dl_bitmap_free(&bm);
 	if (ret < 0)
 		return fail("bad-log-repeat", ret);
+	if (silent != 0) {
+		printf("vu-proto: FAIL bad-log-repeat: after %u of %u rejected "
+		       "SET_LOG_BASE the log in use got no bit for traffic\n",
+		       silent, o->count);
+		return 1;
+	}
 	printf("vu-proto: PASS bad-log-repeat: %u bad SET_LOG_BASE rejected, "
 	       "then a valid one, traffic intact\n", o->count);
 	return 0;
