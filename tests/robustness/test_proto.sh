@@ -23,7 +23,7 @@
 #                     on): 0 mismatches; 300 of them leak no fd or memory
 #   switch-fail       VRELAY_FAULT_SWITCH=1: the failed switch reaches
 #                     the front-end, nothing is written unlogged
-#   fuzz-auto         vu-proto fuzz (ROB_FUZZ_MESSAGES, default 3000;
+#   fuzz-auto         vu-proto fuzz (ROB_FUZZ_MESSAGES, default 30000;
 #   fuzz-on           ROB_FUZZ_SEED, default 1): vdpa-lm alive, no leak,
 #                     then a migration through it finds 0 mismatches
 set -euo pipefail
@@ -175,7 +175,7 @@ fuzz-auto | fuzz-on)
 	before=$(settled_resources "$(rob_resources "$LM_PID")")
 	rob_proto fuzz fuzz --socket "$SOCK_A" --region-mb 8 \
 		--seed "${ROB_FUZZ_SEED:-1}" \
-		--messages "${ROB_FUZZ_MESSAGES:-3000}" ||
+		--messages "${ROB_FUZZ_MESSAGES:-30000}" ||
 		rob_fail fuzz "random protocol run"
 	grep "fuzz seed" "$IT_TMP/fuzz.out" >&2 || true
 	if rob_lm_alive; then

@@ -37,7 +37,7 @@
  *       SET_FEATURES|LOG_ALL with NEED_REPLY. PASS: the reply is a
  *       non-zero ack or the connection closes, and every page the device
  *       wrote after the reply is in the dirty log.
- *   fuzz --socket S --seed X --messages N
+ *   fuzz --socket S --seed X --messages N [--bad-mmap-offset]
  *       stateful random protocol tester (vu_proto_fuzz.c).
  *
  * One summary line "vu-proto: PASS|FAIL ..." on stdout; exit 0 on PASS.
@@ -614,7 +614,7 @@ usage(void)
 		"usage: vu-proto stale-size|short-tx-header|forged-used-idx|"
 		"bad-log-repeat|switch-fail|fuzz --socket S\n"
 		"  [--event-idx-late] [--log-first] [--count N] [--seed X] [--messages N]"
-		" [--region-mb M]\n");
+		" [--region-mb M]\n  [--bad-mmap-offset]\n");
 }
 
 static int
@@ -624,6 +624,7 @@ parse(int argc, char **argv, struct vp_opts *o)
 		{ "socket", 1, NULL, 's' }, { "count", 1, NULL, 'c' },
 		{ "event-idx-late", 0, NULL, 'e' }, { "seed", 1, NULL, 'S' },
 		{ "log-first", 0, NULL, 'L' },
+		{ "bad-mmap-offset", 0, NULL, 'B' },
 		{ "messages", 1, NULL, 'm' }, { "region-mb", 1, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -641,6 +642,7 @@ parse(int argc, char **argv, struct vp_opts *o)
 		case 'c': o->count = atoi(optarg); break;
 		case 'e': o->event_idx_late = true; break;
 		case 'L': o->log_first = true; break;
+		case 'B': o->bad_mmap_offset = true; break;
 		case 'S': o->seed = strtoull(optarg, NULL, 0); break;
 		case 'm': o->messages = strtoull(optarg, NULL, 0); break;
 		case 'r': o->region_mb = atoi(optarg); break;

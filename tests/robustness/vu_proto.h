@@ -29,6 +29,7 @@ struct vp_opts {
 	bool log_first;        /**< stale-size: LOG_ALL before queue 3 */
 	uint64_t seed;         /**< fuzz: PRNG seed */
 	uint64_t messages;     /**< fuzz: messages to send */
+	bool bad_mmap_offset;  /**< fuzz: regions mapped beyond their file */
 	unsigned int region_mb; /**< size of each of the 2 RAM regions */
 };
 

@@ -9,7 +9,8 @@
  * and without EVENT_IDX/INDIRECT/MRG_RXBUF and LOG_ALL, SET_LOG_BASE
  * valid or rejected (size 0, no fd), kick/call with or without an fd,
  * enable/disable, GET_VRING_BASE, SET_VRING_BASE, SET_MEM_TABLE changes,
- * disconnects; verified traffic runs between them while the session's
+ * disconnects (--bad-mmap-offset adds a region whose mmap_offset lies
+ * beyond the end of its file); verified traffic runs between them while the session's
  * rings are still the driver's own. Every reply is awaited with a poll
  * timeout; when the back-end closes the connection a new session
  * starts. The sequence of choices depends only on the seed (the
@@ -302,7 +303,19 @@ act_mem(struct fz *f)
 	switch (pick(f, 5)) {
 	case 0: t.n = 1; break;				/* high RAM gone */
 	case 1: t.r[1].guest_phys_addr = 8 * GIB; break;	/* moved */
-	case 2: t.r[0].mmap_offset = 1ull << 40; break;	/* bad offset */
+	case 2:
+		/*
+		 * Beyond the end of the file (--bad-mmap-offset): the
+		 * mapping succeeds and the first access gets SIGBUS.
+		 * Otherwise a legal shifted window of the same file.
+		 */
+		if (f->o->bad_mmap_offset) {
+			t.r[0].mmap_offset = 1ull << 40;
+		} else {
+			t.r[0].mmap_offset = 4096;
+			t.r[0].memory_size -= 4096;
+		}
+		break;
 	case 3: t.n = 0; break;
 	default: break;					/* the same */
 	}
