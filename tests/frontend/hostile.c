@@ -170,3 +170,50 @@ vfh_replace_log(struct vdev *vd, struct dl_log *log)
 	*log = nl;
 	return 0;
 }
+
+const char *
+vfh_log_kind_name(enum vfh_log_kind k)
+{
+	static const char *const n[VFH_LOG_NKINDS] = {
+		[VFH_LOG_SIZE0] = "size0", [VFH_LOG_NOFD] = "nofd",
+		[VFH_LOG_TWOFDS] = "twofds",
+	};
+
+	return (unsigned int)k < VFH_LOG_NKINDS ? n[k] : "?";
+}
+
+int
+vfh_bad_log_base(struct vdev *vd, const struct dl_log *log,
+		 enum vfh_log_kind kind)
+{
+	struct { uint64_t size, offset; } p = { log->mmap_size, 0 };
+	int fds[2] = { log->fd, log->fd };
+	unsigned int nfds = 1;
+	int ret;
+
+	if (!vu_has_pf(&vd->c, VU_PF_REPLY_ACK))
+		return -ENOTSUP;
+	if (kind == VFH_LOG_SIZE0)
+		p.size = 0;
+	else if (kind == VFH_LOG_NOFD)
+		nfds = 0;
+	else
+		nfds = 2;
+	ret = vu_send_raw(&vd->c, VU_SET_LOG_BASE,
+			  VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, &p, sizeof(p),
+			  fds, nfds);
+	if (ret < 0)
+		return ret;
+	switch (vu_recv_reply_timeout(&vd->c, VU_SET_LOG_BASE, 5000, NULL)) {
+	case VU_REPLY_NACK:
+		return 0;
+	case VU_REPLY_ACK:
+		return -EPROTO;
+	case VU_REPLY_CLOSED:
+		return -ECONNRESET;
+	case VU_REPLY_NONE:
+		return -ETIMEDOUT;
+	default:
+		return -EIO;
+	}
+}

@@ -64,4 +64,31 @@ int vfh_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind);
  */
 int vfh_replace_log(struct vdev *vd, struct dl_log *log);
 
+/** SET_LOG_BASE messages DPDK 22.11's handler rejects. */
+enum vfh_log_kind {
+	VFH_LOG_SIZE0,		/**< mmap_size 0 (fails the overflow check) */
+	VFH_LOG_NOFD,		/**< no file descriptor attached */
+	VFH_LOG_TWOFDS,		/**< two file descriptors */
+	VFH_LOG_NKINDS,
+};
+
+/** Name of a log kind ("size0", "nofd", "twofds"). */
+const char *vfh_log_kind_name(enum vfh_log_kind k);
+
+/**
+ * Send a SET_LOG_BASE the back-end must reject, with NEED_REPLY (which
+ * keeps the connection open on failure), and read the answer. The log
+ * in use is not changed: the back-end must keep writing it.
+ *
+ * @param vd   session (REPLY_ACK and LOG_SHMFD negotiated)
+ * @param log  current log (its fd is attached where the kind has fds)
+ * @param kind what is wrong with the message
+ * @return 0 when it was rejected (non-zero ack), -EPROTO when it was
+ *         acked with 0, -ECONNRESET when the back-end closed the
+ *         connection, -ETIMEDOUT without an answer, -ENOTSUP without
+ *         REPLY_ACK
+ */
+int vfh_bad_log_base(struct vdev *vd, const struct dl_log *log,
+		     enum vfh_log_kind kind);
+
 #endif /* VU_FE_HOSTILE_H */

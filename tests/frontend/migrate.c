@@ -85,6 +85,27 @@ sync_dirty(struct mig_ctx *m, uint64_t *dev, uint64_t *drv)
 	return n;
 }
 
+/* Rejected log replacements, with traffic between them. */
+static int
+bad_log_bases(struct mig_ctx *m)
+{
+	int k, ret;
+
+	for (k = 0; k < VFH_LOG_NKINDS; k++) {
+		ret = vfh_bad_log_base(m->vd, &m->log, k);
+		if (ret < 0) {
+			printf("  bad SET_LOG_BASE (%s): %s\n",
+			       vfh_log_kind_name(k), strerror(-ret));
+			return ret;
+		}
+		ret = vnet_run(m->vn, m->cfg.pkts_per_round / 4 + 1,
+			       m->cfg.timeout_ms);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 static int
 dirty_rounds(struct mig_ctx *m, struct mig_result *res)
 {
@@ -101,6 +122,13 @@ dirty_rounds(struct mig_ctx *m, struct mig_result *res)
 			       m->cfg.timeout_ms);
 		if (ret < 0)
 			return ret;
+		if (r == m->cfg.bad_log_round && !m->cfg.no_log) {
+			ret = bad_log_bases(m);
+			if (ret < 0)
+				return ret;
+			printf("  round %u: %d bad SET_LOG_BASE rejected\n", r,
+			       VFH_LOG_NKINDS);
+		}
 		if (r == m->cfg.replace_log_round && !m->cfg.no_log) {
 			ret = vfh_replace_log(m->vd, &m->log);
 			if (ret < 0)

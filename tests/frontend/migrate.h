@@ -31,6 +31,12 @@ struct mig_cfg {
 	 * relay) after the traffic of this dirty round; 0 = never.
 	 */
 	unsigned int replace_log_round;
+	/**
+	 * After the traffic of this dirty round (before any replacement
+	 * in the same round), send one SET_LOG_BASE of each kind the
+	 * back-end must reject (vfh_bad_log_base()); 0 = never.
+	 */
+	unsigned int bad_log_round;
 };
 
 /** Outcome of one migration attempt. */

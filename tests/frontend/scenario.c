@@ -200,6 +200,7 @@ setup_mig_cfg(const struct vufe_scenario *o, struct mig_cfg *mc)
 		.no_log = o->no_log,
 		.timeout_ms = o->timeout_ms,
 		.replace_log_round = o->replace_log_round,
+		.bad_log_round = o->bad_log_round,
 	};
 	if (o->cancel_first)
 		mc->pkts_per_round /= 2;

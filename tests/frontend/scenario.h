@@ -25,6 +25,7 @@ struct vufe_scenario {
 	uint64_t ram_mb;		/**< size of each of the 2 RAM regions */
 	int timeout_ms;			/**< traffic stall limit */
 	unsigned int replace_log_round;	/**< see struct mig_cfg; 0 = never */
+	unsigned int bad_log_round;	/**< see struct mig_cfg; 0 = never */
 };
 
 /** What happened. */

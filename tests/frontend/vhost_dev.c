@@ -87,8 +87,8 @@ set_addr(struct vdev *vd, const struct virtq *vq, bool log)
 	return vu_set_vring_addr(&vd->c, &a);
 }
 
-static int
-set_mem(struct vdev *vd, const struct guest_mem *gm)
+int
+vdev_set_mem(struct vdev *vd, const struct guest_mem *gm)
 {
 	struct vu_mem_region r[GM_MAX_REGIONS];
 	int fds[GM_MAX_REGIONS];
@@ -104,8 +104,8 @@ set_mem(struct vdev *vd, const struct guest_mem *gm)
 	return vu_set_mem_table(&vd->c, r, fds, gm->nr);
 }
 
-static int
-setup_ring(struct vdev *vd, const struct virtq *vq, uint32_t base)
+int
+vdev_setup_ring(struct vdev *vd, const struct virtq *vq, uint32_t base)
 {
 	int ret;
 
@@ -136,9 +136,9 @@ vdev_start(struct vdev *vd, const struct guest_mem *gm, struct virtq **vqs,
 		return -ERANGE;
 	ret = vu_set_u64(&vd->c, VU_SET_FEATURES, vd->features);
 	if (ret == 0)
-		ret = set_mem(vd, gm);
+		ret = vdev_set_mem(vd, gm);
 	for (i = 0; i < n && ret == 0; i++)
-		ret = setup_ring(vd, vqs[i], bases ? bases[i] : 0);
+		ret = vdev_setup_ring(vd, vqs[i], bases ? bases[i] : 0);
 	if (!vdev_has(vd, VU_F_PROTOCOL_FEATURES))
 		return ret;
 	/* Rings start disabled when PROTOCOL_FEATURES is negotiated. */

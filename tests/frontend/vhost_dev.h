@@ -67,6 +67,28 @@ int vdev_start(struct vdev *vd, const struct guest_mem *gm,
 	       struct virtq **vqs, unsigned int n, const uint32_t *bases);
 
 /**
+ * Send SET_MEM_TABLE describing every region of @p gm (part of
+ * vdev_start(), for sessions that order messages themselves).
+ *
+ * @param vd session
+ * @param gm guest memory
+ * @return 0 or negative errno
+ */
+int vdev_set_mem(struct vdev *vd, const struct guest_mem *gm);
+
+/**
+ * Set up one ring as vdev_start() does: SET_VRING_NUM, SET_VRING_BASE,
+ * SET_VRING_ADDR (log flag as vd->logging), SET_VRING_KICK and
+ * SET_VRING_CALL; no SET_VRING_ENABLE.
+ *
+ * @param vd   session
+ * @param vq   ring
+ * @param base initial avail index
+ * @return 0 or negative errno
+ */
+int vdev_setup_ring(struct vdev *vd, const struct virtq *vq, uint32_t base);
+
+/**
  * Turn dirty logging on: SET_LOG_BASE, SET_FEATURES | LOG_ALL (acked),
  * SET_VRING_ADDR with VHOST_VRING_F_LOG on every ring.
  *

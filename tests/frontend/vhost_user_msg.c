@@ -3,6 +3,7 @@
  * vhost-user front-end messaging: framing, fd passing and replies.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -325,4 +326,92 @@ vu_set_vring_fd(struct vu_conn *c, enum vu_request req, uint32_t idx,
 		v |= VU_VRING_NOFD_MASK;
 	return request_acked(c, req, &v, sizeof(v), fd < 0 ? NULL : &fd,
 			     fd < 0 ? 0 : 1);
+}
+
+int
+vu_send_raw(struct vu_conn *c, uint32_t request, uint32_t flags,
+	    const void *payload, uint32_t size, const int *fds,
+	    unsigned int nfds)
+{
+	struct {
+		struct vu_hdr hdr;
+		uint8_t p[VU_RAW_MAX_PAYLOAD];
+	} __attribute__((packed)) raw = { .hdr = { request, flags, size } };
+
+	if (size > VU_RAW_MAX_PAYLOAD || (size && payload == NULL))
+		return -EINVAL;
+	if (c->fd < 0)
+		return -ENOTCONN;
+	if (size)
+		memcpy(raw.p, payload, size);
+	/* send_msg() only looks at hdr.size past the header. */
+	return send_msg(c, (const struct vu_msg *)&raw, fds, nfds);
+}
+
+/* Wait for input on the socket: 1 readable, 0 timeout, negative errno. */
+static int
+wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+
+	do {
+		n = poll(&p, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n;
+}
+
+enum vu_reply_kind
+vu_recv_reply_timeout(struct vu_conn *c, uint32_t request, int timeout_ms,
+		      uint64_t *val)
+{
+	uint8_t buf[VU_RAW_MAX_PAYLOAD];
+	struct vu_hdr h;
+	uint64_t v;
+	int ret;
+
+	if (val != NULL)
+		*val = 0;
+	if (c->fd < 0)
+		return VU_REPLY_CLOSED;
+	for (;;) {
+		ret = wait_readable(c->fd, timeout_ms);
+		if (ret == 0)
+			return VU_REPLY_NONE;
+		if (ret < 0)
+			return VU_REPLY_ERROR;
+		/* The back-end writes a reply with one sendmsg(). */
+		ret = read_full(c->fd, &h, sizeof(h));
+		if (ret == -ECONNRESET)
+			return VU_REPLY_CLOSED;
+		if (ret < 0 || h.size > sizeof(buf) ||
+		    !(h.flags & VU_FLAG_REPLY))
+			return VU_REPLY_ERROR;
+		ret = h.size ? read_full(c->fd, buf, h.size) : 0;
+		if (ret == -ECONNRESET)
+			return VU_REPLY_CLOSED;
+		if (ret < 0)
+			return VU_REPLY_ERROR;
+		if (h.request == request)
+			break;
+	}
+	v = 0;
+	memcpy(&v, buf, h.size < sizeof(v) ? h.size : sizeof(v));
+	if (val != NULL)
+		*val = v;
+	return v == 0 ? VU_REPLY_ACK : VU_REPLY_NACK;
+}
+
+const char *
+vu_reply_kind_name(enum vu_reply_kind k)
+{
+	static const char *const n[] = {
+		[VU_REPLY_ACK] = "ack", [VU_REPLY_NACK] = "nack",
+		[VU_REPLY_CLOSED] = "closed", [VU_REPLY_NONE] = "none",
+		[VU_REPLY_ERROR] = "error",
+	};
+
+	return (unsigned int)k < sizeof(n) / sizeof(n[0]) ? n[k] : "?";
 }

@@ -75,6 +75,15 @@ struct vu_vring_addr {
 	uint64_t log_guest_addr;
 };
 
+/** What came back for a request (see vu_recv_reply_timeout()). */
+enum vu_reply_kind {
+	VU_REPLY_ACK,    /**< a reply: zero-size payload or a u64 equal to 0 */
+	VU_REPLY_NACK,   /**< a reply whose u64 payload is not 0 */
+	VU_REPLY_CLOSED, /**< the back-end closed the connection */
+	VU_REPLY_NONE,   /**< nothing within the timeout */
+	VU_REPLY_ERROR,  /**< malformed reply or socket error */
+};
+
 /** A connection to one vhost-user back-end. */
 struct vu_conn {
 	int fd;                   /**< connected AF_UNIX stream socket */
@@ -205,5 +214,52 @@ int vu_set_vring_fd(struct vu_conn *c, enum vu_request req, uint32_t idx,
  * @return true if negotiated
  */
 bool vu_has_pf(const struct vu_conn *c, unsigned int bit);
+
+/**
+ * Send any message as it is given: no check of the request, the
+ * payload size against the request, or the fd count (for out-of-order
+ * and malformed messages). Does not wait for a reply.
+ *
+ * @param c       connection
+ * @param request request code (need not be in enum vu_request)
+ * @param flags   header flags (VU_FLAG_VERSION is not added)
+ * @param payload payload bytes, may be NULL when @p size is 0
+ * @param size    payload size written in the header and sent
+ *                (at most VU_RAW_MAX_PAYLOAD)
+ * @param fds     file descriptors to attach (SCM_RIGHTS), may be NULL
+ * @param nfds    number of fds (<= VU_MAX_FDS)
+ * @return 0 on success, negative errno on failure (-EPIPE when the
+ *         back-end has gone)
+ */
+int vu_send_raw(struct vu_conn *c, uint32_t request, uint32_t flags,
+		const void *payload, uint32_t size, const int *fds,
+		unsigned int nfds);
+
+/** Largest payload vu_send_raw() sends. */
+#define VU_RAW_MAX_PAYLOAD 512
+
+/**
+ * Wait up to @p timeout_ms for the reply to @p request. Replies to other
+ * requests that arrive first (answers the caller did not wait for) are
+ * read and dropped. For a request whose reply carries a value
+ * (GET_FEATURES, GET_VRING_BASE...) ACK/NACK only say whether the first
+ * 8 payload bytes are zero; the value is in @p val either way.
+ *
+ * @param c          connection
+ * @param request    request code the reply must carry
+ * @param timeout_ms how long to wait for each message
+ * @param val        if not NULL: first 8 payload bytes (0 if shorter)
+ * @return what came back
+ */
+enum vu_reply_kind vu_recv_reply_timeout(struct vu_conn *c, uint32_t request,
+					 int timeout_ms, uint64_t *val);
+
+/**
+ * Name of a reply kind ("ack", "nack", "closed", "none", "error").
+ *
+ * @param k kind
+ * @return static string
+ */
+const char *vu_reply_kind_name(enum vu_reply_kind k);
 
 #endif /* VU_FE_VHOST_USER_MSG_H */

@@ -3,7 +3,8 @@
 # Helpers for the robustness suite, on top of tests/integration/lib.sh
 # (which owns the EXIT/INT/TERM trap: processes we spawn and their EAL
 # runtime dirs are removed even when a test fails or is interrupted).
-# Expects LM (vdpa-lm) and HOSTILE (vu-hostile) to be set.
+# Expects LM (vdpa-lm) and HOSTILE (vu-hostile) to be set, and PROTO
+# (vu-proto) for rob_proto.
 
 ROB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/lib.sh
@@ -62,18 +63,38 @@ d = json.load(sys.stdin)["/vdpa_relay/stats"]
 print(d.get(sys.argv[1], {}).get(sys.argv[2], 0))' "q$2" "$3"
 }
 
-# rob_hostile LOGNAME ARGS...: run vu-hostile in the foreground (tracked
-# by the trap); its output goes to $IT_TMP/LOGNAME.out.
-rob_hostile() {
-	local out=$IT_TMP/$1.out rc=0
+# rob_tel_q_opt DEVICE QUEUE FIELD: like rob_tel_q, but prints nothing
+# when the counter does not exist (not in this build's telemetry).
+rob_tel_q_opt() {
+	python3 "$ROB_HERE/telemetry.py" "$LM_TEL" "/vdpa_relay/stats,$1" |
+		python3 -c 'import json, sys
+q = json.load(sys.stdin)["/vdpa_relay/stats"].get(sys.argv[1], {})
+if sys.argv[2] in q:
+    print(q[sys.argv[2]])' "q$2" "$3"
+}
 
-	shift
-	"$HOSTILE" "$@" </dev/null >"$out" 2>&1 &
+# rob_run BIN LOGNAME ARGS...: run a front-end in the foreground (tracked
+# by the trap); its output goes to $IT_TMP/LOGNAME.out.
+rob_run() {
+	local bin=$1 out=$IT_TMP/$2.out rc=0
+
+	shift 2
+	"$bin" "$@" </dev/null >"$out" 2>&1 &
 	IT_PIDS+=("$!")
 	wait "$!" || rc=$?
 	it_forget_pid "$!"
 	tail -n 1 "$out" >&2
 	return "$rc"
+}
+
+# rob_hostile LOGNAME ARGS...: rob_run for vu-hostile.
+rob_hostile() {
+	rob_run "$HOSTILE" "$@"
+}
+
+# rob_proto LOGNAME ARGS...: rob_run for vu-proto.
+rob_proto() {
+	rob_run "$PROTO" "$@"
 }
 
 # rob_resources PID: "threads fds rss_kb" of a live process.

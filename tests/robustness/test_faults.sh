@@ -12,6 +12,9 @@
 #   logswap     SET_LOG_BASE replaced mid-migration: 0 mismatches
 #   delay       relay slowed by VRELAY_FAULT_DELAY_US while the device
 #               runs flat out: migrations still find 0 mismatches
+#   stats-race  telemetry /vdpa_relay/stats read back to back while
+#               LOG_ALL goes on/off 300 times under traffic: vdpa-lm
+#               stays up, no sanitizer report
 set -euo pipefail
 
 LM=$1
@@ -145,6 +148,26 @@ delay)
 	# Engines start at the first switch to relay: look only now.
 	grep -q "fault injection" "$LM_LOG" ||
 		rob_fail delay-hook "VRELAY_FAULT_DELAY_US not taken"
+	rob_lm_alive || true
+	rob_check_sanitizer
+	rob_stop_lm
+	;;
+stats-race)
+	rob_start_lm race --relay poll --relay-policy auto
+	"$HOSTILE" toggle --socket "$SOCK_A" --count 300 </dev/null \
+		>"$IT_TMP/race-toggle.out" 2>&1 &
+	TOGGLE_PID=$!
+	IT_PIDS+=("$TOGGLE_PID")
+	reads=$(python3 "$ROB_HERE/telemetry.py" --while-pid "$TOGGLE_PID" \
+		"$LM_TEL" /vdpa_relay/stats,ifcvf_sw0) ||
+		rob_fail stats-read "telemetry read failed"
+	rc=0
+	wait "$TOGGLE_PID" || rc=$?
+	it_forget_pid "$TOGGLE_PID"
+	tail -n 1 "$IT_TMP/race-toggle.out" >&2
+	it_log "stats-race: ${reads:-0} telemetry replies during the toggles"
+	[ $rc -eq 0 ] || rob_fail stats-toggle "logging toggled 300 times"
+	[ "${reads:-0}" -gt 0 ] || rob_fail stats-reads "no telemetry reply"
 	rob_lm_alive || true
 	rob_check_sanitizer
 	rob_stop_lm

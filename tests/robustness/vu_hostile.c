@@ -15,8 +15,10 @@
  *                                 traffic until killed (SIGKILL tests),
  *                                 or for N seconds, then verified
  *   migrate --socket S --dest-socket D --replace-log-round R
- *                                 the migration simulator with the
+ *           [--bad-log-round B]   the migration simulator with the
  *                                 dirty log replaced mid-migration
+ *                                 (and SET_LOG_BASE messages the
+ *                                 back-end rejects after round B)
  *
  * Exit status 0 when the expected behaviour was seen; one summary line
  * "vu-hostile: PASS|FAIL ..." on stdout.
@@ -44,7 +46,7 @@ struct opts {
 	const char *cmd;
 	const char *socket, *dest;
 	int kind;
-	unsigned int count, queues, replace_round, seconds;
+	unsigned int count, queues, replace_round, bad_round, seconds;
 	bool log;		/* turn LOG_ALL on (relay under policy auto) */
 	uint64_t packets;
 };
@@ -367,11 +369,13 @@ cmd_migrate(const struct opts *o)
 	sc.rounds = 4;
 	sc.packets = o->packets;
 	sc.replace_log_round = o->replace_round;
+	sc.bad_log_round = o->bad_round;
 	if (vufe_scenario_run(&sc, &r) < 0)
 		return fail("migration", EIO);
-	printf("vu-hostile: %s migrate replace-log-round=%u mismatches=%"
-	       PRIu64 " unlogged=%" PRIu64 " lost=%" PRIu64 "\n",
-	       r.ok ? "PASS" : "FAIL", o->replace_round, r.mig.mismatches,
+	printf("vu-hostile: %s migrate replace-log-round=%u bad-log-round=%u"
+	       " mismatches=%" PRIu64 " unlogged=%" PRIu64 " lost=%" PRIu64
+	       "\n", r.ok ? "PASS" : "FAIL", o->replace_round, o->bad_round,
+	       r.mig.mismatches,
 	       r.mig.unlogged, r.traffic.lost);
 	return r.ok ? 0 : 1;
 }
@@ -385,7 +389,7 @@ usage(void)
 		"  [--kind head-oob|next-oob|loop|indirect-len|indirect-self|"
 		"buf-oob|buf-gap|idx-jump|used-flags]\n"
 		"  [--count N] [--queues N] [--log] [--packets N] "
-		"[--replace-log-round R] [--seconds N]\n");
+		"[--replace-log-round R] [--bad-log-round B] [--seconds N]\n");
 }
 
 static int
@@ -398,6 +402,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "packets", 1, NULL, 'n' },
 		{ "replace-log-round", 1, NULL, 'r' },
 		{ "seconds", 1, NULL, 'S' },
+		{ "bad-log-round", 1, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -419,6 +424,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'n': o->packets = strtoull(optarg, NULL, 0); break;
 		case 'r': o->replace_round = atoi(optarg); break;
 		case 'S': o->seconds = atoi(optarg); break;
+		case 'b': o->bad_round = atoi(optarg); break;
 		default: return -EINVAL;
 		}
 	}
