@@ -206,6 +206,30 @@ int vrelay_device_set_log(struct vrelay_device *dev, void *base,
 			  uint64_t size);
 
 /**
+ * Set the dirty log with a mirror: every bit the relay sets in the log
+ * is set at the same offset in @p mirror too.
+ *
+ * Meant for the time a frontend replaces the log (SET_LOG_BASE): keep
+ * logging into the current log, which stays right if the replacement
+ * fails, and gather the same bits in a private mirror, to be merged into
+ * the new log if it succeeds (the frontend may read the old log for the
+ * last time before the driver has installed the new one).
+ *
+ * @param dev     the device.
+ * @param base    the log, as for vrelay_device_set_log(); not NULL.
+ * @param size    bitmap length in bytes.
+ * @param mirror  @p size bytes, with the same alignment modulo 8 as
+ *                @p base (so the same 64-bit words), or NULL for none.
+ * @return 0, or -EINVAL.
+ *
+ * Ownership: the caller keeps both; they must stay valid until a later
+ * call replaces them and has returned.
+ * Thread context: control thread; waits as vrelay_device_set_log().
+ */
+int vrelay_device_set_log_mirrored(struct vrelay_device *dev, void *base,
+				   uint64_t size, uint8_t *mirror);
+
+/**
  * Destroy a device. All its queues must have been destroyed.
  * Thread context: control thread.
  */

@@ -65,17 +65,29 @@ log_exit(struct vrelay_device *dev)
 	__atomic_fetch_sub(&dev->log_readers, 1, __ATOMIC_RELEASE);
 }
 
+/* OR the gathered bits into the word or byte at key. */
+static void
+acc_or(uintptr_t key, bool word, uint64_t mask)
+{
+	if (word)
+		__atomic_fetch_or((uint64_t *)key, mask, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or((uint8_t *)key, (uint8_t)mask,
+				  __ATOMIC_RELAXED);
+}
+
 static void
 acc_flush(struct log_acc *a)
 {
+	const struct vrelay_log_desc *l = a->log;
+
 	if (a->key == 0)
 		return;
-	if (a->word)
-		__atomic_fetch_or((uint64_t *)a->key, a->mask,
-				  __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_or((uint8_t *)a->key, (uint8_t)a->mask,
-				  __ATOMIC_RELAXED);
+	acc_or(a->key, a->word, a->mask);
+	/* Same offset, same alignment modulo 8: same kind of access. */
+	if (l->mirror != NULL)
+		acc_or((uintptr_t)l->mirror + (a->key - (uintptr_t)l->base),
+		       a->word, a->mask);
 	a->key = 0;
 	a->mask = 0;
 }
@@ -265,9 +277,21 @@ vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
 int
 vrelay_device_set_log(struct vrelay_device *dev, void *base, uint64_t size)
 {
+	if (base == NULL)
+		return vrelay_device_set_log_mirrored(dev, NULL, 0, NULL);
+	return vrelay_device_set_log_mirrored(dev, base, size, NULL);
+}
+
+int
+vrelay_device_set_log_mirrored(struct vrelay_device *dev, void *base,
+			       uint64_t size, uint8_t *mirror)
+{
 	struct vrelay_log_desc *nd = NULL, *old;
 
-	if (dev == NULL || (base != NULL && size == 0))
+	if (dev == NULL || (base != NULL && size == 0) ||
+	    (base == NULL && (size != 0 || mirror != NULL)) ||
+	    (mirror != NULL &&
+	     ((uintptr_t)mirror & 7) != ((uintptr_t)base & 7)))
 		return -EINVAL;
 	if (base != NULL) {
 		nd = malloc(sizeof(*nd));
@@ -275,6 +299,7 @@ vrelay_device_set_log(struct vrelay_device *dev, void *base, uint64_t size)
 			return -ENOMEM;
 		nd->base = base;
 		nd->size = size;
+		nd->mirror = mirror;
 	}
 	pthread_mutex_lock(&dev->log_lock);
 	/* Raise the flag before counting readers: see log_enter(). */
@@ -288,8 +313,9 @@ vrelay_device_set_log(struct vrelay_device *dev, void *base, uint64_t size)
 	pthread_mutex_unlock(&dev->log_lock);
 	free(old);
 	vrelay_log_report_errors(dev);
-	VRELAY_LOG(INFO, "%s: dirty log %s (%" PRIu64 " bytes)", dev->name,
-		   base != NULL ? "set" : "cleared", size);
+	VRELAY_LOG(INFO, "%s: dirty log %s (%" PRIu64 " bytes)%s", dev->name,
+		   base != NULL ? "set" : "cleared", size,
+		   mirror != NULL ? ", mirrored" : "");
 	return 0;
 }
 

@@ -50,6 +50,8 @@ struct vrelay_range {
 struct vrelay_log_desc {
 	uint8_t *base;
 	uint64_t size;
+	/* NULL, or size bytes congruent to base modulo 8: same bits. */
+	uint8_t *mirror;
 };
 
 struct vrelay_device {

@@ -494,6 +494,24 @@ cmd_forged_used(const struct vp_opts *o)
 
 /* ---- bad-log-repeat ---------------------------------------------------- */
 
+/*
+ * Whether the log gets a bit within wait_ms: the frames were only sent,
+ * the relay logs what the device writes for them a little later. A log
+ * the relay no longer writes stays silent however long we wait.
+ */
+static bool
+log_gets_bits(struct dl_log *log, struct dl_bitmap *bm, unsigned int wait_ms)
+{
+	unsigned int i;
+
+	for (i = 0; i <= wait_ms; i++) {
+		if (dl_log_read_clear(log, bm) != 0)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 static int
 cmd_bad_log(const struct vp_opts *o)
 {
@@ -519,7 +537,7 @@ cmd_bad_log(const struct vp_opts *o)
 		else
 			ret = vnet_run(&s.vn, 8, TRAFFIC_MS);
 		/* The log in use must still get the device's writes. */
-		if (ret == 0 && dl_log_read_clear(&s.log, &bm) == 0)
+		if (ret == 0 && !log_gets_bits(&s.log, &bm, 2000))
 			silent++;
 	}
 	if (ret == 0)

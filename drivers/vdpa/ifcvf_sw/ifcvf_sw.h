@@ -82,7 +82,7 @@ struct ifcsw_dev {
 	void *log_map;			/**< our own mapping of the log */
 	uint64_t log_map_size;		/**< its length */
 	uint64_t log_size;		/**< bitmap bytes (0: no log) */
-	uint8_t *log_tmp;		/**< log while vhost swaps the log */
+	uint8_t *log_tmp;		/**< mirror of the log while vhost swaps it */
 	uint64_t log_tmp_size;
 	/**
 	 * A switch to the relay failed (negative errno), not yet reported to

@@ -8,18 +8,16 @@
  *
  * vhost maps the log and unmaps the old one inside its SET_LOG_BASE
  * handler, behind our back. We keep a mapping of our own (mremap of the
- * shared mapping), and around SET_LOG_BASE we divert the relay to a
- * private bitmap:
- *  - the handler succeeds: the post hook points the relay at the new log
- *    and merges the private bits into it;
+ * shared mapping), and around SET_LOG_BASE the relay logs into the
+ * current log *and* a private mirror of it:
+ *  - the handler succeeds: vhost has already replied, so the frontend
+ *    may have read the old log for the last time; the post hook points
+ *    the relay at the new log and ORs the mirror into it;
  *  - the handler fails (size 0, mmap failure, wrong fd count, ...): vhost
- *    runs no post hook and keeps the old log, so the next message's pre
- *    hook points the relay back at the old log (our own mapping of it is
- *    still valid) and merges the private bits into it. The frontend reads
- *    them at its next sync; it syncs after stopping the device, and
- *    stopping the device is a message, so none is missed at the end.
- * A bit is therefore always in a log the frontend will read, and a
- * failed SET_LOG_BASE changes nothing.
+ *    keeps the old log and runs no post hook. The old log got every bit
+ *    all along, so nothing is lost, not even for a moment; the next
+ *    message's pre hook (or the device's teardown) drops the mirror.
+ * A failed SET_LOG_BASE therefore changes nothing.
  *
  * Fail closed: if the private bitmap cannot be allocated the message is
  * refused; if the new log cannot be mapped every queue is held stopped
@@ -100,9 +98,16 @@ ifcsw_relay_setup_log(struct ifcsw_dev *dev)
 	return ret;
 }
 
-/* OR the bits gathered in the private bitmap into our log, then drop it. */
+/* The mirror inside its allocation: the same words as the log. */
+static uint8_t *
+log_mirror(const struct ifcsw_dev *dev)
+{
+	return dev->log_tmp + ((uintptr_t)log_bitmap(dev) & 7);
+}
+
+/* OR the mirror into the (new) log, then drop it. */
 static void
-log_merge_tmp(struct ifcsw_dev *dev)
+log_merge_mirror(struct ifcsw_dev *dev, const uint8_t *mirror)
 {
 	uint8_t *dst = log_bitmap(dev);
 	uint64_t i, n;
@@ -110,8 +115,8 @@ log_merge_tmp(struct ifcsw_dev *dev)
 	if (dst != NULL) {
 		n = RTE_MIN(dev->log_size, dev->log_tmp_size);
 		for (i = 0; i < n; i++)
-			if (dev->log_tmp[i] != 0)
-				__atomic_fetch_or(&dst[i], dev->log_tmp[i],
+			if (mirror[i] != 0)
+				__atomic_fetch_or(&dst[i], mirror[i],
 						  __ATOMIC_RELAXED);
 	}
 	free(dev->log_tmp);
@@ -120,26 +125,26 @@ log_merge_tmp(struct ifcsw_dev *dev)
 }
 
 /*
- * A SET_LOG_BASE diverted the relay and no post hook followed: vhost
- * failed the message and kept the old log. Log into it again.
+ * A SET_LOG_BASE mirrored the log and no post hook followed: vhost
+ * failed the message and kept the old log, which has every bit. Stop
+ * mirroring.
  */
 static void
-log_restore_after_failure(struct ifcsw_dev *dev)
+log_unmirror_after_failure(struct ifcsw_dev *dev)
 {
 	if (dev->log_tmp == NULL)
 		return;
-	/* Relay off the private bitmap first: it has no writer after this. */
 	vrelay_device_set_log(dev->rdev, log_bitmap(dev), dev->log_size);
-	log_merge_tmp(dev);
-	IFCSW_LOG(WARNING, "%s: SET_LOG_BASE failed; the relay logs into the "
-		  "previous log again", dev->name);
+	free(dev->log_tmp);
+	dev->log_tmp = NULL;
+	dev->log_tmp_size = 0;
+	IFCSW_LOG(WARNING, "%s: SET_LOG_BASE failed; the previous log stays "
+		  "in use", dev->name);
 }
 
 void
 ifcsw_relay_release_log(struct ifcsw_dev *dev)
 {
-	if (dev->rdev != NULL)
-		log_restore_after_failure(dev);
 	if (dev->rdev != NULL)
 		vrelay_device_set_log(dev->rdev, NULL, 0);
 	if (dev->log_map != NULL)
@@ -162,21 +167,23 @@ msg_request(const void *msg)
 	return request;
 }
 
-/* Divert the relay to a private bitmap while vhost swaps the log. */
+/* Mirror the log into a private bitmap while vhost swaps it. */
 static enum rte_vhost_msg_result
-log_divert(struct ifcsw_dev *dev)
+log_mirror_start(struct ifcsw_dev *dev)
 {
 	if (dev->state != IFCSW_DEV_RELAY || dev->log_size == 0)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	dev->log_tmp = calloc(1, dev->log_size);
+	/* 8 bytes more, to give the mirror the log's alignment modulo 8. */
+	dev->log_tmp = calloc(1, dev->log_size + 8);
 	if (dev->log_tmp == NULL) {
 		/* Bits written meanwhile could be lost: refuse the change. */
-		IFCSW_LOG(ERR, "%s: no memory to hold the log while it is "
+		IFCSW_LOG(ERR, "%s: no memory to mirror the log while it is "
 			  "replaced; SET_LOG_BASE refused", dev->name);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
 	dev->log_tmp_size = dev->log_size;
-	vrelay_device_set_log(dev->rdev, dev->log_tmp, dev->log_tmp_size);
+	vrelay_device_set_log_mirrored(dev->rdev, log_bitmap(dev),
+				       dev->log_size, log_mirror(dev));
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
@@ -184,16 +191,20 @@ log_divert(struct ifcsw_dev *dev)
 static enum rte_vhost_msg_result
 log_take_new(struct ifcsw_dev *dev)
 {
+	uint8_t *mirror;
+
 	if (dev->state != IFCSW_DEV_RELAY)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	/* Where the mirror sits depends on the old log: find it first. */
+	mirror = dev->log_tmp != NULL ? log_mirror(dev) : NULL;
 	if (ifcsw_relay_setup_log(dev) < 0 && ifcsw_dev_logging(dev) &&
 	    dev->policy != IFCSW_RELAY_OFF) {
 		/* No log to write into: the relay must not run. */
 		ifcsw_relay_hold_all(dev);
 		dev->relay_error = -ENOENT;
 	}
-	if (dev->log_tmp != NULL)
-		log_merge_tmp(dev);
+	if (mirror != NULL)
+		log_merge_mirror(dev, mirror);
 	IFCSW_LOG(INFO, "%s: dirty log replaced while relaying", dev->name);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
@@ -207,9 +218,9 @@ relay_pre_msg(int vid, void *msg)
 	if (dev == NULL)
 		return res;
 	pthread_mutex_lock(&dev->lock);
-	log_restore_after_failure(dev);
+	log_unmirror_after_failure(dev);
 	if (msg_request(msg) == IFCSW_VHOST_USER_SET_LOG_BASE)
-		res = log_divert(dev);
+		res = log_mirror_start(dev);
 	pthread_mutex_unlock(&dev->lock);
 	return res;
 }
