@@ -113,6 +113,18 @@ vrelay_split_used_len(uint32_t size, bool event_idx)
 		(event_idx ? sizeof(uint16_t) : 0);
 }
 
+/**
+ * @return true if the rings have the alignment the virtio spec requires
+ * of a split virtqueue (2.7: descriptor table 16, avail ring 2, used
+ * ring 4 bytes). Check guest physical and host addresses alike: the
+ * device and the relay both read the rings as naturally aligned fields.
+ */
+static inline bool
+vrelay_split_rings_aligned(uint64_t desc, uint64_t avail, uint64_t used)
+{
+	return (desc & 15) == 0 && (avail & 1) == 0 && (used & 3) == 0;
+}
+
 /** One guest memory region, as the vhost memory table describes it. */
 struct vrelay_mem_region {
 	uint64_t gpa;	/**< guest physical address of the first byte */

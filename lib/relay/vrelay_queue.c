@@ -68,7 +68,7 @@ conf_valid(const struct vrelay_queue_conf *c)
  * addresses, and SET_VRING_NUM (or EVENT_IDX, which adds a word after
  * the avail and used rings) may have grown it since. A ring that does
  * not fit would have the relay read and write past guest memory.
- * @return 0, -EINVAL (bad size) or -EFAULT, logged once.
+ * @return 0, -EINVAL (bad size or alignment) or -EFAULT, logged once.
  */
 static int
 conf_check_rings(const struct vrelay_device *dev,
@@ -81,6 +81,13 @@ conf_check_rings(const struct vrelay_device *dev,
 		VRELAY_LOG(ERR, "%s/%s: ring size %u is not a power of two "
 			   "in 1..%u", dev->name, c->name, c->size,
 			   VRELAY_MAX_RING_SIZE);
+		return -EINVAL;
+	}
+	if (!vrelay_split_rings_aligned((uintptr_t)c->guest_desc,
+					(uintptr_t)c->guest_avail,
+					(uintptr_t)c->guest_used)) {
+		VRELAY_LOG(ERR, "%s/%s: rings not aligned as virtio requires",
+			   dev->name, c->name);
 		return -EINVAL;
 	}
 	if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_desc,

@@ -266,6 +266,14 @@ hwq_map_rings(struct ifcsw_hwq *q)
 			IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (q->desc == NULL || q->avail == NULL || q->used == NULL)
 		ret = -EFAULT;
+	/* Like a real VF, take only rings aligned as virtio requires. */
+	else if (!vrelay_split_rings_aligned(q->regs.desc_iova,
+					     q->regs.avail_iova,
+					     q->regs.used_iova) ||
+		 !vrelay_split_rings_aligned((uintptr_t)q->desc,
+					     (uintptr_t)q->avail,
+					     (uintptr_t)q->used))
+		ret = -EFAULT;
 	ifcsw_dma_read_unlock(dma);
 	return ret;
 }

@@ -240,6 +240,15 @@ vq_load_vring(struct ifcsw_dev *dev, uint16_t qid, struct vrelay_mem *mem)
 			  ev ? ", with event index" : "");
 		return -EFAULT;
 	}
+	if (!vrelay_split_rings_aligned((uintptr_t)vq->vring.desc,
+					(uintptr_t)vq->vring.avail,
+					(uintptr_t)vq->vring.used) ||
+	    !vrelay_split_rings_aligned(vq->desc_gpa, vq->avail_gpa,
+					vq->used_gpa)) {
+		IFCSW_LOG(ERR, "%s: queue %u rings not aligned as virtio "
+			  "requires", dev->name, qid);
+		return -EINVAL;
+	}
 	vq->log_guest_addr = vq->vring.log_guest_addr;
 	return 0;
 }

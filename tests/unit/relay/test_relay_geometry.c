@@ -171,6 +171,26 @@ test_bad_size(void)
 	t_fini(&t);
 }
 
+/* Rings must be aligned as virtio requires (desc 16, avail 2, used 4). */
+static void
+test_alignment(void)
+{
+	struct vrelay_queue_conf c;
+	struct tctx t;
+
+	t_init(&t, 256);
+	c = geo_conf(&t, 256, T_AVAIL_GPA + 1, T_USED_GPA, false);
+	expect_fail(&t, &c, EINVAL);
+	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA + 2, false);
+	expect_fail(&t, &c, EINVAL);
+	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA, false);
+	c.guest_desc = t_hva(&t, T_BUF_GPA + 8);
+	expect_fail(&t, &c, EINVAL);
+	c = geo_conf(&t, 256, T_AVAIL_GPA + 2, T_USED_GPA + 4, false);
+	expect_ok(&t, &c);
+	t_fini(&t);
+}
+
 int
 main(void)
 {
@@ -188,6 +208,7 @@ main(void)
 	test_event_word();
 	test_desc_and_log();
 	test_bad_size();
+	test_alignment();
 	printf("test_relay_geometry: OK\n");
 	return 0;
 }
