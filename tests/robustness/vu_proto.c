@@ -563,14 +563,22 @@ cmd_bad_log(const struct vp_opts *o)
 
 /* ---- switch-fail ------------------------------------------------------- */
 
+static void
+sf_free(struct dl_bitmap *a, struct dl_bitmap *b, struct dl_bitmap *c)
+{
+	dl_bitmap_free(a);
+	dl_bitmap_free(b);
+	dl_bitmap_free(c);
+}
+
 static int
 cmd_switch_fail(const struct vp_opts *o)
 {
-	struct dl_bitmap data, ring, logged;
+	struct dl_bitmap data = { 0 }, ring = { 0 }, logged = { 0 };
 	uint64_t unlogged = 0, written = 0;
 	enum vu_reply_kind k;
 	struct vp_sess s;
-	int ret;
+	int ret, resumed = 0;
 
 	ret = sess_start(&s, o, 2, 256, 100000);
 	if (ret == 0 && !vu_has_pf(&s.vd.c, VU_PF_REPLY_ACK))
@@ -590,6 +598,7 @@ cmd_switch_fail(const struct vp_opts *o)
 		ret = vnet_run(&s.vn, 128, TRAFFIC_MS);
 	if (ret < 0) {
 		vp_close(&s);
+		sf_free(&data, &ring, &logged);
 		return fail("switch-fail setup", ret);
 	}
 	k = vp_set_features(&s, s.vd.features | FEAT(VU_F_LOG_ALL));
@@ -605,7 +614,15 @@ cmd_switch_fail(const struct vp_opts *o)
 		written = dl_bitmap_count(&data);
 		unlogged = dl_bitmap_count_andnot(&data, &logged);
 	}
+	/* Logging off (migration cancelled): held queues run again. */
+	if (k == VU_REPLY_NACK) {
+		vp_set_features(&s, s.vd.features);
+		resumed = vp_traffic(&s, 200);
+		printf("vu-proto: after LOG_ALL off: traffic %s\n",
+		       resumed == 0 ? "ok" : strerror(-resumed));
+	}
 	vp_close(&s);
+	sf_free(&data, &ring, &logged);
 	printf("vu-proto: after the reply: device wrote %" PRIu64
 	       " pages, %" PRIu64 " of them unlogged\n", written, unlogged);
 	if (k != VU_REPLY_NACK && k != VU_REPLY_CLOSED) {
@@ -616,6 +633,11 @@ cmd_switch_fail(const struct vp_opts *o)
 	if (unlogged != 0) {
 		printf("vu-proto: FAIL switch-fail: %" PRIu64 " pages written "
 		       "unlogged while logging was on\n", unlogged);
+		return 1;
+	}
+	if (resumed != 0) {
+		printf("vu-proto: FAIL switch-fail: queues did not run again "
+		       "once logging was off\n");
 		return 1;
 	}
 	printf("vu-proto: PASS switch-fail: reply %s, no unlogged write\n",

@@ -54,7 +54,7 @@ ifcsw_vq_set_mode(struct ifcsw_dev *dev, uint16_t qid,
 		return -EINVAL;
 	}
 	if (to == IFCSW_QUEUE_HELD && vq->mode != IFCSW_QUEUE_HELD)
-		IFCSW_LOG(ERR, "%s: queue %u held stopped: it cannot be "
+		IFCSW_LOG(WARNING, "%s: queue %u held stopped: it cannot be "
 			  "relayed while the frontend logs", dev->name, qid);
 	vq->mode = to;
 	return 0;
