@@ -6,6 +6,8 @@
 
 # shellcheck source=tests/lib/proc.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
+# shellcheck source=tests/lib/lm.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lm.sh"
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vdpa-it.XXXXXX")
 IT_PIDS=()		# background processes we started

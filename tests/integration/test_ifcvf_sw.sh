@@ -35,10 +35,9 @@ start_lm() {
 	it_file_prefix lm
 	LM_SOCK=$IT_TMP/$name.sock
 	LM_LOG=$IT_TMP/$name.lm.log
-	it_spawn "$LM_LOG" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" --log-level=lib.relay:notice \
+	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" \
+		--log-level=lib.relay:notice \
 		-- --socket "$LM_SOCK" --stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	wait_for_socket "$LM_SOCK" 20 "$LM_PID"
 }
 

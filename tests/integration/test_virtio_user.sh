@@ -15,9 +15,11 @@
 #   IT_QUEUES   number of queue pairs
 #   IT_PREFIX   a unique EAL --file-prefix for it
 #   IT_LCORES   EAL lcore option for it (e.g. "--lcores 0@1,1@1")
-# Example:
-#   IT_SERVER_CMD='vdpa-lm -l 1 --no-huge -m 512 --file-prefix "$IT_PREFIX"
-#       -- --socket "$IT_SOCK" --queues "$IT_QUEUES" --loopback'
+# Example, vdpa-lm with the EAL arguments every test starts it with
+# (tests/lib/lm.sh; run from the source tree):
+#   IT_SERVER_CMD='. tests/lib/lm.sh; lm_eal_args "$IT_PREFIX" $IT_LCORES
+#       exec vdpa-lm "${LM_EAL[@]}" -- --socket "$IT_SOCK" \
+#       --queues "$IT_QUEUES" --stats-period 0'
 # It must keep running until SIGTERM. Negative checks (frames dropped or
 # not MAC-swapped must make vu_guest fail) always use testpmd, since they
 # validate the checker, not the server.

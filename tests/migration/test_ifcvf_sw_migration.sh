@@ -33,11 +33,9 @@ WRITES=0
 
 start_lm() {
 	it_file_prefix mig
-	it_spawn "$IT_TMP/lm.log" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" -- \
+	lm_spawn IT_PIDS "$IT_TMP/lm.log" "$LM" "$IT_FILE_PREFIX" -- \
 		--socket "$IT_TMP/src.sock" --socket "$IT_TMP/dst.sock" \
 		--queues 4 --stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	wait_for_socket "$IT_TMP/src.sock" 20 "$LM_PID"
 	wait_for_socket "$IT_TMP/dst.sock" 20 "$LM_PID"
 }

@@ -27,11 +27,9 @@ rob_start_lm() {
 	LM_LOG=$IT_TMP/$name-lm.log
 	SOCK_A=$IT_TMP/$name-a.sock
 	SOCK_B=$IT_TMP/$name-b.sock
-	it_spawn "$LM_LOG" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" -- \
+	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" -- \
 		--socket "$SOCK_A" --socket "$SOCK_B" --queues 2 \
 		--stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	LM_TEL=$(it_runtime_dir)/$IT_FILE_PREFIX/dpdk_telemetry.v2
 	wait_for_socket "$SOCK_A" 20 "$LM_PID"
 	wait_for_socket "$SOCK_B" 20 "$LM_PID"
