@@ -14,7 +14,7 @@ fail() {
 }
 
 pass() {
-	it_log "PASS $*"
+	check_pass "$*"
 }
 
 # lm_start LOG [vdpa-lm options...]: start vdpa-lm in the background
