@@ -14,7 +14,7 @@ fail() {
 }
 
 pass() {
-	it_log "PASS $*"
+	check_pass "$*"
 }
 
 # lm_start LOG [vdpa-lm options...]: start vdpa-lm in the background
@@ -23,11 +23,7 @@ lm_start() {
 	LM_LOG=$1
 	shift
 	it_file_prefix lm
-	LM_PREFIX=$IT_FILE_PREFIX
-	"$VDPA_LM" -l 0 --no-huge -m 256 --no-pci --file-prefix "$LM_PREFIX" \
-		-- "$@" <"${LM_STDIN:-/dev/null}" >"$LM_LOG" 2>&1 &
-	LM_PID=$!
-	IT_PIDS+=("$LM_PID")
+	lm_spawn IT_PIDS "$LM_LOG" "$VDPA_LM" "$IT_FILE_PREFIX" -- "$@"
 }
 
 # lm_wait_exit TIMEOUT_S: wait for vdpa-lm to exit; sets LM_RC. Fails the

@@ -25,8 +25,8 @@ run_lm() {
 	ERR="$IT_TMP/$name.err"
 	it_file_prefix args
 	RC=0
-	timeout 30 "$VDPA_LM" -l 0 --no-huge -m 256 --no-pci --no-telemetry \
-		--file-prefix "$IT_FILE_PREFIX" --log-level error -- "$@" \
+	lm_eal_args "$IT_FILE_PREFIX" --no-telemetry --log-level error
+	timeout 30 "$VDPA_LM" "${LM_EAL[@]}" -- "$@" \
 		</dev/null >"$OUT" 2>"$ERR" || RC=$?
 }
 
@@ -65,8 +65,8 @@ bad device-name "--device .*'vf5'" --socket "$SOCK" --device vf5
 # --device maps the preceding socket to a named device; SIGTERM after the
 # first status line must exit 0.
 it_file_prefix args
-timeout 30 "$VDPA_LM" -l 0 --no-huge -m 256 --no-pci --no-telemetry \
-	--file-prefix "$IT_FILE_PREFIX" --log-level error -- \
+lm_eal_args "$IT_FILE_PREFIX" --no-telemetry --log-level error
+timeout 30 "$VDPA_LM" "${LM_EAL[@]}" -- \
 	--socket "$SOCK" --device ifcvf_sw7 --stats-period 1 \
 	</dev/null >"$IT_TMP/map.out" 2>&1 &
 MAP_PID=$!
@@ -104,8 +104,8 @@ pass "--uplink missing-port (exit $RC)"
 # A bad EAL argument is reported by EAL, also with the usage exit code.
 RC=0
 it_file_prefix args
-timeout 30 "$VDPA_LM" -l 0 --no-huge -m 256 --no-pci --no-telemetry \
-	--file-prefix "$IT_FILE_PREFIX" --bogus-eal-flag -- --socket "$SOCK" \
+lm_eal_args "$IT_FILE_PREFIX" --no-telemetry --bogus-eal-flag
+timeout 30 "$VDPA_LM" "${LM_EAL[@]}" -- --socket "$SOCK" \
 	</dev/null >"$IT_TMP/eal.out" 2>&1 || RC=$?
 [ "$RC" -eq 2 ] || fail "bad EAL option: exit code $RC, expected 2"
 pass "bad EAL option"

@@ -31,10 +31,13 @@ dir_is_safe() {
 }
 
 # EAL refuses to load a plugin from under a world-writable directory
-# (e.g. a build dir in /tmp). The driver links the relay statically, so a
-# copy in a private dir under a safe place loads the same code.
+# (e.g. a build dir in /tmp). Load a copy from a private dir under a safe
+# place instead, with the project's libraries it links (the shared relay
+# library, libvdpa_relay.so.N) copied beside it: the build-tree rpath does
+# not reach them from there, so testpmd gets that dir in LD_LIBRARY_PATH.
+PLUGIN_ENV=()
 plugin_path() {
-	local base dir
+	local base dir lib
 
 	if dir_is_safe "$(dirname "$(realpath "$SO")")"; then
 		PLUGIN=$(realpath "$SO")
@@ -49,6 +52,13 @@ plugin_path() {
 		it_on_cleanup "rm -rf '$dir'"
 		cp "$SO" "$dir/"
 		PLUGIN="$dir/$(basename "$SO")"
+		# "libvdpa_relay.so.0 => /path/libvdpa_relay.so.0 (0x...)"
+		while read -r lib; do
+			[ -n "$lib" ] || continue
+			[ -f "$lib" ] || fail "$SO: cannot resolve $lib"
+			cp -L "$lib" "$dir/"
+		done < <(ldd "$SO" | awk '$1 ~ /^libvdpa_/ { print $3 }')
+		PLUGIN_ENV=(env "LD_LIBRARY_PATH=$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 		it_log "$SO is under a world-writable dir; loading a copy: $PLUGIN"
 		return
 	done
@@ -76,7 +86,7 @@ tp_start() {
 	exec 3<>"$fifo"
 	it_file_prefix testpmd
 	# Line-buffered, so its progress can be waited for in the log.
-	"${ASAN_ENV[@]}" stdbuf -oL -eL "$TESTPMD" --lcores 0@0,1@0 --no-huge -m 512 --no-pci \
+	"${PLUGIN_ENV[@]}" "${ASAN_ENV[@]}" stdbuf -oL -eL "$TESTPMD" --lcores 0@0,1@0 --no-huge -m 512 --no-pci \
 		--file-prefix "$IT_FILE_PREFIX" -d "$PLUGIN" \
 		--vdev "ifcvf_sw0,$devargs" -- --forward-mode=macswap -a \
 		--stats-period 0 --total-num-mbufs 8192 --rxq=2 --txq=2 \

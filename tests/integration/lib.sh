@@ -6,6 +6,10 @@
 
 # shellcheck source=tests/lib/proc.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
+# shellcheck source=tests/lib/lm.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lm.sh"
+# shellcheck source=tests/lib/check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vdpa-it.XXXXXX")
 IT_PIDS=()		# background processes we started
@@ -15,7 +19,7 @@ IT_KILL_GRACE=${IT_KILL_GRACE:-5}	# seconds between TERM and KILL
 IT_PREFIX_SEQ=0
 
 it_log() {
-	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+	check_log "$@"
 }
 
 it_die() {

@@ -24,8 +24,6 @@ LM=$1
 GUEST=$2
 WHAT=${3:-direct}
 PACKETS=${IT_PACKETS:-20000}
-FAILED=()
-PASSED=0
 
 # start_lm NAME EXTRA-OPTS...: vdpa-lm on CPU 0, sets LM_PID and LM_LOG.
 start_lm() {
@@ -35,10 +33,9 @@ start_lm() {
 	it_file_prefix lm
 	LM_SOCK=$IT_TMP/$name.sock
 	LM_LOG=$IT_TMP/$name.lm.log
-	it_spawn "$LM_LOG" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" --log-level=lib.relay:notice \
+	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" \
+		--log-level=lib.relay:notice \
 		-- --socket "$LM_SOCK" --stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	wait_for_socket "$LM_SOCK" 20 "$LM_PID"
 }
 
@@ -70,19 +67,17 @@ scenario() {
 		--packets "$PACKETS" --sizes "$sizes" --queues "$queues" \
 		--timeout 60 >"$IT_TMP/$name.guest" 2>&1; then
 		out=$(tail -1 "$IT_TMP/$name.guest")
-		it_log "FAIL $name: guest: $out"
-		FAILED+=("$name")
+		check_fail "$name" "guest: $out"
 		stop_lm || true
 		return
 	fi
 	out=$(tail -1 "$IT_TMP/$name.guest")
-	stop_lm || { FAILED+=("$name"); return; }
+	stop_lm || { check_fail "$name" "vdpa-lm"; return; }
 	if ! check_lm_log "$name" "$lm_opts"; then
-		FAILED+=("$name")
+		check_fail "$name" "vdpa-lm's log"
 		return
 	fi
-	it_log "PASS $name: $(echo "$out" | tail -1 | cut -c1-120)"
-	PASSED=$((PASSED + 1))
+	check_pass "$name" "$(echo "$out" | tail -1 | cut -c1-120)"
 }
 
 # The last status line vdpa-lm prints on exit, and vhost's GET_VRING_BASE
@@ -139,5 +134,4 @@ relay)
 	;;
 esac
 
-it_log "$PASSED passed, ${#FAILED[@]} failed ${FAILED[*]:-}"
-[ ${#FAILED[@]} -eq 0 ]
+check_finish

@@ -15,9 +15,11 @@
 #   IT_QUEUES   number of queue pairs
 #   IT_PREFIX   a unique EAL --file-prefix for it
 #   IT_LCORES   EAL lcore option for it (e.g. "--lcores 0@1,1@1")
-# Example:
-#   IT_SERVER_CMD='vdpa-lm -l 1 --no-huge -m 512 --file-prefix "$IT_PREFIX"
-#       -- --socket "$IT_SOCK" --queues "$IT_QUEUES" --loopback'
+# Example, vdpa-lm with the EAL arguments every test starts it with
+# (tests/lib/lm.sh; run from the source tree):
+#   IT_SERVER_CMD='. tests/lib/lm.sh; lm_eal_args "$IT_PREFIX" $IT_LCORES
+#       exec vdpa-lm "${LM_EAL[@]}" -- --socket "$IT_SOCK" \
+#       --queues "$IT_QUEUES" --stats-period 0'
 # It must keep running until SIGTERM. Negative checks (frames dropped or
 # not MAC-swapped must make vu_guest fail) always use testpmd, since they
 # validate the checker, not the server.
@@ -38,8 +40,6 @@ QUICK=0
 NEGATIVE=1
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 PACKETS=${IT_PACKETS:-20000}
-FAILED=()
-PASSED=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -119,18 +119,6 @@ json_field() {
 	sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"${1%%,\"queues\"*}"
 }
 
-record() {
-	local name=$1 ok=$2
-
-	if [ "$ok" = 1 ]; then
-		PASSED=$((PASSED + 1))
-		it_log "PASS $name"
-	else
-		FAILED+=("$name")
-		it_log "FAIL $name"
-	fi
-}
-
 # guest_run NAME VU_ARGS APP_ARGS...: runs the guest against SRV_SOCK,
 # sets GUEST_RC and GUEST_SUMMARY, keeps the full output in the tmp dir.
 guest_run() {
@@ -172,7 +160,7 @@ positive() {
 			[ "$(json_field "$GUEST_SUMMARY" received)" = "$PACKETS" ] &&
 			ok=1
 	fi
-	record "$name" "$ok"
+	check_record "$name" "$ok"
 }
 
 # negative NAME FWD_MODE FIELD [APP_ARGS...]: with a server that does not
@@ -190,7 +178,7 @@ negative() {
 		[ "$GUEST_RC" -ne 0 ] && [ "${val:-0}" -gt 0 ] && ok=1
 		stop_server
 	fi
-	record "$name" "$ok"
+	check_record "$name" "$ok"
 }
 
 # --expect-loss must turn pure loss into success, but nothing else.
@@ -206,7 +194,7 @@ negative_expect_loss() {
 			[ "$(json_field "$GUEST_SUMMARY" lost)" -gt 0 ] && ok=1
 		stop_server
 	fi
-	record "$name" "$ok"
+	check_record "$name" "$ok"
 }
 
 if [ "$QUICK" = 1 ]; then
@@ -233,5 +221,4 @@ if [ "$NEGATIVE" = 1 ]; then
 	negative_expect_loss
 fi
 
-it_log "passed $PASSED, failed ${#FAILED[@]}${FAILED[*]:+: ${FAILED[*]}}"
-[ "${#FAILED[@]}" -eq 0 ]
+check_finish

@@ -24,14 +24,15 @@ proc_stop() {
 }
 
 # proc_spawn PIDS LOG CMD...: start CMD in the background, stdin from
-# /dev/null and output to LOG; append its pid to the array named PIDS
-# (the caller's list of processes to stop) and set PROC_LAST_PID.
+# PROC_STDIN (default /dev/null) and output to LOG; append its pid to the
+# array named PIDS (the caller's list of processes to stop) and set
+# PROC_LAST_PID.
 proc_spawn() {
 	local -n proc_pids=$1
 	local log=$2
 
 	shift 2
-	"$@" </dev/null >"$log" 2>&1 &
+	"$@" <"${PROC_STDIN:-/dev/null}" >"$log" 2>&1 &
 	PROC_LAST_PID=$!
 	proc_pids+=("$PROC_LAST_PID")
 }

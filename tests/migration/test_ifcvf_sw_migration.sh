@@ -27,17 +27,13 @@ LM=$1
 MIGRATE=$2
 WHAT=$3
 ENGINE=${4:-epoll}
-FAILED=()
-PASSED=0
 WRITES=0
 
 start_lm() {
 	it_file_prefix mig
-	it_spawn "$IT_TMP/lm.log" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" -- \
+	lm_spawn IT_PIDS "$IT_TMP/lm.log" "$LM" "$IT_FILE_PREFIX" -- \
 		--socket "$IT_TMP/src.sock" --socket "$IT_TMP/dst.sock" \
 		--queues 4 --stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	wait_for_socket "$IT_TMP/src.sock" 20 "$LM_PID"
 	wait_for_socket "$IT_TMP/dst.sock" 20 "$LM_PID"
 }
@@ -52,13 +48,13 @@ run() {
 	grep -E "round|final|migration:" "$out" | sed "s/^/[$name] /"
 	tail -1 "$out"
 	if [ $rc -ne 0 ]; then
-		FAILED+=("$name")
+		check_fail "$name" "vu-migrate exit status $rc"
 		return
 	fi
 	# Each frame is one TX completion and one RX buffer write.
 	sent=$(tail -1 "$out" | sed -n 's/.* sent=\([0-9]*\).*/\1/p')
 	WRITES=$((WRITES + 2 * ${sent:-0}))
-	PASSED=$((PASSED + 1))
+	check_pass "$name"
 }
 
 case $WHAT in
@@ -77,9 +73,8 @@ relay)
 	run q1-nomrg-cancel-then-migrate --queues 1 --mrg off --cancel-first
 	run q1-reconnect --queues 1 --mrg on --reconnect
 	if grep -q "broken\|DMA fault\|malformed" "$IT_TMP/lm.log"; then
-		it_log "device or relay reported an error:"
+		check_fail lm-log "device or relay reported an error:"
 		grep "broken\|DMA fault\|malformed" "$IT_TMP/lm.log" | head -3
-		FAILED+=(lm-log)
 	fi
 	it_log "engine $ENGINE: $WRITES device writes checked"
 	;;
@@ -92,5 +87,4 @@ negative)
 	;;
 esac
 
-it_log "$PASSED passed, ${#FAILED[@]} failed ${FAILED[*]:-}"
-[ ${#FAILED[@]} -eq 0 ]
+check_finish

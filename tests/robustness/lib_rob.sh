@@ -4,18 +4,13 @@
 # (which owns the EXIT/INT/TERM trap: processes we spawn and their EAL
 # runtime dirs are removed even when a test fails or is interrupted).
 # Expects LM (vdpa-lm) and HOSTILE (vu-hostile) to be set, and PROTO
-# (vu-proto) for rob_proto.
+# (vu-proto) for rob_proto. Failures are recorded with check_fail and
+# reported by check_finish (tests/lib/check.sh), so a test runs all its
+# checks before it fails.
 
 ROB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/lib.sh
 . "$ROB_HERE/../integration/lib.sh"
-
-ROB_FAILED=()
-
-rob_fail() {
-	it_log "FAIL: $*"
-	ROB_FAILED+=("$1")
-}
 
 # rob_start_lm NAME ARGS...: vdpa-lm serving $IT_TMP/NAME-a.sock and
 # NAME-b.sock with 2 queue pairs each; sets LM_PID, LM_LOG, LM_TEL.
@@ -27,11 +22,9 @@ rob_start_lm() {
 	LM_LOG=$IT_TMP/$name-lm.log
 	SOCK_A=$IT_TMP/$name-a.sock
 	SOCK_B=$IT_TMP/$name-b.sock
-	it_spawn "$LM_LOG" "$LM" -l 0 --no-huge -m 256 --no-pci \
-		--file-prefix "$IT_FILE_PREFIX" -- \
+	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" -- \
 		--socket "$SOCK_A" --socket "$SOCK_B" --queues 2 \
 		--stats-period 0 "$@"
-	LM_PID=$IT_LAST_PID
 	LM_TEL=$(it_runtime_dir)/$IT_FILE_PREFIX/dpdk_telemetry.v2
 	wait_for_socket "$SOCK_A" 20 "$LM_PID"
 	wait_for_socket "$SOCK_B" 20 "$LM_PID"
@@ -42,13 +35,13 @@ rob_start_lm() {
 }
 
 rob_stop_lm() {
-	it_stop_pid "$LM_PID" || rob_fail lm-exit "vdpa-lm exit status $?"
+	it_stop_pid "$LM_PID" || check_fail lm-exit "vdpa-lm exit status $?"
 	it_forget_pid "$LM_PID"
 }
 
 rob_lm_alive() {
 	if ! kill -0 "$LM_PID" 2>/dev/null; then
-		rob_fail lm-died "vdpa-lm (pid $LM_PID) is gone"
+		check_fail lm-died "vdpa-lm (pid $LM_PID) is gone"
 		tail -n 20 "$LM_LOG" >&2
 		return 1
 	fi
@@ -115,20 +108,15 @@ rob_check_leaks() {
 	read -r t0 f0 r0 <<<"$2"
 	read -r t1 f1 r1 <<<"$3"
 	it_log "$tag: threads $t0 -> $t1, fds $f0 -> $f1, rss ${r0}k -> ${r1}k"
-	[ "$t1" -le "$t0" ] || rob_fail "$tag-threads" "threads $t0 -> $t1"
-	[ "$f1" -le "$f0" ] || rob_fail "$tag-fds" "fds $f0 -> $f1"
-	[ "$r1" -le $((r0 + slack)) ] || rob_fail "$tag-rss" "rss ${r0}k -> ${r1}k"
+	[ "$t1" -le "$t0" ] || check_fail "$tag-threads" "threads $t0 -> $t1"
+	[ "$f1" -le "$f0" ] || check_fail "$tag-fds" "fds $f0 -> $f1"
+	[ "$r1" -le $((r0 + slack)) ] || check_fail "$tag-rss" "rss ${r0}k -> ${r1}k"
 }
 
 # The sanitizer runtime reports to stderr, which is the lm log.
 rob_check_sanitizer() {
 	if grep -q "Sanitizer\|runtime error:" "$LM_LOG"; then
-		rob_fail sanitizer "sanitizer report in $LM_LOG"
+		check_fail sanitizer "sanitizer report in $LM_LOG"
 		grep -m 5 -A 10 "Sanitizer\|runtime error:" "$LM_LOG" >&2
 	fi
-}
-
-rob_finish() {
-	it_log "${#ROB_FAILED[@]} failure(s) ${ROB_FAILED[*]:-}"
-	[ ${#ROB_FAILED[@]} -eq 0 ]
 }

@@ -59,10 +59,10 @@ done
 sleep 0.5
 after=$(rob_resources "$LM_PID")
 rob_hostile camp-migrate migrate --socket "$SOCK_A" --dest-socket "$SOCK_B" \
-	--queues 2 --replace-log-round 0 || rob_fail migrate "migration after the campaign"
+	--queues 2 --replace-log-round 0 || check_fail migrate "migration after the campaign"
 rob_check_sanitizer
 rob_stop_lm
 it_log "campaign: policy $POLICY, $runs seeds, $sent messages, $sessions sessions," \
 	"$closed closed by vdpa-lm, $hangs unanswered, $crashes crashes;" \
 	"threads/fds/rss before '$before' after '$after' (last vdpa-lm)"
-rob_finish
+check_finish

@@ -52,9 +52,9 @@ fault_batch() {
 	kill_batch "$SOCK_A" 4
 	kill_batch "$SOCK_B" 2
 	rob_hostile churn-a churn --socket "$SOCK_A" --count 4 --log ||
-		rob_fail churn-a "sessions with abrupt closes failed"
+		check_fail churn-a "sessions with abrupt closes failed"
 	rob_hostile churn-b churn --socket "$SOCK_B" --count 2 ||
-		rob_fail churn-b "sessions with abrupt closes failed"
+		check_fail churn-b "sessions with abrupt closes failed"
 }
 
 leak_test() {
@@ -78,7 +78,7 @@ leak_test() {
 	rob_check_leaks "$tag" "$before" "$after" "$RSS_SLACK_KB"
 	# A fresh session still gets intact traffic through the relay.
 	rob_hostile fresh traffic --socket "$SOCK_A" --log --seconds 2 ||
-		rob_fail fresh "traffic after the faults failed"
+		check_fail fresh "traffic after the faults failed"
 	rob_check_sanitizer
 	rob_stop_lm
 }
@@ -93,7 +93,7 @@ migrate() {
 		tail -n 1 "$IT_TMP/$name.out" >&2
 	else
 		tail -n 5 "$IT_TMP/$name.out" >&2
-		rob_fail "$name" "migration failed"
+		check_fail "$name" "migration failed"
 	fi
 }
 
@@ -107,13 +107,13 @@ switchover)
 toggle)
 	rob_start_lm toggle --relay poll --relay-policy auto
 	rob_hostile toggle toggle --socket "$SOCK_A" --count 1000 ||
-		rob_fail toggle "logging toggled 1000 times"
+		check_fail toggle "logging toggled 1000 times"
 	# Each toggle really went through the relay and back.
 	sw=$(python3 "$ROB_HERE/telemetry.py" "$LM_TEL" \
 		/vdpa_relay/stats,ifcvf_sw0 | python3 -c 'import json, sys
 print(json.load(sys.stdin)["/vdpa_relay/stats"]["switches"])')
 	it_log "toggle: $sw switchovers"
-	[ "$sw" -ge 2000 ] || rob_fail toggle-switches "only $sw switchovers"
+	[ "$sw" -ge 2000 ] || check_fail toggle-switches "only $sw switchovers"
 	rob_lm_alive || true
 	rob_check_sanitizer
 	rob_stop_lm
@@ -125,9 +125,9 @@ logswap)
 			--dest-socket "$SOCK_B" --queues 2 \
 			--replace-log-round "$round"; then
 			grep -q "dirty log replaced" "$IT_TMP/logswap-$round.out" ||
-				rob_fail "logswap-$round" "log was not replaced"
+				check_fail "logswap-$round" "log was not replaced"
 		else
-			rob_fail "logswap-$round" "migration with log replacement"
+			check_fail "logswap-$round" "migration with log replacement"
 		fi
 	done
 	rob_lm_alive || true
@@ -143,11 +143,11 @@ delay)
 		--dest-socket "$SOCK_B" --queues 2 --replace-log-round 2; then
 		:
 	else
-		rob_fail delay-logswap "log replacement under a slow relay"
+		check_fail delay-logswap "log replacement under a slow relay"
 	fi
 	# Engines start at the first switch to relay: look only now.
 	grep -q "fault injection" "$LM_LOG" ||
-		rob_fail delay-hook "VRELAY_FAULT_DELAY_US not taken"
+		check_fail delay-hook "VRELAY_FAULT_DELAY_US not taken"
 	rob_lm_alive || true
 	rob_check_sanitizer
 	rob_stop_lm
@@ -160,14 +160,14 @@ stats-race)
 	IT_PIDS+=("$TOGGLE_PID")
 	reads=$(python3 "$ROB_HERE/telemetry.py" --while-pid "$TOGGLE_PID" \
 		"$LM_TEL" /vdpa_relay/stats,ifcvf_sw0) ||
-		rob_fail stats-read "telemetry read failed"
+		check_fail stats-read "telemetry read failed"
 	rc=0
 	wait "$TOGGLE_PID" || rc=$?
 	it_forget_pid "$TOGGLE_PID"
 	tail -n 1 "$IT_TMP/race-toggle.out" >&2
 	it_log "stats-race: ${reads:-0} telemetry replies during the toggles"
-	[ $rc -eq 0 ] || rob_fail stats-toggle "logging toggled 300 times"
-	[ "${reads:-0}" -gt 0 ] || rob_fail stats-reads "no telemetry reply"
+	[ $rc -eq 0 ] || check_fail stats-toggle "logging toggled 300 times"
+	[ "${reads:-0}" -gt 0 ] || check_fail stats-reads "no telemetry reply"
 	rob_lm_alive || true
 	rob_check_sanitizer
 	rob_stop_lm
@@ -176,4 +176,4 @@ stats-race)
 	it_die "unknown test $WHAT"
 	;;
 esac
-rob_finish
+check_finish

@@ -48,7 +48,7 @@ for kind in $KINDS; do
 	lines=$(grep -c "q3 broken\|queue 3 stopped" "$LM_LOG" || true)
 	if ! rob_hostile "attack-$kind" attack --socket "$SOCK_A" \
 		--kind "$kind"; then
-		rob_fail "$kind" "attack run failed"
+		check_fail "$kind" "attack run failed"
 		continue
 	fi
 	after=$(faults)
@@ -56,9 +56,9 @@ for kind in $KINDS; do
 	if [ "$kind" = used-flags ]; then
 		# Legal enough: the device owns the field and ignores it.
 		[ "$after" = "$before" ] ||
-			rob_fail "$kind" "queue faulted by used flags"
+			check_fail "$kind" "queue faulted by used flags"
 	elif [ "$after" -le "$before" ] || [ "$now" -le "$lines" ]; then
-		rob_fail "$kind" "queue 3 not reported ($before -> $after)"
+		check_fail "$kind" "queue 3 not reported ($before -> $after)"
 	else
 		it_log "$kind: $(grep "q3 broken\|queue 3 stopped" "$LM_LOG" |
 			tail -n 1)"
@@ -71,14 +71,14 @@ rc=0
 wait "$CLEAN_PID" || rc=$?
 it_forget_pid "$CLEAN_PID"
 tail -n 1 "$IT_TMP/clean.out" >&2
-[ $rc -eq 0 ] || rob_fail clean-device "traffic on device B failed"
+[ $rc -eq 0 ] || check_fail clean-device "traffic on device B failed"
 
 # Process up, and a fresh connection to the attacked device works.
 if rob_lm_alive; then
 	rob_hostile fresh churn --socket "$SOCK_A" --count 2 ||
-		rob_fail fresh "new session after the attacks failed"
+		check_fail fresh "new session after the attacks failed"
 	rob_lm_alive || true
 fi
 rob_check_sanitizer
 rob_stop_lm
-rob_finish
+check_finish

@@ -75,16 +75,16 @@ stale() {
 	lines=$(grep -ciE "$RING_ERR" "$LM_LOG" || true)
 	# shellcheck disable=SC2086
 	rob_proto stale stale-size --socket "$SOCK_A" $args ||
-		rob_fail stale-run "queue with a ring outside guest memory ran"
+		check_fail stale-run "queue with a ring outside guest memory ran"
 	if rob_lm_alive; then
 		now=$(grep -ciE "$RING_ERR" "$LM_LOG" || true)
 		if [ "$now" -le "$lines" ]; then
-			rob_fail stale-log "no error about queue 3's ring"
+			check_fail stale-log "no error about queue 3's ring"
 		else
 			it_log "logged: $(grep -iE "$RING_ERR" "$LM_LOG" | tail -n 1)"
 		fi
 		rob_hostile fresh churn --socket "$SOCK_A" --count 2 ||
-			rob_fail fresh "fresh session after the bad ring failed"
+			check_fail fresh "fresh session after the bad ring failed"
 	fi
 	lm_done
 }
@@ -103,10 +103,10 @@ short-tx-header)
 	rob_start_lm shorttx --relay epoll --relay-policy auto
 	# Warm-up: the first sessions allocate lasting state (engines).
 	rob_proto shorttx-warm short-tx-header --socket "$SOCK_A" --count 2 ||
-		rob_fail short-tx-warm "GET_VRING_BASE of the faulted queue"
+		check_fail short-tx-warm "GET_VRING_BASE of the faulted queue"
 	before=$(settled_resources "$(rob_resources "$LM_PID")")
 	rob_proto shorttx short-tx-header --socket "$SOCK_A" --count 20 ||
-		rob_fail short-tx-header "GET_VRING_BASE of the faulted queue"
+		check_fail short-tx-header "GET_VRING_BASE of the faulted queue"
 	grep "FAIL short-tx-header session" "$IT_TMP/shorttx.out" |
 		head -n 2 >&2 || true
 	if rob_lm_alive; then
@@ -122,15 +122,15 @@ forged-used-idx)
 	CLEAN_PID=$!
 	IT_PIDS+=("$CLEAN_PID")
 	rob_proto forged forged-used-idx --socket "$SOCK_A" ||
-		rob_fail forged-run "session with a forged used idx failed"
+		check_fail forged-run "session with a forged used idx failed"
 	n=$(grep -c "in-flight" "$LM_LOG" || true)
 	it_log "forged-used-idx: $n 'in-flight' lines"
-	[ "$n" -le 2 ] || rob_fail forged-warnings "$n in-flight warning lines"
+	[ "$n" -le 2 ] || check_fail forged-warnings "$n in-flight warning lines"
 	v=$(rob_tel_q_opt ifcvf_sw0 0 inflight_logged || true)
 	if [ -n "$v" ]; then
 		it_log "forged-used-idx: q0 inflight_logged $v"
 		[ "$v" -lt 1024 ] ||
-			rob_fail forged-counter "inflight_logged $v: a forged ring"
+			check_fail forged-counter "inflight_logged $v: a forged ring"
 	else
 		it_log "forged-used-idx: no inflight_logged in telemetry"
 	fi
@@ -138,7 +138,7 @@ forged-used-idx)
 	wait "$CLEAN_PID" || rc=$?
 	it_forget_pid "$CLEAN_PID"
 	tail -n 1 "$IT_TMP/clean.out" >&2
-	[ $rc -eq 0 ] || rob_fail clean-device "traffic on device B failed"
+	[ $rc -eq 0 ] || check_fail clean-device "traffic on device B failed"
 	lm_done
 	;;
 bad-log-base)
@@ -146,14 +146,14 @@ bad-log-base)
 	rob_hostile badlog-migrate migrate --socket "$SOCK_A" \
 		--dest-socket "$SOCK_B" --queues 2 --bad-log-round 3 \
 		--replace-log-round 4 ||
-		rob_fail bad-log-migrate "migration with rejected SET_LOG_BASE"
+		check_fail bad-log-migrate "migration with rejected SET_LOG_BASE"
 	grep -q "bad SET_LOG_BASE rejected" "$IT_TMP/badlog-migrate.out" ||
-		rob_fail bad-log-sent "the rejected messages were not sent"
+		check_fail bad-log-sent "the rejected messages were not sent"
 	rob_proto badlog-warm bad-log-repeat --socket "$SOCK_A" --count 30 ||
-		rob_fail bad-log-warm "session with rejected SET_LOG_BASE"
+		check_fail bad-log-warm "session with rejected SET_LOG_BASE"
 	before=$(settled_resources "$(rob_resources "$LM_PID")")
 	rob_proto badlog bad-log-repeat --socket "$SOCK_A" --count 300 ||
-		rob_fail bad-log-repeat "session with rejected SET_LOG_BASE"
+		check_fail bad-log-repeat "session with rejected SET_LOG_BASE"
 	if rob_lm_alive; then
 		after=$(settled_resources "$before")
 		rob_check_leaks bad-log "$before" "$after" \
@@ -165,18 +165,18 @@ switch-fail)
 	VRELAY_FAULT_SWITCH=1 \
 		rob_start_lm swfail --relay epoll --relay-policy auto
 	rob_proto swfail switch-fail --socket "$SOCK_A" ||
-		rob_fail switch-fail "failed switch to relay not handled"
+		check_fail switch-fail "failed switch to relay not handled"
 	lm_done
 	;;
 fuzz-auto | fuzz-on)
 	rob_start_lm fuzz --relay epoll --relay-policy "${WHAT#fuzz-}"
 	rob_hostile fuzz-warm churn --socket "$SOCK_A" --count 2 --log ||
-		rob_fail fuzz-warm "clean sessions before fuzzing"
+		check_fail fuzz-warm "clean sessions before fuzzing"
 	before=$(settled_resources "$(rob_resources "$LM_PID")")
 	rob_proto fuzz fuzz --socket "$SOCK_A" --region-mb 8 \
 		--seed "${ROB_FUZZ_SEED:-1}" \
 		--messages "${ROB_FUZZ_MESSAGES:-30000}" ||
-		rob_fail fuzz "random protocol run"
+		check_fail fuzz "random protocol run"
 	grep "fuzz seed" "$IT_TMP/fuzz.out" >&2 || true
 	if rob_lm_alive; then
 		after=$(settled_resources "$before")
@@ -184,7 +184,7 @@ fuzz-auto | fuzz-on)
 		rob_hostile fuzz-migrate migrate --socket "$SOCK_A" \
 			--dest-socket "$SOCK_B" --queues 2 \
 			--replace-log-round 0 ||
-			rob_fail fuzz-migrate "migration after fuzzing"
+			check_fail fuzz-migrate "migration after fuzzing"
 	fi
 	lm_done
 	;;
@@ -192,4 +192,4 @@ fuzz-auto | fuzz-on)
 	it_die "unknown test $WHAT"
 	;;
 esac
-rob_finish
+check_finish

@@ -21,36 +21,18 @@
 
 #include "ifcvf_sw_hw.h"
 #include "ifcvf_sw_api.h"
-#include "vdpa_relay.h"
-
-#ifndef VHOST_F_LOG_ALL
-#define VHOST_F_LOG_ALL 26
-#endif
+#include "vdpa_relay_vhost.h"
 
 struct rte_vdpa_device;
 struct rte_vdev_device;
 
-/** Per-queue driver state, protected by dev->lock. */
+/** Per-queue driver state; changed from the controller's ops. */
 struct ifcsw_vq {
-	enum ifcsw_queue_mode mode;	/**< where the data path runs */
-	bool enabled;			/**< vhost SET_VRING_ENABLE state */
-	struct rte_vhost_vring vring;	/**< guest rings and fds */
-	uint64_t desc_gpa;		/**< guest rings as device IOVAs */
-	uint64_t avail_gpa;
-	uint64_t used_gpa;
-	uint64_t log_guest_addr;	/**< used ring GPA for the dirty log */
-	/**
-	 * The device's own used index when the relay was asked for: the
-	 * in-flight window starts here. Never the guest-writable used->idx.
-	 */
-	uint16_t used_idx_at_log_on;
-	struct vrelay_queue *relay;	/**< set while mode is RELAY */
+	/** The guest's rings, as the controller gave them for direct I/O. */
+	struct vrelay_vhost_ring ring;
 	/** Relay-mode mediated rings as mapped in the device IOVA space. */
 	uint64_t mring_avail_iova;
 	uint64_t mring_used_iova;
-	struct ifcsw_switch_stats sw;	/**< switchover timing */
-	/** Relay counters of earlier relay periods of this queue. */
-	struct vrelay_queue_stats relay_total;
 };
 
 /** One ifcvf_sw device. */
@@ -65,32 +47,11 @@ struct ifcsw_dev {
 	bool has_wire_port;
 
 	pthread_mutex_t lock;		/**< vhost thread vs. app control */
-	enum ifcsw_dev_state state;
 	int vid;			/**< vhost device id, -1 none */
-	uint64_t features;		/**< negotiated virtio features */
-	uint16_t nb_vqs;		/**< vrings vhost has */
-	struct ifcsw_vq vq[IFCSW_MAX_QUEUES];
-
-	/* Relay control. */
-	enum ifcsw_relay_policy policy;	/**< when to relay */
-	enum vrelay_mode relay_mode;	/**< which engine serves us */
-	int relay_cpu;			/**< engine CPU, -1 any */
-	struct vrelay_engine *engine;	/**< engine serving our queues */
-	struct vrelay_device *rdev;	/**< guest memory + dirty log */
-	struct vrelay_mem mem;		/**< guest memory table */
 	uint64_t mem_top;		/**< highest GPA + 1 */
-	void *log_map;			/**< our own mapping of the log */
-	uint64_t log_map_size;		/**< its length */
-	uint64_t log_size;		/**< bitmap bytes (0: no log) */
-	uint8_t *log_tmp;		/**< mirror of the log while vhost swaps it */
-	uint64_t log_tmp_size;
-	/**
-	 * A switch to the relay failed (negative errno), not yet reported to
-	 * the frontend: the vhost message being handled fails with it.
-	 */
-	int relay_error;
-	uint64_t switches;		/**< device-level switchovers */
-	uint64_t last_switch_ns;	/**< worst queue in the last one */
+	struct ifcsw_vq vq[IFCSW_MAX_QUEUES];
+	/** The relay controller: switches, dirty log, policy, counters. */
+	struct vrelay_vhost *ctl;
 
 	/* Devargs. */
 	char socket_path[256];		/**< vhost-user socket we serve, or "" */
@@ -103,45 +64,9 @@ struct ifcsw_dev {
 extern struct rte_vdpa_dev_ops ifcsw_vdpa_ops;
 struct ifcsw_dev *ifcsw_dev_from_vid(int vid);
 struct ifcsw_dev *ifcsw_dev_from_vdpa(struct rte_vdpa_device *vdpa);
-/** Point a stopped queue's registers at the guest's rings and fds. */
-int ifcsw_queue_program_direct(struct ifcsw_dev *dev, uint16_t qid);
-/** Whether policy and logging state call for the relay. */
-bool ifcsw_dev_wants_relay(const struct ifcsw_dev *dev);
 
-/* ifcvf_sw_vq.c: queue modes, changed in one place; dev->lock held. */
-/** Change a queue's mode; refuses (-EINVAL, logged) a bad transition. */
-int ifcsw_vq_set_mode(struct ifcsw_dev *dev, uint16_t qid,
-		      enum ifcsw_queue_mode to);
-/**
- * Start the VF queue as programmed. Refuses (-EPERM) to run it on the
- * guest's own rings while the frontend logs (unless the operator set
- * the relay policy off): the VF cannot log.
- */
-int ifcsw_vq_run(struct ifcsw_dev *dev, uint16_t qid);
-/** Stop a queue that cannot be relayed: HELD (or BROKEN if faulted). */
-int ifcsw_vq_hold(struct ifcsw_dev *dev, uint16_t qid);
-/** Whether the frontend has VHOST_F_LOG_ALL on. */
-bool ifcsw_dev_logging(const struct ifcsw_dev *dev);
-
-/* ifcvf_sw_relay.c: switchover; dev->lock held. */
-int ifcsw_relay_start(struct ifcsw_dev *dev);
-int ifcsw_relay_stop(struct ifcsw_dev *dev, bool resume);
-int ifcsw_relay_queue_start(struct ifcsw_dev *dev, uint16_t qid);
-int ifcsw_relay_queue_stop(struct ifcsw_dev *dev, uint16_t qid, bool resume,
-			   uint16_t *last_avail, uint16_t *last_used);
-int ifcsw_relay_set_mode(struct ifcsw_dev *dev, enum vrelay_mode mode);
-int ifcsw_relay_dev_setup(struct ifcsw_dev *dev, const struct vrelay_mem *mem);
-void ifcsw_relay_dev_teardown(struct ifcsw_dev *dev);
-struct vrelay_mem *ifcsw_relay_dev_mem(struct ifcsw_dev *dev);
-/** Hold every relayed or direct queue stopped (the log is lost). */
-void ifcsw_relay_hold_all(struct ifcsw_dev *dev);
-struct vrelay_engine *ifcsw_relay_engine(enum vrelay_mode mode, int cpu);
-void ifcsw_relay_engines_release(void);
-
-/* ifcvf_sw_dirtylog.c: the dirty log and SET_LOG_BASE; dev->lock held. */
-int ifcsw_relay_setup_log(struct ifcsw_dev *dev);
-void ifcsw_relay_release_log(struct ifcsw_dev *dev);
-int ifcsw_relay_register_msg_hooks(struct ifcsw_dev *dev);
+/* ifcvf_sw_qctl.c: the queue control the relay controller drives. */
+extern const struct vrelay_vhost_ops ifcsw_vhost_ops;
 
 /* ifcvf_sw_stats.c: vDPA stats and telemetry. */
 int ifcsw_get_stats_names(struct rte_vdpa_device *vdpa,
@@ -151,7 +76,7 @@ int ifcsw_get_stats(struct rte_vdpa_device *vdpa, int qid,
 int ifcsw_reset_stats(struct rte_vdpa_device *vdpa, int qid);
 /** Look a device up by name; NULL if none. */
 struct ifcsw_dev *ifcsw_dev_by_name(const char *name);
-/** Fill a queue's counters; takes dev->lock (must not be held). */
+/** Fill a queue's counters (device and relay). Any control thread. */
 void ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 			   struct ifcsw_queue_info *info);
 

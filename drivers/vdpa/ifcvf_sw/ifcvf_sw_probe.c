@@ -144,19 +144,14 @@ arg_string(const char *key, const char *value, void *opaque)
 static int
 arg_policy(const char *key, const char *value, void *opaque)
 {
-	enum ifcsw_relay_policy *p = opaque;
+	enum vrelay_policy p;
 
-	if (strcmp(value, "auto") == 0)
-		*p = IFCSW_RELAY_AUTO;
-	else if (strcmp(value, "on") == 0)
-		*p = IFCSW_RELAY_ON;
-	else if (strcmp(value, "off") == 0)
-		*p = IFCSW_RELAY_OFF;
-	else {
+	if (vrelay_policy_from_str(value, &p) < 0) {
 		IFCSW_LOG(ERR, "devarg %s=%s: expected auto, on or off",
 			  key, value);
 		return -EINVAL;
 	}
+	*(enum ifcsw_relay_policy *)opaque = (enum ifcsw_relay_policy)p;
 	return 0;
 }
 
@@ -245,7 +240,7 @@ vhost_destroy_device(int vid)
 {
 }
 
-static const struct rte_vhost_device_ops ifcsw_vhost_ops = {
+static const struct rte_vhost_device_ops ifcsw_socket_ops = {
 	.new_device = vhost_new_device,
 	.destroy_device = vhost_destroy_device,
 };
@@ -259,7 +254,7 @@ socket_start(struct ifcsw_dev *dev)
 	if (rte_vhost_driver_register(path, flags) < 0)
 		goto fail_register;
 	if (rte_vhost_driver_attach_vdpa_device(path, dev->vdpa) < 0 ||
-	    rte_vhost_driver_callback_register(path, &ifcsw_vhost_ops) < 0 ||
+	    rte_vhost_driver_callback_register(path, &ifcsw_socket_ops) < 0 ||
 	    rte_vhost_driver_start(path) < 0)
 		goto fail_start;
 	dev->socket_registered = true;
@@ -328,6 +323,24 @@ dev_init_hw(struct ifcsw_dev *dev, const struct ifcsw_args *a)
 	return ifcsw_hw_init(&dev->hw, &conf);
 }
 
+/* The relay controller that makes this VF migratable. */
+static int
+dev_init_ctl(struct ifcsw_dev *dev, const struct ifcsw_args *a)
+{
+	struct vrelay_vhost_conf conf = {
+		.name = dev->name,
+		.max_queues = 2 * a->queues,
+		.ops = &ifcsw_vhost_ops,
+		.ctx = dev,
+		.policy = (enum vrelay_policy)a->policy,
+		.mode = a->mode,
+		.relay_cpu = a->relay_cpu,
+	};
+
+	dev->ctl = vrelay_vhost_create(&conf);
+	return dev->ctl == NULL ? -errno : 0;
+}
+
 static int
 ifcsw_probe(struct rte_vdev_device *vdev)
 {
@@ -351,9 +364,6 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 	dev->vdev = vdev;
 	dev->vid = -1;
 	dev->nb_queue_pairs = a.queues;
-	dev->policy = a.policy;
-	dev->relay_mode = a.mode;
-	dev->relay_cpu = a.relay_cpu;
 	dev->socket_client = a.client;
 	if (a.socket != NULL)
 		snprintf(dev->socket_path, sizeof(dev->socket_path), "%s",
@@ -373,6 +383,9 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 	ret = dev_init_hw(dev, &a);
 	if (ret < 0)
 		goto fail_hw;
+	ret = dev_init_ctl(dev, &a);
+	if (ret < 0)
+		goto fail_ctl;
 	if (!a.loopback) {
 		ret = wire_port_create(dev);
 		if (ret < 0)
@@ -407,6 +420,8 @@ fail_socket:
 fail_vdpa:
 	wire_port_destroy(dev);
 fail_wire:
+	vrelay_vhost_destroy(dev->ctl);
+fail_ctl:
 	ifcsw_hw_fini(&dev->hw);
 fail_hw:
 	rte_mempool_free(dev->mp);
@@ -423,29 +438,23 @@ static int
 ifcsw_remove(struct rte_vdev_device *vdev)
 {
 	struct ifcsw_dev *dev = ifcsw_dev_by_name(rte_vdev_device_name(vdev));
-	bool last;
 
 	if (dev == NULL)
 		return -ENODEV;
 	if (dev->socket_registered)
 		rte_vhost_driver_unregister(dev->socket_path);
-	pthread_mutex_lock(&dev->lock);
-	ifcsw_relay_dev_teardown(dev);
-	pthread_mutex_unlock(&dev->lock);
-
 	pthread_mutex_lock(&ifcsw_devs_lock);
 	TAILQ_REMOVE(&ifcsw_devs, dev, next);
-	last = TAILQ_EMPTY(&ifcsw_devs);
 	pthread_mutex_unlock(&ifcsw_devs_lock);
 
 	rte_vdpa_unregister_device(dev->vdpa);
 	wire_port_destroy(dev);
+	/* Stops relayed queues where they are, and drops the engines. */
+	vrelay_vhost_destroy(dev->ctl);
 	ifcsw_hw_fini(&dev->hw);
 	rte_mempool_free(dev->mp);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev);
-	if (last)
-		ifcsw_relay_engines_release();
 	return 0;
 }
 

@@ -76,24 +76,26 @@ ifcsw_dev_by_name(const char *name)
 	return found;
 }
 
+/* The API's enums mirror the controller's, value for value. */
+_Static_assert((int)IFCSW_QUEUE_HELD == (int)VRELAY_QMODE_HELD &&
+	       (int)IFCSW_QUEUE_BROKEN == (int)VRELAY_QMODE_BROKEN &&
+	       (int)IFCSW_DEV_RELAY == (int)VRELAY_DSTATE_RELAY &&
+	       (int)IFCSW_RELAY_OFF == (int)VRELAY_POLICY_OFF,
+	       "ifcvf_sw_api.h enums follow vdpa_relay_vhost.h");
+
 void
 ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 		      struct ifcsw_queue_info *info)
 {
 	const struct ifcsw_hwq *hq = &dev->hw.q[qid];
-	const struct ifcsw_vq *vq = &dev->vq[qid];
-	struct vrelay_queue_stats rs;
+	struct vrelay_vhost_qinfo qi;
 
 	memset(info, 0, sizeof(*info));
-	/*
-	 * vq->relay is freed by a switch back to direct I/O, which runs
-	 * under dev->lock: hold it so the queue cannot go away under us.
-	 */
-	pthread_mutex_lock(&dev->lock);
-	info->mode = vq->mode;
+	vrelay_vhost_get_qinfo(dev->ctl, qid, &qi);
+	info->mode = (enum ifcsw_queue_mode)qi.mode;
 	if (hq->state == IFCSW_HWQ_FAULT)
 		info->mode = IFCSW_QUEUE_BROKEN;
-	info->enabled = vq->enabled;
+	info->enabled = qi.enabled;
 	info->packets = hq->stats.packets;
 	info->bytes = hq->stats.bytes;
 	info->doorbells = hq->stats.doorbells;
@@ -101,28 +103,17 @@ ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
 	info->dma_faults = hq->stats.dma_faults;
 	info->ring_errors = hq->stats.ring_errors;
 	info->drops = hq->stats.drops;
-	info->relay_avail = vq->relay_total.avail_relayed;
-	info->relay_used = vq->relay_total.used_relayed;
-	info->pages_logged = vq->relay_total.pages_logged;
-	info->log_bursts = vq->relay_total.log_bursts;
-	info->relay_broken = vq->relay_total.broken;
-	if (vq->relay != NULL) {
-		vrelay_queue_get_stats(vq->relay, &rs);
-		info->relay_avail += rs.avail_relayed;
-		info->relay_used += rs.used_relayed;
-		info->pages_logged += rs.pages_logged;
-		info->log_bursts += rs.log_bursts;
-		info->relay_broken += rs.broken;
-		if (vrelay_queue_state(vq->relay) == VRELAY_QUEUE_BROKEN)
-			info->mode = IFCSW_QUEUE_BROKEN;
-	}
-	info->inflight_logged = vq->relay_total.inflight_logged;
-	if (vq->relay != NULL) {
-		vrelay_queue_get_stats(vq->relay, &rs);
-		info->inflight_logged += rs.inflight_logged;
-	}
-	info->sw = vq->sw;
-	pthread_mutex_unlock(&dev->lock);
+	info->relay_avail = qi.relay.avail_relayed;
+	info->relay_used = qi.relay.used_relayed;
+	info->pages_logged = qi.relay.pages_logged;
+	info->log_bursts = qi.relay.log_bursts;
+	info->relay_broken = qi.relay.broken;
+	info->inflight_logged = qi.relay.inflight_logged;
+	info->sw.to_relay = qi.sw.to_relay;
+	info->sw.to_direct = qi.sw.to_direct;
+	info->sw.last_ns = qi.sw.last_ns;
+	info->sw.max_ns = qi.sw.max_ns;
+	info->sw.total_ns = qi.sw.total_ns;
 }
 
 int
@@ -183,9 +174,7 @@ ifcsw_reset_stats(struct rte_vdpa_device *vdpa, int qid)
 		return -EINVAL;
 	/* Racy with the device thread by design: counters are advisory. */
 	memset(&dev->hw.q[qid].stats, 0, sizeof(dev->hw.q[qid].stats));
-	memset(&dev->vq[qid].sw, 0, sizeof(dev->vq[qid].sw));
-	memset(&dev->vq[qid].relay_total, 0, sizeof(dev->vq[qid].relay_total));
-	return 0;
+	return vrelay_vhost_reset_qinfo(dev->ctl, qid);
 }
 
 /* ---- control API ----------------------------------------------------- */
@@ -193,61 +182,29 @@ ifcsw_reset_stats(struct rte_vdpa_device *vdpa, int qid)
 const char *
 ifcsw_queue_mode_str(enum ifcsw_queue_mode m)
 {
-	static const char *const s[] = {
-		[IFCSW_QUEUE_STOPPED] = "stopped",
-		[IFCSW_QUEUE_DIRECT] = "direct",
-		[IFCSW_QUEUE_SWITCHING] = "switching",
-		[IFCSW_QUEUE_RELAY] = "relay",
-		[IFCSW_QUEUE_BROKEN] = "broken",
-		[IFCSW_QUEUE_HELD] = "held",
-	};
-
-	return (unsigned int)m < RTE_DIM(s) ? s[m] : "?";
+	return vrelay_qmode_to_str((enum vrelay_qmode)m);
 }
 
 const char *
 ifcsw_dev_state_str(enum ifcsw_dev_state st)
 {
-	static const char *const s[] = {
-		[IFCSW_DEV_IDLE] = "idle",
-		[IFCSW_DEV_DIRECT] = "direct",
-		[IFCSW_DEV_SWITCHING] = "switching",
-		[IFCSW_DEV_RELAY] = "relay",
-	};
-
-	return (unsigned int)st < RTE_DIM(s) ? s[st] : "?";
+	return vrelay_dstate_to_str((enum vrelay_dstate)st);
 }
 
 const char *
 ifcsw_relay_policy_str(enum ifcsw_relay_policy p)
 {
-	static const char *const s[] = {
-		[IFCSW_RELAY_AUTO] = "auto",
-		[IFCSW_RELAY_ON] = "on",
-		[IFCSW_RELAY_OFF] = "off",
-	};
-
-	return (unsigned int)p < RTE_DIM(s) ? s[p] : "?";
+	return vrelay_policy_to_str((enum vrelay_policy)p);
 }
 
 int
 ifcsw_relay_policy_set(const char *dev_name, enum ifcsw_relay_policy p)
 {
 	struct ifcsw_dev *dev = ifcsw_dev_by_name(dev_name);
-	int ret = 0;
 
 	if (dev == NULL)
 		return -ENODEV;
-	if (p > IFCSW_RELAY_OFF)
-		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
-	dev->policy = p;
-	if (ifcsw_dev_wants_relay(dev) && dev->state == IFCSW_DEV_DIRECT)
-		ret = ifcsw_relay_start(dev);
-	else if (!ifcsw_dev_wants_relay(dev) && dev->state == IFCSW_DEV_RELAY)
-		ret = ifcsw_relay_stop(dev, true);
-	pthread_mutex_unlock(&dev->lock);
-	return ret;
+	return vrelay_vhost_set_policy(dev->ctl, (enum vrelay_policy)p);
 }
 
 int
@@ -255,16 +212,12 @@ ifcsw_relay_mode_set(const char *dev_name, const char *mode)
 {
 	struct ifcsw_dev *dev = ifcsw_dev_by_name(dev_name);
 	enum vrelay_mode m;
-	int ret;
 
 	if (dev == NULL)
 		return -ENODEV;
 	if (vrelay_mode_from_str(mode, &m) < 0)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->lock);
-	ret = ifcsw_relay_set_mode(dev, m);
-	pthread_mutex_unlock(&dev->lock);
-	return ret;
+	return vrelay_vhost_set_mode(dev->ctl, m);
 }
 
 int
@@ -272,22 +225,21 @@ ifcsw_migration_info_get(const char *dev_name,
 			 struct ifcsw_migration_info *info)
 {
 	struct ifcsw_dev *dev = ifcsw_dev_by_name(dev_name);
+	struct vrelay_vhost_info vi;
 
 	if (dev == NULL)
 		return -ENODEV;
+	vrelay_vhost_get_info(dev->ctl, &vi);
 	memset(info, 0, sizeof(*info));
-	pthread_mutex_lock(&dev->lock);
-	info->state = dev->state;
-	info->policy = dev->policy;
-	info->relay_mode = vrelay_mode_to_str(dev->relay_mode);
-	info->logging = (dev->features & (1ULL << VHOST_F_LOG_ALL)) != 0;
-	info->vid = dev->vid;
-	info->nb_queues = dev->nb_vqs;
-	info->last_switch_ns = dev->last_switch_ns;
-	info->switches = dev->switches;
-	info->relay_cpu_ns = dev->engine != NULL ?
-		vrelay_engine_cpu_ns(dev->engine) : 0;
-	pthread_mutex_unlock(&dev->lock);
+	info->state = (enum ifcsw_dev_state)vi.state;
+	info->policy = (enum ifcsw_relay_policy)vi.policy;
+	info->relay_mode = vrelay_mode_to_str(vi.mode);
+	info->logging = vi.logging;
+	info->vid = vi.vid;
+	info->nb_queues = vi.nb_queues;
+	info->last_switch_ns = vi.last_switch_ns;
+	info->switches = vi.switches;
+	info->relay_cpu_ns = vi.relay_cpu_ns;
 	return 0;
 }
 

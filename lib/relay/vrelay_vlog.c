@@ -34,11 +34,11 @@
 #include <rte_common.h>
 #include <rte_vhost.h>
 
-#include "ifcvf_sw.h"
-#include "ifcvf_sw_log.h"
+#include "vrelay_vhost_private.h"
+#include "vrelay_rtelog.h"
 
 /* vhost-user request codes (vhost-user specification). */
-#define IFCSW_VHOST_USER_SET_LOG_BASE 6
+#define VRELAY_VHOST_USER_SET_LOG_BASE 6
 
 /* Give ourselves a mapping of the log that vhost cannot unmap. */
 static void *
@@ -58,41 +58,41 @@ log_dup_map(uint64_t base, uint64_t size, void **map, uint64_t *map_len)
 
 /* The bitmap in our own mapping, or NULL. */
 static uint8_t *
-log_bitmap(const struct ifcsw_dev *dev)
+log_bitmap(const struct vrelay_vhost *v)
 {
-	if (dev->log_map == NULL)
+	if (v->log_map == NULL)
 		return NULL;
-	return (uint8_t *)dev->log_map + (dev->log_map_size - dev->log_size);
+	return (uint8_t *)v->log_map + (v->log_map_size - v->log_size);
 }
 
 int
-ifcsw_relay_setup_log(struct ifcsw_dev *dev)
+vrelay_vlog_setup(struct vrelay_vhost *v)
 {
 	uint64_t base = 0, size = 0, map_len = 0;
-	void *old_map = dev->log_map, *map = NULL;
-	uint64_t old_len = dev->log_map_size;
+	void *old_map = v->log_map, *map = NULL;
+	uint64_t old_len = v->log_map_size;
 	void *log = NULL;
 	int ret = 0;
 
-	if (dev->rdev == NULL)
+	if (v->rdev == NULL)
 		return -EINVAL;
-	if (rte_vhost_get_log_base(dev->vid, &base, &size) == 0 &&
+	if (rte_vhost_get_log_base(v->vid, &base, &size) == 0 &&
 	    base != 0 && size != 0) {
 		log = log_dup_map(base, size, &map, &map_len);
 		if (log == NULL) {
 			ret = -errno;
-			IFCSW_LOG(ERR, "%s: cannot map the dirty log: %s",
-				  dev->name, strerror(errno));
+			VRELAY_LOG(ERR, "%s: cannot map the dirty log: %s",
+				   v->name, strerror(errno));
 			size = 0;
 		}
 	} else {
 		ret = -ENOENT;
 		size = 0;
 	}
-	vrelay_device_set_log(dev->rdev, log, size);
-	dev->log_map = map;
-	dev->log_map_size = map_len;
-	dev->log_size = size;
+	vrelay_device_set_log(v->rdev, log, size);
+	v->log_map = map;
+	v->log_map_size = map_len;
+	v->log_size = size;
 	if (old_map != NULL)
 		munmap(old_map, old_len);
 	return ret;
@@ -100,28 +100,28 @@ ifcsw_relay_setup_log(struct ifcsw_dev *dev)
 
 /* The mirror inside its allocation: the same words as the log. */
 static uint8_t *
-log_mirror(const struct ifcsw_dev *dev)
+log_mirror(const struct vrelay_vhost *v)
 {
-	return dev->log_tmp + ((uintptr_t)log_bitmap(dev) & 7);
+	return v->log_tmp + ((uintptr_t)log_bitmap(v) & 7);
 }
 
 /* OR the mirror into the (new) log, then drop it. */
 static void
-log_merge_mirror(struct ifcsw_dev *dev, const uint8_t *mirror)
+log_merge_mirror(struct vrelay_vhost *v, const uint8_t *mirror)
 {
-	uint8_t *dst = log_bitmap(dev);
+	uint8_t *dst = log_bitmap(v);
 	uint64_t i, n;
 
 	if (dst != NULL) {
-		n = RTE_MIN(dev->log_size, dev->log_tmp_size);
+		n = RTE_MIN(v->log_size, v->log_tmp_size);
 		for (i = 0; i < n; i++)
 			if (mirror[i] != 0)
 				__atomic_fetch_or(&dst[i], mirror[i],
 						  __ATOMIC_RELAXED);
 	}
-	free(dev->log_tmp);
-	dev->log_tmp = NULL;
-	dev->log_tmp_size = 0;
+	free(v->log_tmp);
+	v->log_tmp = NULL;
+	v->log_tmp_size = 0;
 }
 
 /*
@@ -130,31 +130,31 @@ log_merge_mirror(struct ifcsw_dev *dev, const uint8_t *mirror)
  * mirroring.
  */
 static void
-log_unmirror_after_failure(struct ifcsw_dev *dev)
+log_unmirror_after_failure(struct vrelay_vhost *v)
 {
-	if (dev->log_tmp == NULL)
+	if (v->log_tmp == NULL)
 		return;
-	vrelay_device_set_log(dev->rdev, log_bitmap(dev), dev->log_size);
-	free(dev->log_tmp);
-	dev->log_tmp = NULL;
-	dev->log_tmp_size = 0;
-	IFCSW_LOG(WARNING, "%s: SET_LOG_BASE failed; the previous log stays "
-		  "in use", dev->name);
+	vrelay_device_set_log(v->rdev, log_bitmap(v), v->log_size);
+	free(v->log_tmp);
+	v->log_tmp = NULL;
+	v->log_tmp_size = 0;
+	VRELAY_LOG(WARNING, "%s: SET_LOG_BASE failed; the previous log stays "
+		   "in use", v->name);
 }
 
 void
-ifcsw_relay_release_log(struct ifcsw_dev *dev)
+vrelay_vlog_release(struct vrelay_vhost *v)
 {
-	if (dev->rdev != NULL)
-		vrelay_device_set_log(dev->rdev, NULL, 0);
-	if (dev->log_map != NULL)
-		munmap(dev->log_map, dev->log_map_size);
-	dev->log_map = NULL;
-	dev->log_map_size = 0;
-	dev->log_size = 0;
-	free(dev->log_tmp);
-	dev->log_tmp = NULL;
-	dev->log_tmp_size = 0;
+	if (v->rdev != NULL)
+		vrelay_device_set_log(v->rdev, NULL, 0);
+	if (v->log_map != NULL)
+		munmap(v->log_map, v->log_map_size);
+	v->log_map = NULL;
+	v->log_map_size = 0;
+	v->log_size = 0;
+	free(v->log_tmp);
+	v->log_tmp = NULL;
+	v->log_tmp_size = 0;
 }
 
 /* The request code is the first field of every message. */
@@ -169,59 +169,59 @@ msg_request(const void *msg)
 
 /* Mirror the log into a private bitmap while vhost swaps it. */
 static enum rte_vhost_msg_result
-log_mirror_start(struct ifcsw_dev *dev)
+log_mirror_start(struct vrelay_vhost *v)
 {
-	if (dev->state != IFCSW_DEV_RELAY || dev->log_size == 0)
+	if (v->state != VRELAY_DSTATE_RELAY || v->log_size == 0)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	/* 8 bytes more, to give the mirror the log's alignment modulo 8. */
-	dev->log_tmp = calloc(1, dev->log_size + 8);
-	if (dev->log_tmp == NULL) {
+	v->log_tmp = calloc(1, v->log_size + 8);
+	if (v->log_tmp == NULL) {
 		/* Bits written meanwhile could be lost: refuse the change. */
-		IFCSW_LOG(ERR, "%s: no memory to mirror the log while it is "
-			  "replaced; SET_LOG_BASE refused", dev->name);
+		VRELAY_LOG(ERR, "%s: no memory to mirror the log while it is "
+			   "replaced; SET_LOG_BASE refused", v->name);
 		return RTE_VHOST_MSG_RESULT_ERR;
 	}
-	dev->log_tmp_size = dev->log_size;
-	vrelay_device_set_log_mirrored(dev->rdev, log_bitmap(dev),
-				       dev->log_size, log_mirror(dev));
+	v->log_tmp_size = v->log_size;
+	vrelay_device_set_log_mirrored(v->rdev, log_bitmap(v),
+				       v->log_size, log_mirror(v));
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 /* Take the new log and merge what was logged during the swap. */
 static enum rte_vhost_msg_result
-log_take_new(struct ifcsw_dev *dev)
+log_take_new(struct vrelay_vhost *v)
 {
 	uint8_t *mirror;
 
-	if (dev->state != IFCSW_DEV_RELAY)
+	if (v->state != VRELAY_DSTATE_RELAY)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	/* Where the mirror sits depends on the old log: find it first. */
-	mirror = dev->log_tmp != NULL ? log_mirror(dev) : NULL;
-	if (ifcsw_relay_setup_log(dev) < 0 && ifcsw_dev_logging(dev) &&
-	    dev->policy != IFCSW_RELAY_OFF) {
+	mirror = v->log_tmp != NULL ? log_mirror(v) : NULL;
+	if (vrelay_vlog_setup(v) < 0 && vrelay_vhost_logging(v) &&
+	    v->policy != VRELAY_POLICY_OFF) {
 		/* No log to write into: the relay must not run. */
-		ifcsw_relay_hold_all(dev);
-		dev->relay_error = -ENOENT;
+		vrelay_ctl_hold_all(v);
+		v->relay_error = -ENOENT;
 	}
 	if (mirror != NULL)
-		log_merge_mirror(dev, mirror);
-	IFCSW_LOG(INFO, "%s: dirty log replaced while relaying", dev->name);
+		log_merge_mirror(v, mirror);
+	VRELAY_LOG(INFO, "%s: dirty log replaced while relaying", v->name);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 static enum rte_vhost_msg_result
 relay_pre_msg(int vid, void *msg)
 {
-	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
+	struct vrelay_vhost *v = vrelay_vhost_find_vid(vid);
 	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 
-	if (dev == NULL)
+	if (v == NULL)
 		return res;
-	pthread_mutex_lock(&dev->lock);
-	log_unmirror_after_failure(dev);
-	if (msg_request(msg) == IFCSW_VHOST_USER_SET_LOG_BASE)
-		res = log_mirror_start(dev);
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&v->lock);
+	log_unmirror_after_failure(v);
+	if (msg_request(msg) == VRELAY_VHOST_USER_SET_LOG_BASE)
+		res = log_mirror_start(v);
+	pthread_mutex_unlock(&v->lock);
 	return res;
 }
 
@@ -234,22 +234,22 @@ relay_pre_msg(int vid, void *msg)
 static enum rte_vhost_msg_result
 relay_post_msg(int vid, void *msg)
 {
-	struct ifcsw_dev *dev = ifcsw_dev_from_vid(vid);
+	struct vrelay_vhost *v = vrelay_vhost_find_vid(vid);
 	enum rte_vhost_msg_result res = RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 
-	if (dev == NULL)
+	if (v == NULL)
 		return res;
-	pthread_mutex_lock(&dev->lock);
-	if (msg_request(msg) == IFCSW_VHOST_USER_SET_LOG_BASE)
-		res = log_take_new(dev);
-	if (dev->relay_error != 0) {
-		IFCSW_LOG(ERR, "%s: vhost-user request %u failed: a queue "
-			  "could not be relayed (%s)", dev->name,
-			  msg_request(msg), strerror(-dev->relay_error));
-		dev->relay_error = 0;
+	pthread_mutex_lock(&v->lock);
+	if (msg_request(msg) == VRELAY_VHOST_USER_SET_LOG_BASE)
+		res = log_take_new(v);
+	if (v->relay_error != 0) {
+		VRELAY_LOG(ERR, "%s: vhost-user request %u failed: a queue "
+			   "could not be relayed (%s)", v->name,
+			   msg_request(msg), strerror(-v->relay_error));
+		v->relay_error = 0;
 		res = RTE_VHOST_MSG_RESULT_ERR;
 	}
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&v->lock);
 	return res;
 }
 
@@ -259,12 +259,12 @@ static const struct rte_vhost_user_extern_ops relay_msg_hooks = {
 };
 
 int
-ifcsw_relay_register_msg_hooks(struct ifcsw_dev *dev)
+vrelay_vlog_register_hooks(struct vrelay_vhost *v)
 {
-	if (rte_vhost_extern_callback_register(dev->vid, &relay_msg_hooks,
-					       dev) < 0) {
-		IFCSW_LOG(WARNING, "%s: cannot watch SET_LOG_BASE; replacing "
-			  "the log while relaying is unsafe", dev->name);
+	if (rte_vhost_extern_callback_register(v->vid, &relay_msg_hooks,
+					       v) < 0) {
+		VRELAY_LOG(WARNING, "%s: cannot watch SET_LOG_BASE; replacing "
+			   "the log while relaying is unsafe", v->name);
 		return -EINVAL;
 	}
 	return 0;

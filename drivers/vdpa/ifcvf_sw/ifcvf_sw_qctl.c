@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The vdpa-relay authors
+ */
+
+/*
+ * ifcvf_sw's queue control, which the relay controller (lib/relay,
+ * vdpa_relay_vhost.h) drives: where a queue's registers point (the
+ * guest's rings, or the mediated rings while relayed), and stopping and
+ * starting it.
+ *
+ * Mediated rings are mapped above guest memory (the first 1 GiB boundary
+ * past the highest GPA), one 2 MiB slot per queue: avail read-only, used
+ * read-write. Guest descriptors are never translated: the VF keeps
+ * reading the guest's descriptor table at its GPA.
+ *
+ * Called with the controller's lock held, from vhost's thread or a
+ * control thread.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <linux/virtio_net.h>
+
+#include <rte_common.h>
+
+#include "ifcvf_sw.h"
+#include "ifcvf_sw_log.h"
+
+#define IFCSW_MRING_SLOT (2ULL << 20)
+#define IFCSW_MRING_BASE_ALIGN (1ULL << 30)
+
+static uint32_t
+hwq_features(uint64_t features)
+{
+	uint32_t f = 0;
+
+	if (features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))
+		f |= IFCSW_HWQ_F_MRG_RXBUF;
+	if (features & (1ULL << VIRTIO_RING_F_EVENT_IDX))
+		f |= IFCSW_HWQ_F_EVENT_IDX;
+	if (features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
+		f |= IFCSW_HWQ_F_INDIRECT;
+	if (features & ((1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			(1ULL << VIRTIO_F_VERSION_1)))
+		f |= IFCSW_HWQ_F_HDR_MRG;
+	return f;
+}
+
+/* Point a stopped queue's registers at the guest's rings and fds. */
+static void
+regs_guest(struct ifcsw_dev *dev, uint16_t qid)
+{
+	const struct vrelay_vhost_ring *r = &dev->vq[qid].ring;
+	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+
+	regs->desc_iova = r->desc_gpa;
+	regs->avail_iova = r->avail_gpa;
+	regs->used_iova = r->used_gpa;
+	regs->size = r->size;
+	regs->features = hwq_features(r->features);
+	regs->doorbell_fd = r->kick_fd;
+	regs->irq_fd = r->call_fd;
+}
+
+static int
+qctl_program_guest(void *ctx, uint16_t qid,
+		   const struct vrelay_vhost_ring *ring)
+{
+	struct ifcsw_dev *dev = ctx;
+	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+
+	if (qid >= 2 * dev->nb_queue_pairs)
+		return -EINVAL;
+	dev->vq[qid].ring = *ring;
+	regs_guest(dev, qid);
+	regs->last_avail_idx = ring->last_avail;
+	regs->last_used_idx = ring->last_used;
+	return 0;
+}
+
+static int
+qctl_suspend(void *ctx, uint16_t qid, uint16_t *last_avail,
+	     uint16_t *last_used)
+{
+	struct ifcsw_dev *dev = ctx;
+	int ret;
+
+	/* The VF reports where it stopped even when it faulted. */
+	ret = ifcsw_hw_queue_stop(&dev->hw, qid, last_avail, last_used);
+	if (ret < 0)
+		return ret;
+	return dev->hw.q[qid].state == IFCSW_HWQ_FAULT ? -EIO : 0;
+}
+
+static uint64_t
+mring_slot(const struct ifcsw_dev *dev, uint16_t qid)
+{
+	return RTE_ALIGN_CEIL(dev->mem_top, IFCSW_MRING_BASE_ALIGN) +
+		qid * IFCSW_MRING_SLOT;
+}
+
+static void
+mring_unmap(struct ifcsw_dev *dev, uint16_t qid)
+{
+	struct ifcsw_vq *vq = &dev->vq[qid];
+
+	if (vq->mring_avail_iova != 0)
+		ifcsw_dma_unmap(&dev->hw.dma, vq->mring_avail_iova);
+	if (vq->mring_used_iova != 0)
+		ifcsw_dma_unmap(&dev->hw.dma, vq->mring_used_iova);
+	vq->mring_avail_iova = 0;
+	vq->mring_used_iova = 0;
+}
+
+static int
+qctl_program_relay(void *ctx, uint16_t qid,
+		   const struct vrelay_mring_info *mring, int doorbell_fd,
+		   int irq_fd)
+{
+	struct ifcsw_dev *dev = ctx;
+	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+	struct ifcsw_vq *vq = &dev->vq[qid];
+	uint64_t avail_iova = mring_slot(dev, qid);
+	uint64_t used_iova = avail_iova + IFCSW_MRING_SLOT / 2;
+	int ret;
+
+	if (mring->avail_len > IFCSW_MRING_SLOT / 2 ||
+	    mring->used_len > IFCSW_MRING_SLOT / 2)
+		return -E2BIG;
+	ret = ifcsw_dma_map(&dev->hw.dma, avail_iova, mring->avail_len,
+			    mring->avail, IFCSW_DMA_READ);
+	if (ret < 0)
+		goto fail_avail;
+	ret = ifcsw_dma_map(&dev->hw.dma, used_iova, mring->used_len,
+			    mring->used, IFCSW_DMA_READ | IFCSW_DMA_WRITE);
+	if (ret < 0)
+		goto fail_used;
+	vq->mring_avail_iova = avail_iova;
+	vq->mring_used_iova = used_iova;
+	regs->avail_iova = avail_iova;
+	regs->used_iova = used_iova;
+	regs->doorbell_fd = doorbell_fd;
+	regs->irq_fd = irq_fd;
+	return 0;
+
+fail_used:
+	ifcsw_dma_unmap(&dev->hw.dma, avail_iova);
+fail_avail:
+	IFCSW_LOG(ERR, "%s: cannot map mediated rings of queue %u: %s",
+		  dev->name, qid, strerror(-ret));
+	return ret;
+}
+
+static int
+qctl_program_direct(void *ctx, uint16_t qid)
+{
+	struct ifcsw_dev *dev = ctx;
+
+	mring_unmap(dev, qid);
+	regs_guest(dev, qid);
+	return 0;
+}
+
+static int
+qctl_resume(void *ctx, uint16_t qid, uint16_t last_avail, uint16_t last_used)
+{
+	struct ifcsw_dev *dev = ctx;
+	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+
+	/* The VF cannot log: never on the guest's rings while logging. */
+	if (dev->vq[qid].mring_used_iova == 0 &&
+	    !vrelay_vhost_direct_allowed(dev->ctl))
+		return -EPERM;
+	regs->last_avail_idx = last_avail;
+	regs->last_used_idx = last_used;
+	return ifcsw_hw_queue_start(&dev->hw, qid);
+}
+
+static uint16_t
+qctl_used_idx(void *ctx, uint16_t qid)
+{
+	struct ifcsw_dev *dev = ctx;
+
+	return __atomic_load_n(&dev->hw.q[qid].regs.last_used_idx,
+			       __ATOMIC_ACQUIRE);
+}
+
+static void
+qctl_reset(void *ctx, uint16_t qid)
+{
+	struct ifcsw_dev *dev = ctx;
+
+	if (dev->hw.q[qid].state == IFCSW_HWQ_FAULT)
+		ifcsw_hw_queue_reset(&dev->hw, qid);
+}
+
+const struct vrelay_vhost_ops ifcsw_vhost_ops = {
+	.program_guest = qctl_program_guest,
+	.qctl = {
+		.suspend = qctl_suspend,
+		.program_relay = qctl_program_relay,
+		.program_direct = qctl_program_direct,
+		.resume = qctl_resume,
+	},
+	.used_idx = qctl_used_idx,
+	.reset = qctl_reset,
+};
