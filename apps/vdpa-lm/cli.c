@@ -28,7 +28,6 @@
 #include <rte_common.h>
 #include <rte_vdpa.h>
 
-#include "ifcvf_sw_api.h"
 #include "vdpa_lm.h"
 
 #define CLI_PROMPT "vdpa-lm> "
@@ -47,9 +46,9 @@ cli_error(struct cmdline *cl, const char *what, int err)
 /* Resolve a device name, or print why not. */
 static bool
 cli_dev_info(struct cmdline *cl, const char *dev,
-	     struct ifcsw_migration_info *mi)
+	     struct vrelay_vhost_info *mi)
 {
-	if (ifcsw_migration_info_get(dev, mi) == 0)
+	if (lm_dev_info(dev, mi) == 0)
 		return true;
 	cmdline_printf(cl, "error: no device %s\n", dev);
 	return false;
@@ -97,20 +96,20 @@ cmd_list_parsed(void *parsed, struct cmdline *cl, void *data)
 
 	for (i = 0; i < cli_lm->nb_ports; i++) {
 		const struct vdpa_lm_port *p = &cli_lm->ports[i];
-		struct ifcsw_migration_info mi;
+		struct vrelay_vhost_info mi;
 
 		if (!p->registered)
 			continue;	/* a failed `create` leaves a slot */
-		if (ifcsw_migration_info_get(p->device, &mi) < 0) {
+		if (lm_dev_info(p->device, &mi) < 0) {
 			cmdline_printf(cl, "socket=%s device=%s state=gone\n",
 				       p->socket, p->device);
 		} else {
 			cmdline_printf(cl, "socket=%s device=%s state=%s "
 				       "vid=%d policy=%s mode=%s\n",
 				       p->socket, p->device,
-				       ifcsw_dev_state_str(mi.state), mi.vid,
-				       ifcsw_relay_policy_str(mi.policy),
-				       mi.relay_mode);
+				       vrelay_dstate_to_str(mi.state), mi.vid,
+				       vrelay_policy_to_str(mi.policy),
+				       vrelay_mode_to_str(mi.mode));
 		}
 		shown++;
 	}
@@ -215,8 +214,10 @@ struct cmd_stats_result {
 
 static void
 cli_print_queue(struct cmdline *cl, const char *dev, uint16_t q,
-		const struct ifcsw_queue_info *qi)
+		const struct lm_queue *lq)
 {
+	const struct vrelay_vhost_qinfo *qi = &lq->qi;
+
 	cmdline_printf(cl, "device=%s queue=%u mode=%s enabled=%d "
 		"packets=%" PRIu64 " bytes=%" PRIu64 " drops=%" PRIu64
 		" dma_faults=%" PRIu64 " ring_errors=%" PRIu64
@@ -224,12 +225,12 @@ cli_print_queue(struct cmdline *cl, const char *dev, uint16_t q,
 		" pages_logged=%" PRIu64 " relay_broken=%" PRIu64
 		" switch_to_relay=%" PRIu64 " switch_to_direct=%" PRIu64
 		" switch_last_us=%" PRIu64 " switch_max_us=%" PRIu64 "\n",
-		dev, q, ifcsw_queue_mode_str(qi->mode), qi->enabled,
-		qi->packets, qi->bytes, qi->drops, qi->dma_faults,
-		qi->ring_errors, qi->relay_avail, qi->relay_used,
-		qi->pages_logged, qi->relay_broken, qi->sw.to_relay,
-		qi->sw.to_direct, qi->sw.last_ns / 1000,
-		qi->sw.max_ns / 1000);
+		dev, q, vrelay_qmode_to_str(qi->mode), qi->enabled,
+		lq->packets, lq->bytes, lq->drops, lq->dma_faults,
+		lq->ring_errors, qi->relay.avail_relayed,
+		qi->relay.used_relayed, qi->relay.pages_logged,
+		qi->relay.broken, qi->sw.to_relay, qi->sw.to_direct,
+		qi->sw.last_ns / 1000, qi->sw.max_ns / 1000);
 }
 
 /* All queues the device has, whether or not the frontend uses them. */
@@ -237,14 +238,14 @@ static void
 cmd_stats_all_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_stats_result *r = parsed;
-	struct ifcsw_migration_info mi;
-	struct ifcsw_queue_info qi;
+	struct vrelay_vhost_info mi;
+	struct lm_queue lq;
 	uint16_t q;
 
 	if (!cli_dev_info(cl, r->device, &mi))
 		return;
-	for (q = 0; ifcsw_queue_info_get(r->device, q, &qi) == 0; q++)
-		cli_print_queue(cl, r->device, q, &qi);
+	for (q = 0; lm_queue_get(r->device, q, &lq) == 0; q++)
+		cli_print_queue(cl, r->device, q, &lq);
 }
 
 /*
@@ -278,17 +279,17 @@ static void
 cmd_stats_queue_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_stats_result *r = parsed;
-	struct ifcsw_migration_info mi;
-	struct ifcsw_queue_info qi;
+	struct vrelay_vhost_info mi;
+	struct lm_queue lq;
 
 	if (!cli_dev_info(cl, r->device, &mi))
 		return;
-	if (ifcsw_queue_info_get(r->device, r->queue, &qi) < 0) {
+	if (lm_queue_get(r->device, r->queue, &lq) < 0) {
 		cmdline_printf(cl, "error: %s has no queue %u\n", r->device,
 			       r->queue);
 		return;
 	}
-	cli_print_queue(cl, r->device, r->queue, &qi);
+	cli_print_queue(cl, r->device, r->queue, &lq);
 	cli_print_vdpa_stats(cl, r->device, r->queue);
 }
 
@@ -325,36 +326,22 @@ struct cmd_set_result {
 	cmdline_fixed_string_t value;
 };
 
-static bool
-cli_policy_parse(const char *s, enum ifcsw_relay_policy *p)
-{
-	if (strcmp(s, "on") == 0)
-		*p = IFCSW_RELAY_ON;
-	else if (strcmp(s, "off") == 0)
-		*p = IFCSW_RELAY_OFF;
-	else if (strcmp(s, "auto") == 0)
-		*p = IFCSW_RELAY_AUTO;
-	else
-		return false;
-	return true;
-}
-
 static void
 cmd_relay_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_set_result *r = parsed;
-	struct ifcsw_migration_info mi;
-	enum ifcsw_relay_policy p;
+	struct vrelay_vhost_info mi;
+	enum vrelay_policy p;
 	int ret;
 
-	if (!cli_policy_parse(r->value, &p)) {
+	if (vrelay_policy_from_str(r->value, &p) < 0) {
 		cmdline_printf(cl, "error: relay expects on, off or auto, "
 			       "got '%s'\n", r->value);
 		return;
 	}
 	if (!cli_dev_info(cl, r->device, &mi))
 		return;
-	ret = ifcsw_relay_policy_set(r->device, p);
+	ret = lm_set_policy(r->device, p);
 	if (ret < 0) {
 		cli_error(cl, "relay policy change failed", ret);
 		return;
@@ -362,8 +349,8 @@ cmd_relay_parsed(void *parsed, struct cmdline *cl, void *data)
 	/* Switching is synchronous: the state shown is the outcome. */
 	if (cli_dev_info(cl, r->device, &mi))
 		cmdline_printf(cl, "device=%s policy=%s state=%s\n", r->device,
-			       ifcsw_relay_policy_str(mi.policy),
-			       ifcsw_dev_state_str(mi.state));
+			       vrelay_policy_to_str(mi.policy),
+			       vrelay_dstate_to_str(mi.state));
 }
 
 static cmdline_parse_token_string_t cmd_relay_tok =
@@ -384,25 +371,26 @@ static void
 cmd_mode_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_set_result *r = parsed;
-	struct ifcsw_migration_info mi;
+	struct vrelay_vhost_info mi;
+	enum vrelay_mode m;
 	int ret;
 
-	if (strcmp(r->value, "epoll") != 0 && strcmp(r->value, "poll") != 0 &&
-	    strcmp(r->value, "auto") != 0) {
+	if (vrelay_mode_from_str(r->value, &m) < 0) {
 		cmdline_printf(cl, "error: mode expects epoll, poll or auto, "
 			       "got '%s'\n", r->value);
 		return;
 	}
 	if (!cli_dev_info(cl, r->device, &mi))
 		return;
-	ret = ifcsw_relay_mode_set(r->device, r->value);
+	ret = lm_set_mode(r->device, r->value);
 	if (ret < 0) {
 		cli_error(cl, "relay mode change failed", ret);
 		return;
 	}
 	if (cli_dev_info(cl, r->device, &mi))
 		cmdline_printf(cl, "device=%s mode=%s state=%s\n", r->device,
-			       mi.relay_mode, ifcsw_dev_state_str(mi.state));
+			       vrelay_mode_to_str(mi.mode),
+			       vrelay_dstate_to_str(mi.state));
 }
 
 static cmdline_parse_token_string_t cmd_mode_tok =
@@ -426,15 +414,16 @@ static void
 cmd_migration_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_dev_result *r = parsed;
-	struct ifcsw_migration_info mi;
+	struct vrelay_vhost_info mi;
 
 	if (!cli_dev_info(cl, r->device, &mi))
 		return;
 	cmdline_printf(cl, "device=%s state=%s logging=%d policy=%s mode=%s "
 		       "vid=%d queues=%u switches=%" PRIu64
 		       " last_switch_us=%" PRIu64 " relay_cpu_us=%" PRIu64 "\n",
-		       r->device, ifcsw_dev_state_str(mi.state), mi.logging,
-		       ifcsw_relay_policy_str(mi.policy), mi.relay_mode,
+		       r->device, vrelay_dstate_to_str(mi.state), mi.logging,
+		       vrelay_policy_to_str(mi.policy),
+		       vrelay_mode_to_str(mi.mode),
 		       mi.vid, mi.nb_queues, mi.switches,
 		       mi.last_switch_ns / 1000, mi.relay_cpu_ns / 1000);
 }

@@ -23,7 +23,6 @@
 
 #include <rte_vhost.h>
 
-#include "ifcvf_sw_api.h"
 #include "scenario.h"
 #include "vdpa_lm.h"
 
@@ -52,23 +51,23 @@ demo_guest_main(void *arg)
 static void
 demo_watch(struct demo *d)
 {
-	enum ifcsw_dev_state last[2] = { IFCSW_DEV_IDLE, IFCSW_DEV_IDLE };
+	enum vrelay_dstate last[2] = { VRELAY_DSTATE_IDLE, VRELAY_DSTATE_IDLE };
 	const char *dev[2] = { DEMO_SRC, DEMO_DST };
 	uint64_t t0 = vdpa_lm_now_us() / 1000;
 	unsigned int i;
 
 	while (!d->done) {
 		for (i = 0; i < 2; i++) {
-			struct ifcsw_migration_info mi;
+			struct vrelay_vhost_info mi;
 
-			if (ifcsw_migration_info_get(dev[i], &mi) < 0 ||
+			if (lm_dev_info(dev[i], &mi) < 0 ||
 			    mi.state == last[i])
 				continue;
 			printf("[%5" PRIu64 " ms] %s (%s host): %s -> %s\n",
 			       vdpa_lm_now_us() / 1000 - t0, dev[i],
 			       i == 0 ? "source" : "destination",
-			       ifcsw_dev_state_str(last[i]),
-			       ifcsw_dev_state_str(mi.state));
+			       vrelay_dstate_to_str(last[i]),
+			       vrelay_dstate_to_str(mi.state));
 			last[i] = mi.state;
 		}
 		usleep(200);
@@ -83,23 +82,20 @@ struct demo_dev_totals {
 static void
 demo_totals(const char *dev, struct demo_dev_totals *t)
 {
-	struct ifcsw_migration_info mi;
-	struct ifcsw_queue_info qi;
+	struct lm_queue lq;
 	uint16_t q;
 
 	memset(t, 0, sizeof(*t));
-	if (ifcsw_migration_info_get(dev, &mi) < 0)
-		return;
 	for (q = 0; q < 2 * IFCSW_DEMO_QUEUE_PAIRS; q++) {
-		if (ifcsw_queue_info_get(dev, q, &qi) < 0)
+		if (lm_queue_get(dev, q, &lq) < 0)
 			continue;
-		t->packets += qi.packets;
-		t->pages_logged += qi.pages_logged;
-		t->relay_used += qi.relay_used;
-		t->to_relay += qi.sw.to_relay;
-		t->to_direct += qi.sw.to_direct;
-		if (qi.sw.max_ns > t->max_ns)
-			t->max_ns = qi.sw.max_ns;
+		t->packets += lq.packets;
+		t->pages_logged += lq.qi.relay.pages_logged;
+		t->relay_used += lq.qi.relay.used_relayed;
+		t->to_relay += lq.qi.sw.to_relay;
+		t->to_direct += lq.qi.sw.to_direct;
+		if (lq.qi.sw.max_ns > t->max_ns)
+			t->max_ns = lq.qi.sw.max_ns;
 	}
 }
 

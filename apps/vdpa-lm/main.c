@@ -349,27 +349,26 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 	unsigned int i;
 
 	for (i = 0; i < lm->nb_ports; i++) {
-		struct ifcsw_migration_info mi;
-		struct ifcsw_queue_info qi;
+		struct vrelay_vhost_info mi;
 		uint64_t pkts = 0, pages = 0;
+		struct lm_queue lq;
 		uint16_t q;
 
-		if (ifcsw_migration_info_get(lm->ports[i].device, &mi) < 0)
+		if (lm_dev_info(lm->ports[i].device, &mi) < 0)
 			continue;
 		for (q = 0; q < mi.nb_queues; q++) {
-			if (ifcsw_queue_info_get(lm->ports[i].device, q,
-						 &qi) < 0)
+			if (lm_queue_get(lm->ports[i].device, q, &lq) < 0)
 				continue;
-			pkts += qi.packets;
-			pages += qi.pages_logged;
+			pkts += lq.packets;
+			pages += lq.qi.relay.pages_logged;
 		}
 		printf("%s: %s vid=%d logging=%d relay=%s/%s queues=%u "
 		       "packets=%" PRIu64 " pages_logged=%" PRIu64
 		       " switches=%" PRIu64 " last_switch_us=%" PRIu64 "\n",
-		       lm->ports[i].device, ifcsw_dev_state_str(mi.state),
-		       mi.vid, mi.logging, ifcsw_relay_policy_str(mi.policy),
-		       mi.relay_mode, mi.nb_queues, pkts, pages, mi.switches,
-		       mi.last_switch_ns / 1000);
+		       lm->ports[i].device, vrelay_dstate_to_str(mi.state),
+		       mi.vid, mi.logging, vrelay_policy_to_str(mi.policy),
+		       vrelay_mode_to_str(mi.mode), mi.nb_queues, pkts, pages,
+		       mi.switches, mi.last_switch_ns / 1000);
 	}
 	fflush(stdout);
 }
@@ -384,13 +383,13 @@ on_signal(int sig)
 static void
 relay_cycle(struct vdpa_lm *lm, bool on)
 {
-	enum ifcsw_relay_policy back = strcmp(lm->relay_policy, "on") == 0 ?
-		IFCSW_RELAY_OFF : IFCSW_RELAY_AUTO;
+	enum vrelay_policy back = strcmp(lm->relay_policy, "on") == 0 ?
+		VRELAY_POLICY_OFF : VRELAY_POLICY_AUTO;
 	unsigned int i;
 
 	for (i = 0; i < lm->nb_ports; i++)
-		ifcsw_relay_policy_set(lm->ports[i].device,
-				       on ? IFCSW_RELAY_ON : back);
+		lm_set_policy(lm->ports[i].device,
+			      on ? VRELAY_POLICY_ON : back);
 }
 
 /*

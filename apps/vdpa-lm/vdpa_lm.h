@@ -19,6 +19,8 @@
 
 #include <rte_log.h>
 
+#include "vdpa_relay_vhost.h"
+
 #define VDPA_LM_MAX_DEVICES 16
 
 extern int vdpa_lm_logtype;
@@ -69,6 +71,22 @@ vdpa_lm_now_us(void)
 int vdpa_lm_create(struct vdpa_lm *lm, const char *socket,
 		   const char *device);
 void vdpa_lm_print_status(struct vdpa_lm *lm);
+
+/*
+ * devstats.c: a device as vdpa-lm shows it, from the relay controller
+ * (by device name) and DPDK's vDPA statistics.
+ */
+struct lm_queue {
+	struct vrelay_vhost_qinfo qi;	/**< mode, relay and switch counters */
+	/* The device's own counters (rte_vdpa_get_stats by name). */
+	uint64_t packets, bytes, drops, dma_faults, ring_errors;
+};
+/** @return 0, or -ENODEV if no controller has that name. */
+int lm_dev_info(const char *dev, struct vrelay_vhost_info *info);
+/** @return 0, -ENODEV, or -EINVAL past the device's last queue. */
+int lm_queue_get(const char *dev, uint16_t q, struct lm_queue *lq);
+int lm_set_policy(const char *dev, enum vrelay_policy p);
+int lm_set_mode(const char *dev, const char *mode);
 
 /* forward.c: wire <-> uplink forwarding on a worker lcore or thread. */
 int vdpa_lm_forward_start(struct vdpa_lm *lm);

@@ -43,6 +43,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_vdpa.h>
+
 #include "vdpa_relay.h"
 
 #ifdef __cplusplus
@@ -120,6 +122,13 @@ struct vrelay_vhost_ops {
 	uint16_t (*used_idx)(void *ctx, uint16_t qid);
 	/** Forget a fault of a stopped queue (device reset). Optional. */
 	void (*reset)(void *ctx, uint16_t qid);
+	/**
+	 * Whether the device stopped the queue on a fault of its own (DMA
+	 * outside its map, a ring it could not parse). Optional: the
+	 * controller then reports the queue broken, one answer for the
+	 * device's faults and the relay's.
+	 */
+	bool (*faulted)(void *ctx, uint16_t qid);
 };
 
 /** What a driver tells the controller about a device. */
@@ -251,6 +260,40 @@ int vrelay_vhost_get_qinfo(struct vrelay_vhost *v, uint16_t qid,
 
 /** Zero a queue's relay and switch counters. @return 0 or -EINVAL. */
 int vrelay_vhost_reset_qinfo(struct vrelay_vhost *v, uint16_t qid);
+
+/*
+ * A queue's counters by name, from one table: telemetry
+ * (/vdpa_relay/stats), a driver's rte_vdpa_get_stats() and applications
+ * read the same names and values.
+ */
+
+/** @return how many relay counters a queue has. */
+unsigned int vrelay_vhost_counter_count(void);
+
+/** @return the name of relay counter @p i, or NULL past the last. */
+const char *vrelay_vhost_counter_name(unsigned int i);
+
+/** @return the value of relay counter @p i in @p qi (0 past the last). */
+uint64_t vrelay_vhost_counter_value(const struct vrelay_vhost_qinfo *qi,
+				    unsigned int i);
+
+/**
+ * For a driver's get_stats_names vDPA op: write the relay counters'
+ * names into @p names (at most @p size of them).
+ * @return the number of relay counters.
+ */
+int vrelay_vhost_stats_names(struct rte_vdpa_stat_name *names,
+			     unsigned int size);
+
+/**
+ * For a driver's get_stats vDPA op: write queue @p qid's relay counters
+ * into @p stats (at most @p n), with ids first_id, first_id + 1, ...
+ * (where the driver's own counters end).
+ * @return the number written, or -EINVAL.
+ */
+int vrelay_vhost_stats(struct vrelay_vhost *v, uint16_t qid,
+		       struct rte_vdpa_stat *stats, unsigned int n,
+		       uint64_t first_id);
 
 /** Parse "auto", "on" or "off". @return 0 or -EINVAL. */
 int vrelay_policy_from_str(const char *s, enum vrelay_policy *p);

@@ -6,8 +6,8 @@
  * The controller's queue modes, switches and engines.
  *
  * Every change of a queue's mode goes through vrelay_vq_set_mode(),
- * which checks it against the table below and refuses (and logs) the
- * others; a queue is started on the guest's rings only through
+ * and of a device's state through vrelay_dev_set_state(), which check
+ * it against a table and refuse (and log) the others; a queue is started on the guest's rings only through
  * vrelay_vq_run(). Together they enforce the rule this library exists
  * for:
  *
@@ -63,6 +63,31 @@ vrelay_vq_set_mode(struct vrelay_vhost *v, uint16_t qid,
 		VRELAY_LOG(WARNING, "%s: queue %u held stopped: it cannot be "
 			   "relayed while the frontend logs", v->name, qid);
 	vq->mode = to;
+	return 0;
+}
+
+#define D(x) (1u << VRELAY_DSTATE_ ## x)
+
+/* States a device may go to from each state; any may close (IDLE). */
+static const uint32_t dev_next[VRELAY_DSTATE_COUNT] = {
+	[VRELAY_DSTATE_IDLE] = D(IDLE) | D(DIRECT),
+	[VRELAY_DSTATE_DIRECT] = D(IDLE) | D(DIRECT) | D(SWITCHING),
+	[VRELAY_DSTATE_SWITCHING] = D(IDLE) | D(DIRECT) | D(RELAY),
+	[VRELAY_DSTATE_RELAY] = D(IDLE) | D(SWITCHING),
+};
+
+int
+vrelay_dev_set_state(struct vrelay_vhost *v, enum vrelay_dstate to)
+{
+	if ((unsigned int)v->state >= VRELAY_DSTATE_COUNT ||
+	    (unsigned int)to >= VRELAY_DSTATE_COUNT ||
+	    !(dev_next[v->state] & (1u << to))) {
+		VRELAY_LOG(ERR, "%s: device %s -> %s refused", v->name,
+			   vrelay_dstate_to_str(v->state),
+			   vrelay_dstate_to_str(to));
+		return -EINVAL;
+	}
+	v->state = to;
 	return 0;
 }
 
@@ -381,7 +406,7 @@ vrelay_ctl_start(struct vrelay_vhost *v)
 
 	if (v->state != VRELAY_DSTATE_DIRECT)
 		return -EBUSY;
-	v->state = VRELAY_DSTATE_SWITCHING;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
 	/* Every window starts now, before the first queue stops. */
 	for (qid = 0; qid < v->nb_vqs; qid++)
 		v->vq[qid].used_idx_at_log_on = v->ops->used_idx(v->ctx, qid);
@@ -395,7 +420,7 @@ vrelay_ctl_start(struct vrelay_vhost *v)
 		if (err < 0 && ret == 0)
 			ret = err;
 	}
-	v->state = VRELAY_DSTATE_RELAY;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_RELAY);
 	v->switches++;
 	v->last_switch_ns = last_switch_ns(v);
 	VRELAY_LOG(INFO, "%s: relay on (%s), worst queue unavailable %"
@@ -413,7 +438,7 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 
 	if (v->state != VRELAY_DSTATE_RELAY)
 		return -EINVAL;
-	v->state = VRELAY_DSTATE_SWITCHING;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		struct vrelay_vq *vq = &v->vq[qid];
 
@@ -432,7 +457,7 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 	vrelay_vlog_release(v);
 	engine_put(v->engine);
 	v->engine = NULL;
-	v->state = VRELAY_DSTATE_DIRECT;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_DIRECT);
 	v->switches++;
 	v->last_switch_ns = last_switch_ns(v);
 	VRELAY_LOG(INFO, "%s: relay off, worst queue unavailable %" PRIu64

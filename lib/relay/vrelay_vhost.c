@@ -118,6 +118,17 @@ vrelay_vhost_find_vid(int vid)
 	return found;
 }
 
+void
+vrelay_vhost_each_name(void (*fn)(const char *name, void *arg), void *arg)
+{
+	struct vrelay_vhost *v;
+
+	pthread_mutex_lock(&controllers_lock);
+	TAILQ_FOREACH(v, &controllers, next)
+		fn(v->name, arg);
+	pthread_mutex_unlock(&controllers_lock);
+}
+
 static bool
 conf_valid(const struct vrelay_vhost_conf *c)
 {
@@ -414,7 +425,7 @@ vrelay_vhost_dev_conf(struct vrelay_vhost *v, int vid)
 			VRELAY_LOG(ERR, "%s: queue %u failed to start", v->name,
 				   qid);
 	}
-	v->state = VRELAY_DSTATE_DIRECT;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_DIRECT);
 	vrelay_vlog_register_hooks(v);
 	/*
 	 * A queue that cannot be relayed is held stopped; vhost runs this
@@ -445,7 +456,7 @@ vrelay_vhost_dev_close(struct vrelay_vhost *v)
 	if (v->rdev != NULL)
 		vrelay_device_destroy(v->rdev);
 	v->rdev = NULL;
-	v->state = VRELAY_DSTATE_IDLE;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_IDLE);
 	VRELAY_LOG(INFO, "%s: closed vid %d", v->name, v->vid);
 	pthread_mutex_unlock(&v->lock);
 	return 0;
@@ -591,8 +602,10 @@ vrelay_vhost_get_qinfo(struct vrelay_vhost *v, uint16_t qid,
 	pthread_mutex_lock(&v->lock);
 	vq = &v->vq[qid];
 	info->mode = vq->mode;
-	if (vq->relay != NULL &&
-	    vrelay_queue_state(vq->relay) == VRELAY_QUEUE_BROKEN)
+	/* One answer for "broken": the relay's verdict or the device's. */
+	if ((vq->relay != NULL &&
+	     vrelay_queue_state(vq->relay) == VRELAY_QUEUE_BROKEN) ||
+	    (v->ops->faulted != NULL && v->ops->faulted(v->ctx, qid)))
 		info->mode = VRELAY_QMODE_BROKEN;
 	info->enabled = vq->enabled;
 	vrelay_ctl_qstats(vq, &info->relay);

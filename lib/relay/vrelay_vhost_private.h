@@ -47,7 +47,7 @@ struct vrelay_vhost {
 	void *ctx;
 	uint16_t max_queues;
 
-	enum vrelay_dstate state;
+	enum vrelay_dstate state;	/* changed by vrelay_dev_set_state() */
 	enum vrelay_policy policy;
 	enum vrelay_mode mode;
 	int relay_cpu;
@@ -80,8 +80,12 @@ struct vrelay_vhost {
 bool vrelay_vhost_logging(const struct vrelay_vhost *v);
 bool vrelay_vhost_wants_relay(const struct vrelay_vhost *v);
 struct vrelay_vhost *vrelay_vhost_find_vid(int vid);
+/* Call fn with every controller's name, in creation order. */
+void vrelay_vhost_each_name(void (*fn)(const char *name, void *arg),
+			    void *arg);
 
 /* vrelay_ctl.c: queue modes, switches and engines; lock held. */
+int vrelay_dev_set_state(struct vrelay_vhost *v, enum vrelay_dstate to);
 int vrelay_vq_set_mode(struct vrelay_vhost *v, uint16_t qid,
 		       enum vrelay_qmode to);
 int vrelay_vq_run(struct vrelay_vhost *v, uint16_t qid);

@@ -68,7 +68,7 @@ struct ifcsw_dev *ifcsw_dev_from_vdpa(struct rte_vdpa_device *vdpa);
 /* ifcvf_sw_qctl.c: the queue control the relay controller drives. */
 extern const struct vrelay_vhost_ops ifcsw_vhost_ops;
 
-/* ifcvf_sw_stats.c: vDPA stats and telemetry. */
+/* ifcvf_sw_stats.c: vDPA stats, wire port lookup. */
 int ifcsw_get_stats_names(struct rte_vdpa_device *vdpa,
 			  struct rte_vdpa_stat_name *names, unsigned int size);
 int ifcsw_get_stats(struct rte_vdpa_device *vdpa, int qid,
@@ -76,9 +76,6 @@ int ifcsw_get_stats(struct rte_vdpa_device *vdpa, int qid,
 int ifcsw_reset_stats(struct rte_vdpa_device *vdpa, int qid);
 /** Look a device up by name; NULL if none. */
 struct ifcsw_dev *ifcsw_dev_by_name(const char *name);
-/** Fill a queue's counters (device and relay). Any control thread. */
-void ifcsw_queue_info_fill(struct ifcsw_dev *dev, uint16_t qid,
-			   struct ifcsw_queue_info *info);
 
 /* ifcvf_sw_probe.c */
 extern TAILQ_HEAD(ifcsw_dev_list, ifcsw_dev) ifcsw_devs;

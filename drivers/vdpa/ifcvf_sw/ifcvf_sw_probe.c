@@ -59,7 +59,7 @@ struct ifcsw_args {
 	const char *socket;
 	bool client;
 	bool loopback;
-	enum ifcsw_relay_policy policy;
+	enum vrelay_policy policy;
 	enum vrelay_mode mode;
 	int relay_cpu;
 	int hw_cpu;
@@ -151,7 +151,7 @@ arg_policy(const char *key, const char *value, void *opaque)
 			  key, value);
 		return -EINVAL;
 	}
-	*(enum ifcsw_relay_policy *)opaque = (enum ifcsw_relay_policy)p;
+	*(enum vrelay_policy *)opaque = p;
 	return 0;
 }
 
@@ -190,7 +190,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	unsigned int i;
 
 	*a = (struct ifcsw_args){
-		.queues = 1, .policy = IFCSW_RELAY_AUTO,
+		.queues = 1, .policy = VRELAY_POLICY_AUTO,
 		.mode = VRELAY_MODE_EPOLL, .relay_cpu = -1, .hw_cpu = -1,
 		.mbufs = 8192,
 	};
@@ -332,7 +332,7 @@ dev_init_ctl(struct ifcsw_dev *dev, const struct ifcsw_args *a)
 		.max_queues = 2 * a->queues,
 		.ops = &ifcsw_vhost_ops,
 		.ctx = dev,
-		.policy = (enum vrelay_policy)a->policy,
+		.policy = a->policy,
 		.mode = a->mode,
 		.relay_cpu = a->relay_cpu,
 	};
@@ -409,7 +409,7 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 	rte_kvargs_free(kvlist);
 	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s", name, a.queues,
 		  a.loopback ? "loopback" : "wire port",
-		  ifcsw_relay_policy_str(a.policy), vrelay_mode_to_str(a.mode));
+		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode));
 	return 0;
 
 fail_socket:

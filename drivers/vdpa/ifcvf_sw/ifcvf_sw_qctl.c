@@ -194,6 +194,15 @@ qctl_reset(void *ctx, uint16_t qid)
 		ifcsw_hw_queue_reset(&dev->hw, qid);
 }
 
+static bool
+qctl_faulted(void *ctx, uint16_t qid)
+{
+	struct ifcsw_dev *dev = ctx;
+
+	return __atomic_load_n(&dev->hw.q[qid].state, __ATOMIC_RELAXED) ==
+		IFCSW_HWQ_FAULT;
+}
+
 const struct vrelay_vhost_ops ifcsw_vhost_ops = {
 	.program_guest = qctl_program_guest,
 	.qctl = {
@@ -204,4 +213,5 @@ const struct vrelay_vhost_ops ifcsw_vhost_ops = {
 	},
 	.used_idx = qctl_used_idx,
 	.reset = qctl_reset,
+	.faulted = qctl_faulted,
 };
