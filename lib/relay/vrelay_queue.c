@@ -53,12 +53,28 @@ mrings_alloc(struct vrelay_queue *q)
 static bool
 conf_valid(const struct vrelay_queue_conf *c)
 {
-	if (c->name == NULL)
+	if (c->name == NULL || c->format >= VRELAY_RING_FORMAT_COUNT)
 		return false;
-	if (c->guest_desc == NULL || c->guest_avail == NULL ||
-	    c->guest_used == NULL)
+	if (c->desc == NULL || c->driver_area == NULL ||
+	    c->device_area == NULL)
 		return false;
 	return c->device_doorbell_fd >= 0;
+}
+
+/*
+ * A ring format the relay does not handle yet (packed): said once per
+ * process, not once per queue and switch, as every switch of a packed
+ * device would repeat it. @return ENOTSUP.
+ */
+static int
+format_unsupported(enum vrelay_ring_format format)
+{
+	static bool said;
+
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+		VRELAY_LOG(ERR, "ring format %s is not relayed yet",
+			   format == VRELAY_RING_PACKED ? "packed" : "?");
+	return ENOTSUP;
 }
 
 /*
@@ -83,24 +99,24 @@ conf_check_rings(const struct vrelay_device *dev,
 			   VRELAY_MAX_RING_SIZE);
 		return -EINVAL;
 	}
-	if (!vrelay_split_rings_aligned((uintptr_t)c->guest_desc,
-					(uintptr_t)c->guest_avail,
-					(uintptr_t)c->guest_used)) {
+	if (!vrelay_split_rings_aligned((uintptr_t)c->desc,
+					(uintptr_t)c->driver_area,
+					(uintptr_t)c->device_area)) {
 		VRELAY_LOG(ERR, "%s/%s: rings not aligned as virtio requires",
 			   dev->name, c->name);
 		return -EINVAL;
 	}
-	if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_desc,
+	if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->desc,
 				     vrelay_split_desc_len(c->size)))
 		bad = "descriptor table";
-	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_avail,
+	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->driver_area,
 			vrelay_split_avail_len(c->size, c->event_idx)))
 		bad = "avail ring";
-	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_used,
+	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->device_area,
 			vrelay_split_used_len(c->size, c->event_idx)))
 		bad = "used ring";
 	/* The log address is what the used ring's dirty bits cover. */
-	else if (!vrelay_mem_contains(mem, c->guest_used_gpa,
+	else if (!vrelay_mem_contains(mem, c->device_area_gpa,
 			vrelay_split_used_len(c->size, c->event_idx)))
 		bad = "used ring log address";
 	if (bad == NULL)
@@ -161,6 +177,10 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (c->format != VRELAY_RING_SPLIT) {
+		errno = format_unsupported(c->format);
+		return NULL;
+	}
 	ret = conf_check_rings(dev, c);
 	if (ret < 0) {
 		errno = -ret;
@@ -185,26 +205,26 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	q->mask = c->size - 1;
 	q->event_idx = c->event_idx;
 	q->indirect = c->indirect;
-	q->gdesc = c->guest_desc;
-	q->gavail = c->guest_avail;
-	q->gused = c->guest_used;
-	q->gused_gpa = c->guest_used_gpa;
+	q->gdesc = c->desc;
+	q->gavail = c->driver_area;
+	q->gused = c->device_area;
+	q->gused_gpa = c->device_area_gpa;
 	q->guest_kick_fd = c->guest_kick_fd;
 	q->guest_call_fd = c->guest_call_fd;
 	q->doorbell_fd = c->device_doorbell_fd;
 	q->irq_fd = c->device_irq_fd;
 	q->own_fds = own_fds;
-	q->last_avail = c->last_avail_idx;
-	q->last_used = c->last_used_idx;
+	q->last_avail = c->state.avail_idx;
+	q->last_used = c->state.used_idx;
 	/* Index invariant: the mediated rings continue the device's. */
-	q->mavail->idx = c->last_avail_idx;
-	q->mused->idx = c->last_used_idx;
+	q->mavail->idx = c->state.avail_idx;
+	q->mused->idx = c->state.used_idx;
 	q->state = VRELAY_QUEUE_IDLE;
 	__atomic_fetch_add(&dev->nqueues, 1, __ATOMIC_RELAXED);
 
 	if (queue_seed_inflight(q) == 0)
 		vrelay_used_log_window(q, c->log_from_used_idx,
-				       c->last_used_idx);
+				       c->state.used_idx);
 	vrelay_queue_set_notify(q, true);
 	VRELAY_LOG(INFO, "%s: created, size %u, avail %u used %u",
 		   q->name, q->size, q->last_avail, q->last_used);

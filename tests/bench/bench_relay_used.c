@@ -302,19 +302,20 @@ br_relay_create(struct br_ctx *c)
 	qc.name = "rx0";
 	qc.qid = 0;
 	qc.size = BR_RING;
-	qc.guest_desc = c->vr.desc;
-	qc.guest_avail = c->vr.avail;
-	qc.guest_used = c->vr.used;
-	qc.guest_used_gpa = c->vq[0].used_gpa;
+	qc.format = VRELAY_RING_SPLIT;
+	qc.desc = c->vr.desc;
+	qc.driver_area = c->vr.avail;
+	qc.device_area = c->vr.used;
+	qc.device_area_gpa = c->vq[0].used_gpa;
 	qc.guest_kick_fd = -1;
 	qc.guest_call_fd = -1;
 	/* Required; never rung: the "device" asks for no kicks below. */
 	c->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	qc.device_doorbell_fd = c->doorbell;
 	qc.device_irq_fd = -1;
-	qc.last_avail_idx = c->vr.avail->idx;
-	qc.last_used_idx = c->vr.used->idx;
-	qc.log_from_used_idx = qc.last_used_idx;
+	qc.state.avail_idx = c->vr.avail->idx;
+	qc.state.used_idx = c->vr.used->idx;
+	qc.log_from_used_idx = qc.state.used_idx;
 	c->rq = vrelay_queue_create(c->rdev, &qc);
 	if (c->rq == NULL) {
 		fprintf(stderr, "relay queue: %s\n", strerror(errno));
