@@ -194,6 +194,7 @@ vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 			bool resume, struct vrelay_switch_report *rep)
 {
 	struct vrelay_switch_report r = { .devq = VRELAY_DEVQ_UNKNOWN };
+	struct vrelay_qstate relayed;
 	bool broken;
 	uint64_t t0;
 	int ret;
@@ -218,9 +219,11 @@ vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 	broken = ret == -EIO;
 	if (vrelay_queue_flush(q) < 0)
 		broken = true;
-	if (!broken && q->last_used != r.state.used_idx)
+	vrelay_queue_get_qstate(q, &relayed);
+	if (!broken && (relayed.used_idx != r.state.used_idx ||
+			relayed.used_wrap != r.state.used_wrap))
 		VRELAY_LOG(WARNING, "%s: device used %u, relayed %u", q->name,
-			   r.state.used_idx, q->last_used);
+			   r.state.used_idx, relayed.used_idx);
 	ret = ops->program_direct(ctx, q->qid);
 	if (ret != 0)
 		goto fail_program;

@@ -323,7 +323,7 @@ br_relay_create(struct br_ctx *c)
 	}
 	/* A polling engine: no guest kicks, no device interrupts. */
 	vrelay_queue_set_notify(c->rq, false);
-	c->rq->mused->flags = VRING_USED_F_NO_NOTIFY;
+	c->rq->split.mused->flags = VRING_USED_F_NO_NOTIFY;
 	return 0;
 }
 
@@ -400,7 +400,7 @@ br_round_ours(struct br_ctx *c, uint64_t *pages)
 {
 	struct vring_avail *ga = c->vr.avail;
 	struct vrelay_queue *q = c->rq;
-	uint16_t a = q->last_avail, i;
+	uint16_t a = q->split.last_avail, i;
 	uint64_t t0, t1;
 	int n;
 
@@ -410,7 +410,7 @@ br_round_ours(struct br_ctx *c, uint64_t *pages)
 			 __ATOMIC_RELEASE);
 	if (vrelay_queue_relay_avail(q, c->o.burst) != (int)c->o.burst)
 		return 0;
-	br_fill_used(c, q->mused, q->last_used);
+	br_fill_used(c, q->split.mused, q->split.last_used);
 	memset(c->log_base, 0, c->log_size);
 	t0 = rte_rdtsc_precise();
 	n = vrelay_queue_relay_used(q, c->o.burst);
