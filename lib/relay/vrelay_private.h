@@ -250,6 +250,8 @@ int vrelay_split_log_window(struct vrelay_queue *q, uint16_t from,
 
 /* vrelay_split.c */
 void vrelay_split_notify_apply(struct vrelay_queue *q);
+void vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
+			      uint16_t old, bool force);
 
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,

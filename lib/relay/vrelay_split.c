@@ -166,6 +166,54 @@ vrelay_split_notify_apply(struct vrelay_queue *q)
 	}
 }
 
+/*
+ * Notify a peer of the entries published since index old, if it asked
+ * for it (its event word with EVENT_IDX, else its NO_* flag) or force:
+ * to_guest, interrupt the guest of the used entries relayed; else ring
+ * the device's doorbell for the avail entries forwarded.
+ */
+void
+vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
+			 uint16_t old, bool force)
+{
+	const uint16_t *event, *flags;
+	uint16_t no_flag, new_idx;
+	bool notify;
+
+	if (to_guest) {
+		event = vrelay_used_event(q->split.gavail, q->size);
+		flags = &q->split.gavail->flags;
+		no_flag = VRING_AVAIL_F_NO_INTERRUPT;
+		new_idx = q->split.last_used;
+	} else {
+		event = vrelay_avail_event(q->split.mused, q->size);
+		flags = &q->split.mused->flags;
+		no_flag = VRING_USED_F_NO_NOTIFY;
+		new_idx = q->split.last_avail;
+	}
+	/*
+	 * The index just published visible before we read the peer's
+	 * suppression (virtio: publish the index, then read flags or the
+	 * event word), so a peer re-enabling notifications either sees the
+	 * entries or is notified. The event word only with EVENT_IDX: the
+	 * guest's ring was checked to hold it only then.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (q->event_idx)
+		notify = vring_need_event(vrelay_load16(event), new_idx, old);
+	else
+		notify = !(vrelay_load16(flags) & no_flag);
+	if (!notify && !force)
+		return;
+	if (to_guest) {
+		vrelay_eventfd_signal(q->guest_call_fd);
+		q->stats.guest_calls++;
+	} else {
+		vrelay_eventfd_signal(q->doorbell_fd);
+		q->stats.device_kicks++;
+	}
+}
+
 static void
 split_set_notify(struct vrelay_queue *q, bool want)
 {

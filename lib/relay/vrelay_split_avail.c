@@ -39,32 +39,6 @@ avail_take_head(struct vrelay_queue *q, uint16_t head, const char *twice)
 	return 0;
 }
 
-/* Ring the device's doorbell if it asked for notifications. */
-static void
-avail_kick_device(struct vrelay_queue *q, uint16_t old, uint16_t new)
-{
-	bool kick;
-
-	/*
-	 * Mediated avail->idx visible before we read the device's
-	 * suppression (virtio: the driver publishes idx, then reads
-	 * flags/avail_event, so a device re-enabling notifications
-	 * either sees the entries or is notified).
-	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (q->event_idx)
-		kick = vring_need_event(vrelay_load16(
-				vrelay_avail_event(q->split.mused, q->size)),
-			new, old);
-	else
-		kick = !(vrelay_load16(&q->split.mused->flags) &
-			 VRING_USED_F_NO_NOTIFY);
-	if (kick) {
-		vrelay_eventfd_signal(q->doorbell_fd);
-		q->stats.device_kicks++;
-	}
-}
-
 /* Remember the chains the device fetched before the switch. */
 int
 vrelay_split_seed_inflight(struct vrelay_queue *q)
@@ -124,6 +98,7 @@ vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	q->stats.avail_relayed += n;
 	/* Move the guest's avail_event along with what we consumed. */
 	vrelay_split_notify_apply(q);
-	avail_kick_device(q, old, q->split.last_avail);
+	/* Ring the device's doorbell if it asked for it. */
+	vrelay_split_notify_peer(q, false, old, false);
 	return n;
 }

@@ -182,29 +182,6 @@ used_burst(struct vrelay_queue *q, uint16_t n)
 	return n;
 }
 
-static void
-used_call_guest(struct vrelay_queue *q, uint16_t old, bool force)
-{
-	bool call;
-
-	/*
-	 * Guest used->idx visible before reading its used_event/flags
-	 * (virtio: publish used->idx, then check whether to interrupt).
-	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (q->event_idx)
-		call = vring_need_event(vrelay_load16(
-				vrelay_used_event(q->split.gavail, q->size)),
-			q->split.last_used, old);
-	else
-		call = !(vrelay_load16(&q->split.gavail->flags) &
-			 VRING_AVAIL_F_NO_INTERRUPT);
-	if (call || force) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	}
-}
-
 /* The queue is not broken: vrelay_queue_relay_used() checked. */
 int
 vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
@@ -233,7 +210,8 @@ vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
 	q->stats.used_relayed += total;
 	/* Move the device's used_event along with what we consumed. */
 	vrelay_split_notify_apply(q);
-	used_call_guest(q, old, force_call);
+	/* Interrupt the guest if it asked for it (or force_call). */
+	vrelay_split_notify_peer(q, true, old, force_call);
 	return total;
 }
 
