@@ -28,9 +28,9 @@
 #define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
 
 /*
- * Descriptors one in-flight window walk may visit (vrelay_split_used.c): what a
- * genuine window of ordinary chains (four descriptors on average) over a
- * whole ring costs, plus one longest chain. Beyond it the window is not
+ * Descriptors one in-flight window walk may visit (vrelay_split_used.c):
+ * what a genuine window of ordinary chains (four descriptors on average)
+ * over a whole ring costs, plus one longest chain. Beyond it the window is not
  * attributed entry by entry but logged as all of guest memory.
  */
 #define VRELAY_WINDOW_DESC_BUDGET(size) \
@@ -156,17 +156,17 @@ struct vrelay_queue {
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
 	uint64_t device_area_gpa;	/* guest device area, for the log */
-	struct vrelay_mring_info mring;	/* mediated rings, for the driver */
+	struct vrelay_mring_info mring;	/* mediated rings' mapping */
 
 	/*
 	 * Split ring state (vrelay_split*.c). A packed ring will add its
 	 * own member beside it (a union then).
 	 */
 	struct {
-		uint16_t mask;		/* size - 1, ring slot from an index */
+		uint16_t mask;		/* size - 1: slot from an index */
 		/* Guest rings, as the guest driver laid them out. */
 		struct vring_desc *gdesc;	/* read: chains walked here */
-		struct vring_avail *gavail;	/* read: entries to forward */
+		struct vring_avail *gavail;	/* read: heads to forward */
 		struct vring_used *gused;	/* written: relayed back */
 		/* Mediated rings: the device's view of avail and used. */
 		struct vring_avail *mavail;	/* written by us */

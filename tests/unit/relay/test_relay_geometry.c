@@ -6,9 +6,10 @@
  * Ring geometry is checked with the size and features the queue is
  * created with (issue #11, defect 1): every ring, event word included
  * when EVENT_IDX is on, must lie whole inside one memory region, and the
- * used ring's (device area's) log address inside guest memory. A ring
- * format the relay does not handle yet (packed) is refused (issue #12). vhost checked the rings
- * only for the size they had when their addresses were translated.
+ * used ring's (device area's) log address inside guest memory. vhost
+ * checked the rings only for the size they had when their addresses were
+ * translated. A ring format the relay does not handle yet (packed) is
+ * refused (issue #12).
  *
  * Rings are placed against the end of region 1 (GPA 0x200000), which the
  * test maps on into the GPA hole: a write past the region lands in the
