@@ -24,7 +24,8 @@
  * Index invariant: the mediated rings use the guest's indices. The entry
  * the guest placed at avail index i is at mediated avail index i, and the
  * device's used index i is the guest's used index i. Switching back to
- * direct I/O therefore only needs the device's own last_avail/last_used.
+ * direct I/O therefore only needs the device's own queue state (struct
+ * vrelay_qstate: its next avail and used positions).
  *
  * Objects:
  *  - struct vrelay_device: one vhost device (connection): its guest memory
@@ -35,7 +36,10 @@
  *  - vrelay_switch_to_relay() / vrelay_switch_to_direct(): the switchover
  *    protocol, driven through a small set of device queue-control ops.
  *
- * Only split virtqueues are supported.
+ * The ring format is a parameter (enum vrelay_ring_format) of the queue,
+ * of the queue state the switchover passes around, and of the rings the
+ * controller hands a driver. Only split virtqueues are relayed so far: a
+ * packed queue is refused (ENOTSUP).
  *
  * Errors are negative errno values. -EAGAIN means "full, retry later";
  * -EIO means the queue is broken (the guest misbehaved) and stays broken
@@ -62,6 +66,88 @@ extern "C" {
 
 /** Length of a queue's name, for logs and stats. */
 #define VRELAY_NAME_LEN 64
+
+/** Virtqueue layouts (virtio 1.1, 2.6 split and 2.7 packed). */
+enum vrelay_ring_format {
+	VRELAY_RING_SPLIT,	/**< descriptor table, avail and used rings */
+	VRELAY_RING_PACKED,	/**< one descriptor ring, two event areas */
+	VRELAY_RING_FORMAT_COUNT,
+};
+
+/**
+ * Where a device queue is: the next avail entry it fetches and the next
+ * used entry it writes. What the switchover reads at suspend and hands
+ * back at resume, whatever the ring format.
+ *
+ * Split: avail_idx / used_idx are the free-running 16-bit indices
+ * (last_avail_idx, used->idx); the wrap flags are unused and 0.
+ * Packed: avail_idx / used_idx are ring positions (< size) and
+ * avail_wrap / used_wrap the driver's and device's ring wrap counters.
+ * DPDK's rte_vhost_get/set_vring_base() carry a packed state as
+ * (wrap << 15) | idx: see vrelay_qstate_from_base() and
+ * vrelay_qstate_to_base().
+ */
+struct vrelay_qstate {
+	uint16_t avail_idx;	/**< next avail entry the device fetches */
+	uint16_t used_idx;	/**< next used entry the device writes */
+	bool avail_wrap;	/**< packed: driver ring wrap counter */
+	bool used_wrap;		/**< packed: device ring wrap counter */
+};
+
+/** Bit of a vhost vring base that holds a packed ring's wrap counter. */
+#define VRELAY_PACKED_WRAP_SHIFT 15
+
+/**
+ * Decode a vhost vring base pair (rte_vhost_get_vring_base()).
+ * @param format  the queue's ring format.
+ * @param last_avail, last_used  as vhost reports them.
+ * @param[out] s  the queue state; for split the wrap flags are 0.
+ */
+static inline void
+vrelay_qstate_from_base(enum vrelay_ring_format format, uint16_t last_avail,
+			uint16_t last_used, struct vrelay_qstate *s)
+{
+	const uint16_t idx = (1u << VRELAY_PACKED_WRAP_SHIFT) - 1;
+
+	if (format != VRELAY_RING_PACKED) {
+		*s = (struct vrelay_qstate){ last_avail, last_used, false,
+					     false };
+		return;
+	}
+	s->avail_idx = last_avail & idx;
+	s->used_idx = last_used & idx;
+	s->avail_wrap = (last_avail >> VRELAY_PACKED_WRAP_SHIFT) != 0;
+	s->used_wrap = (last_used >> VRELAY_PACKED_WRAP_SHIFT) != 0;
+}
+
+/**
+ * Encode a queue state as a vhost vring base pair
+ * (rte_vhost_set_vring_base()): the inverse of vrelay_qstate_from_base().
+ */
+static inline void
+vrelay_qstate_to_base(enum vrelay_ring_format format,
+		      const struct vrelay_qstate *s, uint16_t *last_avail,
+		      uint16_t *last_used)
+{
+	if (format != VRELAY_RING_PACKED) {
+		*last_avail = s->avail_idx;
+		*last_used = s->used_idx;
+		return;
+	}
+	*last_avail = (uint16_t)(s->avail_idx |
+		((unsigned int)s->avail_wrap << VRELAY_PACKED_WRAP_SHIFT));
+	*last_used = (uint16_t)(s->used_idx |
+		((unsigned int)s->used_wrap << VRELAY_PACKED_WRAP_SHIFT));
+}
+
+/** @return true if both states are the same position. */
+static inline bool
+vrelay_qstate_equal(const struct vrelay_qstate *a,
+		    const struct vrelay_qstate *b)
+{
+	return a->avail_idx == b->avail_idx && a->used_idx == b->used_idx &&
+		a->avail_wrap == b->avail_wrap && a->used_wrap == b->used_wrap;
+}
 
 /** Largest split virtqueue size virtio allows (2^15). */
 #define VRELAY_MAX_RING_SIZE 32768
@@ -256,16 +342,24 @@ struct vrelay_queue_conf {
 	const char *name;		/**< for log lines; copied */
 	uint16_t qid;			/**< virtqueue index (even RX, odd TX) */
 	uint16_t size;			/**< ring size, a power of two */
+	/** Ring layout; VRELAY_RING_PACKED is refused (ENOTSUP) for now. */
+	enum vrelay_ring_format format;
 	/**
-	 * The guest's rings, mapped in this process. Each must lie whole
+	 * The guest's ring areas (virtio 1.1 names), mapped in this
+	 * process. Split: descriptor table, driver area = avail ring,
+	 * device area = used ring. Packed: descriptor ring and the driver
+	 * and device event suppression areas. Each must lie whole
 	 * (vrelay_split_*_len() with this size and event_idx) inside one
 	 * region of the device's memory table, by host address.
 	 */
-	struct vring_desc *guest_desc;
-	struct vring_avail *guest_avail;
-	struct vring_used *guest_used;
-	/** For logging the used ring; its whole extent is guest memory. */
-	uint64_t guest_used_gpa;
+	void *desc;
+	void *driver_area;
+	void *device_area;
+	/**
+	 * Guest physical address of the device area, for logging the
+	 * relay's writes to it; its whole extent is guest memory.
+	 */
+	uint64_t device_area_gpa;
 	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
@@ -273,16 +367,17 @@ struct vrelay_queue_conf {
 	int device_doorbell_fd;		/**< eventfd that wakes the device */
 	int device_irq_fd;		/**< eventfd the device signals; -1: poll only */
 	/**
-	 * Device indices at the moment the queue was suspended: the next
-	 * avail entry the device will fetch, the next used entry it writes.
+	 * The device queue's state at the moment it was suspended: the
+	 * next avail entry it will fetch, the next used entry it writes.
 	 */
-	uint16_t last_avail_idx;
-	uint16_t last_used_idx;
+	struct vrelay_qstate state;
 	/**
-	 * In-flight window: guest used index when logging was turned on.
-	 * Used entries [log_from_used_idx, last_used_idx) were written by
-	 * the device in direct I/O after logging started; they are logged
-	 * when the queue is created. Equal to last_used_idx for none.
+	 * In-flight window: the device's used index when logging was
+	 * turned on. Used entries [log_from_used_idx, state.used_idx) were
+	 * written by the device in direct I/O after logging started; they
+	 * are logged when the queue is created. Equal to state.used_idx
+	 * for none. Split only for now (a packed window would also need
+	 * the wrap counter).
 	 * The entries and their chains are guest-writable: a window that
 	 * cannot be attributed (see window_log_all in the stats) or that
 	 * would take more than 4 * size + VRELAY_MAX_CHAIN_LEN descriptor
@@ -305,17 +400,18 @@ struct vrelay_mring_info {
 /**
  * Create a relayed queue and its mediated rings.
  *
- * The mediated avail ring starts at conf->last_avail_idx and the mediated
- * used ring at conf->last_used_idx (index invariant above). Entries of the
- * in-flight window (conf->log_from_used_idx) are logged here if the device
- * has a log.
+ * The mediated avail ring starts at conf->state.avail_idx and the
+ * mediated used ring at conf->state.used_idx (index invariant above).
+ * Entries of the in-flight window (conf->log_from_used_idx) are logged
+ * here if the device has a log.
  *
  * @param dev   owning device; must outlive the queue.
  * @param conf  copied; fds are borrowed and must stay open until destroy.
  * @return the queue in state VRELAY_QUEUE_IDLE, or NULL with errno set:
- * EINVAL (bad conf, size not a power of two in 1..32768), EFAULT (a ring,
- * or the used ring's log address, not wholly inside guest memory; checked
- * before any ring is touched), ENOMEM.
+ * EINVAL (bad conf, size not a power of two in 1..32768), ENOTSUP (a ring
+ * format not relayed yet: packed), EFAULT (a ring, or the device area's
+ * log address, not wholly inside guest memory; checked before any ring is
+ * touched), ENOMEM.
  * Thread context: control thread.
  */
 struct vrelay_queue *vrelay_queue_create(struct vrelay_device *dev,
@@ -454,14 +550,14 @@ struct vrelay_qctl_ops {
 	/**
 	 * Stop the queue: fetch no more avail entries, complete those in
 	 * flight (their used entries written, interrupt raised), then report
-	 * the next avail index the device would fetch and the next used
-	 * index it would write. Must be idempotent on a stopped queue.
+	 * in @p state the next avail entry the device would fetch and the
+	 * next used entry it would write (with the wrap counters for a
+	 * packed ring). Must be idempotent on a stopped queue.
 	 * Returns 0, or -EIO if the queue had faulted: it is stopped all the
-	 * same and the indices are where it stopped. Any other error means
+	 * same and the state is where it stopped. Any other error means
 	 * the queue could not be stopped and may still run.
 	 */
-	int (*suspend)(void *ctx, uint16_t qid, uint16_t *last_avail,
-		       uint16_t *last_used);
+	int (*suspend)(void *ctx, uint16_t qid, struct vrelay_qstate *state);
 	/**
 	 * Point the stopped queue at the mediated rings (mapping them into
 	 * the device's address space, avail read-only, used writable), keep
@@ -477,12 +573,12 @@ struct vrelay_qctl_ops {
 	 */
 	int (*program_direct)(void *ctx, uint16_t qid);
 	/**
-	 * Restart the stopped queue at the given indices. A device should
-	 * refuse (-EPERM) to run a queue on the guest's own rings while the
+	 * Restart the stopped queue at @p state. A device should refuse
+	 * (-EPERM) to run a queue on the guest's own rings while the
 	 * frontend logs dirty pages: it would write guest memory unlogged.
 	 */
-	int (*resume)(void *ctx, uint16_t qid, uint16_t last_avail,
-		      uint16_t last_used);
+	int (*resume)(void *ctx, uint16_t qid,
+		      const struct vrelay_qstate *state);
 };
 
 /** Where a switch left the device queue. */
@@ -507,10 +603,10 @@ enum vrelay_devq_state {
 /** What a switch did, valid after any return of the switch functions. */
 struct vrelay_switch_report {
 	enum vrelay_devq_state devq;	/**< where the device queue is */
-	/** The device's indices at suspend (valid unless devq is UNKNOWN):
-	 *  the next avail entry it fetches, the next used entry it writes. */
-	uint16_t last_avail;
-	uint16_t last_used;
+	/** The device queue's state at suspend (valid unless devq is
+	 *  UNKNOWN): the next avail entry it fetches, the next used entry
+	 *  it writes. */
+	struct vrelay_qstate state;
 	uint64_t unavailable_ns;	/**< from suspend to resume or failure */
 };
 
@@ -532,8 +628,8 @@ struct vrelay_switch_report {
  *
  * @param e       engine that will relay the queue.
  * @param dev     relay device of the queue.
- * @param conf    queue configuration; last_avail_idx / last_used_idx are
- *                ignored (taken from the device). The doorbell and irq
+ * @param conf    queue configuration; state is ignored (taken from the
+ *                device's suspend). The doorbell and irq
  *                fds are ignored too: the queue creates and owns its own.
  * @param ops     device queue control; ctx is passed back to it.
  * @param[out] qp the relayed queue (owned by the caller), NULL on failure.

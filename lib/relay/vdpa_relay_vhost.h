@@ -81,14 +81,20 @@ enum vrelay_dstate {
 	VRELAY_DSTATE_COUNT,
 };
 
-/** A guest ring as the controller hands it to the driver. */
+/**
+ * A guest ring as the controller hands it to the driver. The areas have
+ * their virtio 1.1 names: for a split ring the driver area is the avail
+ * ring and the device area the used ring; for a packed ring they are the
+ * driver and device event suppression structures.
+ */
 struct vrelay_vhost_ring {
-	uint64_t desc_gpa;	/**< descriptor table, guest physical */
-	uint64_t avail_gpa;	/**< avail ring */
-	uint64_t used_gpa;	/**< used ring */
+	enum vrelay_ring_format format;	/**< from VIRTIO_F_RING_PACKED */
+	uint64_t desc_gpa;	/**< descriptor table/ring, guest physical */
+	uint64_t driver_area_gpa;	/**< split: avail ring */
+	uint64_t device_area_gpa;	/**< split: used ring */
 	uint16_t size;		/**< entries, checked: 2^k, <= 32768 */
-	uint16_t last_avail;	/**< next avail entry to fetch */
-	uint16_t last_used;	/**< next used entry to write */
+	/** Where to start: next avail entry to fetch, used entry to write. */
+	struct vrelay_qstate state;
 	int kick_fd;		/**< the guest kicks it */
 	int call_fd;		/**< interrupts the guest, or -1 */
 	uint64_t features;	/**< negotiated virtio features */
@@ -102,8 +108,9 @@ struct vrelay_vhost_ops {
 	/**
 	 * Program the stopped queue for direct I/O on the guest's rings
 	 * (rings already checked: they lie in guest memory, aligned), at
-	 * ring->last_avail / last_used. Do not start it: the controller
-	 * starts it with qctl.resume when it may run.
+	 * ring->state. Do not start it: the controller starts it with
+	 * qctl.resume when it may run. A driver refuses a ring format it
+	 * does not support with -ENOTSUP.
 	 */
 	int (*program_guest)(void *ctx, uint16_t qid,
 			     const struct vrelay_vhost_ring *ring);
@@ -117,7 +124,8 @@ struct vrelay_vhost_ops {
 	/**
 	 * The device's own used index of the queue: where an in-flight
 	 * window starts. Never read from the guest's used ring, which the
-	 * guest can forge.
+	 * guest can forge. Split rings only for now (see
+	 * vrelay_queue_conf.log_from_used_idx).
 	 */
 	uint16_t (*used_idx)(void *ctx, uint16_t qid);
 	/** Forget a fault of a stopped queue (device reset). Optional. */

@@ -108,8 +108,7 @@ vrelay_vq_run(struct vrelay_vhost *v, uint16_t qid)
 			   "frontend logs dirty pages", v->name, qid);
 		return -EPERM;
 	}
-	return v->ops->qctl.resume(v->ctx, qid, vq->ring.last_avail,
-				   vq->ring.last_used);
+	return v->ops->qctl.resume(v->ctx, qid, &vq->ring.state);
 }
 
 int
@@ -118,8 +117,7 @@ vrelay_vq_hold(struct vrelay_vhost *v, uint16_t qid)
 	struct vrelay_vq *vq = &v->vq[qid];
 	int ret;
 
-	ret = v->ops->qctl.suspend(v->ctx, qid, &vq->ring.last_avail,
-				   &vq->ring.last_used);
+	ret = v->ops->qctl.suspend(v->ctx, qid, &vq->ring.state);
 	if (ret != 0 && ret != -EIO)
 		return ret;
 	return vrelay_vq_set_mode(v, qid, ret == -EIO ? VRELAY_QMODE_BROKEN :
@@ -262,16 +260,17 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	    vring.log_guest_addr != 0)
 		vq->log_guest_addr = vring.log_guest_addr;
 	else
-		vq->log_guest_addr = vq->ring.used_gpa;
+		vq->log_guest_addr = vq->ring.device_area_gpa;
 	snprintf(name, VRELAY_NAME_LEN, "q%u", qid);
 	memset(conf, 0, sizeof(*conf));
 	conf->name = name;
 	conf->qid = qid;
 	conf->size = vq->vring.size;
-	conf->guest_desc = vq->vring.desc;
-	conf->guest_avail = vq->vring.avail;
-	conf->guest_used = vq->vring.used;
-	conf->guest_used_gpa = vq->log_guest_addr;
+	conf->format = vq->ring.format;
+	conf->desc = vq->vring.desc;
+	conf->driver_area = vq->vring.avail;
+	conf->device_area = vq->vring.used;
+	conf->device_area_gpa = vq->log_guest_addr;
 	conf->event_idx = (v->features &
 			   (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
 	conf->indirect = (v->features &
@@ -316,10 +315,8 @@ vrelay_ctl_queue_start(struct vrelay_vhost *v, uint16_t qid)
 	vrelay_vq_set_mode(v, qid, VRELAY_QMODE_SWITCHING);
 	ret = vrelay_switch_to_relay(v->engine, v->rdev, &conf, &v->ops->qctl,
 				     v->ctx, &vq->relay, &rep);
-	if (rep.devq != VRELAY_DEVQ_UNKNOWN) {
-		vq->ring.last_avail = rep.last_avail;
-		vq->ring.last_used = rep.last_used;
-	}
+	if (rep.devq != VRELAY_DEVQ_UNKNOWN)
+		vq->ring.state = rep.state;
 	if (ret < 0) {
 		vq->relay = NULL;
 		vrelay_vq_set_mode(v, qid, rep.devq == VRELAY_DEVQ_STOPPED ?
@@ -339,7 +336,7 @@ fail_hold:
 
 int
 vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
-		      uint16_t *last_avail, uint16_t *last_used)
+		      struct vrelay_qstate *state)
 {
 	struct vrelay_vq *vq = &v->vq[qid];
 	struct vrelay_switch_report rep;
@@ -357,15 +354,11 @@ vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
 	vq->relay = NULL;
 	if (rep.devq == VRELAY_DEVQ_UNKNOWN) {
 		/* Ask the device again: suspend is idempotent on a stop. */
-		v->ops->qctl.suspend(v->ctx, qid, &rep.last_avail,
-				     &rep.last_used);
+		v->ops->qctl.suspend(v->ctx, qid, &rep.state);
 	}
-	vq->ring.last_avail = rep.last_avail;
-	vq->ring.last_used = rep.last_used;
-	if (last_avail != NULL)
-		*last_avail = rep.last_avail;
-	if (last_used != NULL)
-		*last_used = rep.last_used;
+	vq->ring.state = rep.state;
+	if (state != NULL)
+		*state = rep.state;
 	switch (rep.devq) {
 	case VRELAY_DEVQ_RUNNING:
 		to = VRELAY_QMODE_DIRECT;
@@ -443,7 +436,7 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 		struct vrelay_vq *vq = &v->vq[qid];
 
 		if (vq->relay != NULL)
-			err = vrelay_ctl_queue_stop(v, qid, true, NULL, NULL);
+			err = vrelay_ctl_queue_stop(v, qid, true, NULL);
 		else if (vq->mode == VRELAY_QMODE_HELD && vq->enabled)
 			/* Logging is off: direct I/O is safe again. */
 			err = vrelay_vq_run(v, qid) == 0 ?
@@ -476,7 +469,7 @@ vrelay_ctl_release(struct vrelay_vhost *v)
 
 	for (qid = 0; qid < v->max_queues; qid++)
 		if (v->vq[qid].relay != NULL)
-			vrelay_ctl_queue_stop(v, qid, false, NULL, NULL);
+			vrelay_ctl_queue_stop(v, qid, false, NULL);
 	vrelay_vlog_release(v);
 	engine_put(v->engine);
 	v->engine = NULL;
@@ -491,7 +484,7 @@ vrelay_ctl_hold_all(struct vrelay_vhost *v)
 		struct vrelay_vq *vq = &v->vq[qid];
 
 		if (vq->relay != NULL &&
-		    vrelay_ctl_queue_stop(v, qid, false, NULL, NULL) == 0)
+		    vrelay_ctl_queue_stop(v, qid, false, NULL) == 0)
 			vrelay_vq_set_mode(v, qid, VRELAY_QMODE_HELD);
 		else if (vq->mode == VRELAY_QMODE_DIRECT)
 			vrelay_vq_hold(v, qid);

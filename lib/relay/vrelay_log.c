@@ -333,3 +333,23 @@ vrelay_log_report_errors(struct vrelay_device *dev)
 		VRELAY_LOG(ERR, "%s: %" PRIu64 " dirty pages were beyond the "
 			   "log and could not be logged", dev->name, n);
 }
+
+/*
+ * Log every page of guest memory, for writes that cannot be attributed
+ * (an in-flight window the guest rewrote, say): a page the device wrote
+ * must never go unlogged. The hypervisor then sends all of memory again,
+ * which is correct; the cost is one bit a guest page (a bitmap word at a
+ * time), whatever the guest wrote. Any ring format: it needs no ring.
+ */
+uint64_t
+vrelay_log_all_memory(struct vrelay_device *dev, struct vrelay_range *scratch)
+{
+	const struct vrelay_mem *mem = &dev->mem;
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		scratch[i].gpa = mem->regions[i].gpa;
+		scratch[i].len = mem->regions[i].size;
+	}
+	return vrelay_log_ranges(dev, scratch, mem->nregions);
+}

@@ -24,13 +24,13 @@
 /* Used entries logged and published together. */
 #define VRELAY_BURST 64
 
-/* Scratch GPA ranges for one used burst (see vrelay_used.c). */
+/* Scratch GPA ranges for one used burst (see vrelay_split_used.c). */
 #define VRELAY_RANGES_CAP (2 * VRELAY_MAX_CHAIN_LEN + 8)
 
 /*
- * Descriptors one in-flight window walk may visit (vrelay_used.c): what a
- * genuine window of ordinary chains (four descriptors on average) over a
- * whole ring costs, plus one longest chain. Beyond it the window is not
+ * Descriptors one in-flight window walk may visit (vrelay_split_used.c):
+ * what a genuine window of ordinary chains (four descriptors on average)
+ * over a whole ring costs, plus one longest chain. Beyond it the window is not
  * attributed entry by entry but logged as all of guest memory.
  */
 #define VRELAY_WINDOW_DESC_BUDGET(size) \
@@ -90,6 +90,55 @@ struct vrelay_slot {
 };
 
 struct vrelay_engine;
+struct vrelay_queue;
+
+/*
+ * The ring format seam: what a relayed queue does differently for each
+ * enum vrelay_ring_format, one small function an operation. The queue
+ * (vrelay_queue.c) dispatches through it; everything else - the memory
+ * map, the dirty log, the engines, the switchover and the controller -
+ * never looks inside a ring. Called from the control thread while the
+ * queue is not attached, or from the engine that owns it, as the public
+ * function that dispatches to it says.
+ */
+struct vrelay_ring_ops {
+	const char *name;		/* for log lines: "split" */
+	/*
+	 * Check the conf's rings with the size and features the queue
+	 * will use: valid size, alignment, every area (and the device
+	 * area's log address) whole inside guest memory. Nothing indexes
+	 * a ring before this. @return 0, -EINVAL or -EFAULT, logged.
+	 */
+	int (*check_geometry)(const struct vrelay_device *dev,
+			      const struct vrelay_queue_conf *c);
+	/* Map the mediated rings and fill q->mring. @return 0, -ENOMEM. */
+	int (*alloc_mrings)(struct vrelay_queue *q);
+	void (*free_mrings)(struct vrelay_queue *q);
+	/*
+	 * Take the guest's rings from the conf and start the shadow and
+	 * mediated rings at the device's state (index invariant).
+	 */
+	void (*init)(struct vrelay_queue *q, const struct vrelay_queue_conf *c);
+	/* Record the chains the device fetched before the switch. */
+	int (*seed_inflight)(struct vrelay_queue *q);
+	/* Log the in-flight window: used entries [from, to). */
+	int (*log_window)(struct vrelay_queue *q, uint16_t from, uint16_t to);
+	/* Forward up to budget guest avail entries; queue not broken. */
+	int (*relay_avail)(struct vrelay_queue *q, unsigned int budget);
+	/* Relay up to budget used entries; force_call interrupts anyway. */
+	int (*relay_used)(struct vrelay_queue *q, unsigned int budget,
+			  bool force_call);
+	/* Ask for (or suppress) guest kicks and device interrupts. */
+	void (*set_notify)(struct vrelay_queue *q, bool want);
+	/* Enable notifications; true if work arrived meanwhile. */
+	bool (*arm)(struct vrelay_queue *q);
+	/* The shadow state: next avail entry to forward, used to relay. */
+	void (*get_state)(const struct vrelay_queue *q,
+			  struct vrelay_qstate *s);
+};
+
+/* vrelay_split.c */
+extern const struct vrelay_ring_ops vrelay_split_ops;
 
 /* epoll cookie: which queue, and which of its fds fired. */
 struct vrelay_evsrc {
@@ -101,30 +150,37 @@ struct vrelay_evsrc {
 struct vrelay_queue {
 	char name[VRELAY_NAME_LEN];	/* "<dev>/<qname>" for log lines */
 	struct vrelay_device *dev;	/* memory table and dirty log */
+	const struct vrelay_ring_ops *ops;	/* the ring format's code */
 	uint16_t qid;			/* virtqueue index */
-	uint16_t size;			/* ring size, power of two */
-	uint16_t mask;			/* size - 1, ring slot from an index */
+	uint16_t size;			/* ring size */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
-
-	/* Guest rings, as the guest driver laid them out. */
-	struct vring_desc *gdesc;	/* read: chains are walked here */
-	struct vring_avail *gavail;	/* read: entries to forward */
-	struct vring_used *gused;	/* written: entries relayed back */
-	uint64_t gused_gpa;		/* where gused is, for the log */
-
-	/* Mediated rings: the device's view of avail and used. */
-	struct vring_avail *mavail;	/* written by us, read by device */
-	struct vring_used *mused;	/* written by device, read by us */
-	struct vrelay_mring_info mring;	/* their mapping, for the driver */
+	uint64_t device_area_gpa;	/* guest device area, for the log */
+	struct vrelay_mring_info mring;	/* mediated rings' mapping */
 
 	/*
-	 * Shadow indices. last_avail is the next guest avail index to check
-	 * and forward; it always equals mavail->idx. last_used is the next
-	 * mediated used index to relay; it always equals gused->idx.
+	 * Split ring state (vrelay_split*.c). A packed ring will add its
+	 * own member beside it (a union then).
 	 */
-	uint16_t last_avail;
-	uint16_t last_used;
+	struct {
+		uint16_t mask;		/* size - 1: slot from an index */
+		/* Guest rings, as the guest driver laid them out. */
+		struct vring_desc *gdesc;	/* read: chains walked here */
+		struct vring_avail *gavail;	/* read: heads to forward */
+		struct vring_used *gused;	/* written: relayed back */
+		/* Mediated rings: the device's view of avail and used. */
+		struct vring_avail *mavail;	/* written by us */
+		struct vring_used *mused;	/* written by the device */
+		/*
+		 * Shadow indices. last_avail is the next guest avail
+		 * index to check and forward; it always equals
+		 * mavail->idx. last_used is the next mediated used index
+		 * to relay; it always equals gused->idx.
+		 */
+		uint16_t last_avail;
+		uint16_t last_used;
+	} split;
+
 	uint16_t inflight;		/* heads forwarded and not yet used */
 
 	/*
@@ -172,22 +228,41 @@ void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
 			     uint64_t len);
 
-/* vrelay_chain.c */
+/* vrelay_split_chain.c */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
-int vrelay_chain_walk(struct vrelay_queue *q, uint16_t head,
-		      uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
-		      const char **reason);
-int vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
-			     uint32_t *budget, uint64_t *wlen,
-			     vrelay_wdesc_fn fn, void *arg,
-			     const char **reason);
+int vrelay_split_chain_walk(struct vrelay_queue *q, uint16_t head,
+			    uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
+			    const char **reason);
+int vrelay_split_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
+				   uint32_t *budget, uint64_t *wlen,
+				   vrelay_wdesc_fn fn, void *arg,
+				   const char **reason);
 
-/* vrelay_avail.c */
-int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
+/* vrelay_split_avail.c */
+int vrelay_split_seed_inflight(struct vrelay_queue *q);
+int vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget);
+
+/* vrelay_split_used.c */
+int vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
+			    bool force_call);
+int vrelay_split_log_window(struct vrelay_queue *q, uint16_t from,
+			    uint16_t to);
+
+/* vrelay_split.c */
+void vrelay_split_notify_apply(struct vrelay_queue *q);
+void vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
+			      uint16_t old, bool force);
 
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);
+/*
+ * Log every page of guest memory, for writes that cannot be attributed.
+ * scratch: room for VRELAY_MAX_MEM_REGIONS ranges (q->ranges has more:
+ * VRELAY_RANGES_CAP). @return pages logged.
+ */
+uint64_t vrelay_log_all_memory(struct vrelay_device *dev,
+			       struct vrelay_range *scratch);
 /* Log and reset the count of pages that fell beyond the log. */
 void vrelay_log_report_errors(struct vrelay_device *dev);
 /*
@@ -196,20 +271,19 @@ void vrelay_log_report_errors(struct vrelay_device *dev);
  */
 extern __thread uint64_t vrelay_log_sort_compares;
 
-/* vrelay_queue.c */
+/* vrelay_queue.c: format-free; dispatches through q->ops. */
 int vrelay_queue_break(struct vrelay_queue *q, const char *reason);
+int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
 struct vrelay_queue *vrelay_queue_create_owned(struct vrelay_device *dev,
 		const struct vrelay_queue_conf *conf, bool own_fds);
 bool vrelay_queue_arm(struct vrelay_queue *q);
 void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
+void vrelay_queue_get_qstate(const struct vrelay_queue *q,
+			     struct vrelay_qstate *s);
 void vrelay_eventfd_signal(int fd);
 bool vrelay_eventfd_drain(int fd);
 
-/* vrelay_used.c */
-int vrelay_used_log_window(struct vrelay_queue *q, uint16_t from,
-			   uint16_t to);
-
-/* Ring fields past the entries (EVENT_IDX). */
+/* Split ring fields past the entries (EVENT_IDX). */
 static inline uint16_t *
 vrelay_used_event(struct vring_avail *avail, uint16_t size)
 {

@@ -3,150 +3,65 @@
  */
 
 /*
- * Relayed queue lifetime, mediated ring allocation, notification
- * suppression policy and the small eventfd helpers the relay uses.
+ * Relayed queue lifetime, the slot table, and the public queue functions,
+ * which dispatch to the queue's ring format (struct vrelay_ring_ops:
+ * vrelay_split.c); and the small eventfd helpers the relay uses. Nothing
+ * here looks inside a ring.
  */
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
 
-static uint64_t
-page_round(uint64_t len)
-{
-	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-
-	return (len + pg - 1) & ~(pg - 1);
-}
-
-static int
-mrings_alloc(struct vrelay_queue *q)
-{
-	/* Always room for the event words: notify_apply() may write them. */
-	uint64_t alen = page_round(vrelay_split_avail_len(q->size, true));
-	uint64_t ulen = page_round(vrelay_split_used_len(q->size, true));
-	void *a, *u;
-
-	a = mmap(NULL, alen, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (a == MAP_FAILED)
-		return -ENOMEM;
-	u = mmap(NULL, ulen, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (u == MAP_FAILED) {
-		munmap(a, alen);
-		return -ENOMEM;
-	}
-	q->mavail = a;
-	q->mused = u;
-	q->mring.avail = a;
-	q->mring.avail_len = alen;
-	q->mring.used = u;
-	q->mring.used_len = ulen;
-	return 0;
-}
-
 static bool
 conf_valid(const struct vrelay_queue_conf *c)
 {
-	if (c->name == NULL)
+	if (c->name == NULL || c->format >= VRELAY_RING_FORMAT_COUNT)
 		return false;
-	if (c->guest_desc == NULL || c->guest_avail == NULL ||
-	    c->guest_used == NULL)
+	if (c->desc == NULL || c->driver_area == NULL ||
+	    c->device_area == NULL)
 		return false;
 	return c->device_doorbell_fd >= 0;
 }
 
 /*
- * Check the rings' geometry with the size and features the queue will
- * use. Nothing below indexes a ring without this: vhost checked each
- * ring's extent only for the size it had when it translated the
- * addresses, and SET_VRING_NUM (or EVENT_IDX, which adds a word after
- * the avail and used rings) may have grown it since. A ring that does
- * not fit would have the relay read and write past guest memory.
- * @return 0, -EINVAL (bad size or alignment) or -EFAULT, logged once.
+ * The code of a ring format, or NULL with a line said once per process
+ * (not once per queue and switch: every switch of a packed device would
+ * repeat it) for a format not relayed yet.
  */
-static int
-conf_check_rings(const struct vrelay_device *dev,
-		 const struct vrelay_queue_conf *c)
+static const struct vrelay_ring_ops *
+ring_ops(enum vrelay_ring_format format)
 {
-	const struct vrelay_mem *mem = &dev->mem;
-	const char *bad = NULL;
+	static bool said;
 
-	if (!vrelay_split_size_valid(c->size)) {
-		VRELAY_LOG(ERR, "%s/%s: ring size %u is not a power of two "
-			   "in 1..%u", dev->name, c->name, c->size,
-			   VRELAY_MAX_RING_SIZE);
-		return -EINVAL;
-	}
-	if (!vrelay_split_rings_aligned((uintptr_t)c->guest_desc,
-					(uintptr_t)c->guest_avail,
-					(uintptr_t)c->guest_used)) {
-		VRELAY_LOG(ERR, "%s/%s: rings not aligned as virtio requires",
-			   dev->name, c->name);
-		return -EINVAL;
-	}
-	if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_desc,
-				     vrelay_split_desc_len(c->size)))
-		bad = "descriptor table";
-	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_avail,
-			vrelay_split_avail_len(c->size, c->event_idx)))
-		bad = "avail ring";
-	else if (!vrelay_mem_contains_hva(mem, (uintptr_t)c->guest_used,
-			vrelay_split_used_len(c->size, c->event_idx)))
-		bad = "used ring";
-	/* The log address is what the used ring's dirty bits cover. */
-	else if (!vrelay_mem_contains(mem, c->guest_used_gpa,
-			vrelay_split_used_len(c->size, c->event_idx)))
-		bad = "used ring log address";
-	if (bad == NULL)
-		return 0;
-	VRELAY_LOG(ERR, "%s/%s: %s not inside guest memory (size %u%s)",
-		   dev->name, c->name, bad, c->size,
-		   c->event_idx ? ", with event index" : "");
-	return -EFAULT;
+	if (format == VRELAY_RING_SPLIT)
+		return &vrelay_split_ops;
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+		VRELAY_LOG(ERR, "ring format %s is not relayed yet",
+			   format == VRELAY_RING_PACKED ? "packed" : "?");
+	return NULL;
 }
 
-/* Remember the chains the device fetched before the switch. */
-static int
-queue_seed_inflight(struct vrelay_queue *q)
+/*
+ * Remember a writable buffer of the chain being checked (arg: the
+ * struct vrelay_slot being filled), whatever the ring format. Every
+ * in-flight slot must carry its segments, or its used entry would log
+ * nothing.
+ */
+int
+vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len)
 {
-	uint16_t n = q->last_avail - q->last_used;
-	uint16_t i, idx, head;
-	const char *why = NULL;
-	uint64_t wlen;
+	struct vrelay_slot *s = arg;
 
-	if (n > q->size)
-		return vrelay_queue_break(q, "device indices more than a ring apart");
-	/*
-	 * The device completes in order often enough that the heads of
-	 * [last_used, last_avail) are the ones in flight; an out-of-order
-	 * device is still bounded by each chain's writable length.
-	 */
-	for (i = 0; i < n; i++) {
-		struct vrelay_slot rec = { .nseg = 0 };
-
-		idx = q->last_used + i;
-		head = vrelay_load16(&q->gavail->ring[idx & q->mask]);
-		/*
-		 * Record the writable segments as the avail side does: the
-		 * used side logs from them (nseg 0 would log nothing for the
-		 * buffers the device fills right after the switch).
-		 */
-		if (vrelay_chain_walk(q, head, &wlen, vrelay_slot_record_seg,
-				      &rec, &why) != 0)
-			return vrelay_queue_break(q, why);
-		if (q->slots[head].inflight)
-			return vrelay_queue_break(q, "head in flight twice");
-		q->slots[head] = rec;
-		q->slots[head].inflight = 1;
-		q->slots[head].wlen = wlen > UINT32_MAX ? UINT32_MAX : wlen;
-		q->inflight++;
+	if (s->nseg < VRELAY_SLOT_SEGS) {
+		s->seg_gpa[s->nseg] = gpa;
+		s->seg_len[s->nseg] = len;
 	}
+	if (s->nseg <= VRELAY_SLOT_SEGS)
+		s->nseg++;
 	return 0;
 }
 
@@ -154,6 +69,8 @@ struct vrelay_queue *
 vrelay_queue_create_owned(struct vrelay_device *dev,
 			  const struct vrelay_queue_conf *c, bool own_fds)
 {
+	const struct vrelay_ring_ops *ops;
+	struct vrelay_qstate st;
 	struct vrelay_queue *q;
 	int ret;
 
@@ -161,7 +78,12 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 		errno = EINVAL;
 		return NULL;
 	}
-	ret = conf_check_rings(dev, c);
+	ops = ring_ops(c->format);
+	if (ops == NULL) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	ret = ops->check_geometry(dev, c);
 	if (ret < 0) {
 		errno = -ret;
 		return NULL;
@@ -175,39 +97,32 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	q->ranges = calloc(VRELAY_RANGES_CAP, sizeof(*q->ranges));
 	if (q->ranges == NULL)
 		goto fail_ranges;
+	q->ops = ops;
 	q->size = c->size;
-	if (mrings_alloc(q) != 0)
+	if (ops->alloc_mrings(q) != 0)
 		goto fail_rings;
 	snprintf(q->name, sizeof(q->name), "%.31s/%.31s", dev->name,
 		 c->name);
 	q->dev = dev;
 	q->qid = c->qid;
-	q->mask = c->size - 1;
 	q->event_idx = c->event_idx;
 	q->indirect = c->indirect;
-	q->gdesc = c->guest_desc;
-	q->gavail = c->guest_avail;
-	q->gused = c->guest_used;
-	q->gused_gpa = c->guest_used_gpa;
+	q->device_area_gpa = c->device_area_gpa;
 	q->guest_kick_fd = c->guest_kick_fd;
 	q->guest_call_fd = c->guest_call_fd;
 	q->doorbell_fd = c->device_doorbell_fd;
 	q->irq_fd = c->device_irq_fd;
 	q->own_fds = own_fds;
-	q->last_avail = c->last_avail_idx;
-	q->last_used = c->last_used_idx;
-	/* Index invariant: the mediated rings continue the device's. */
-	q->mavail->idx = c->last_avail_idx;
-	q->mused->idx = c->last_used_idx;
+	ops->init(q, c);
 	q->state = VRELAY_QUEUE_IDLE;
 	__atomic_fetch_add(&dev->nqueues, 1, __ATOMIC_RELAXED);
 
-	if (queue_seed_inflight(q) == 0)
-		vrelay_used_log_window(q, c->log_from_used_idx,
-				       c->last_used_idx);
+	if (ops->seed_inflight(q) == 0)
+		ops->log_window(q, c->log_from_used_idx, c->state.used_idx);
 	vrelay_queue_set_notify(q, true);
-	VRELAY_LOG(INFO, "%s: created, size %u, avail %u used %u",
-		   q->name, q->size, q->last_avail, q->last_used);
+	vrelay_queue_get_qstate(q, &st);
+	VRELAY_LOG(INFO, "%s: created, %s, size %u, avail %u used %u",
+		   q->name, ops->name, q->size, st.avail_idx, st.used_idx);
 	return q;
 
 fail_rings:
@@ -243,8 +158,7 @@ vrelay_queue_destroy(struct vrelay_queue *q)
 		VRELAY_LOG(ERR, "%s: destroy while attached: leaked", q->name);
 		return;
 	}
-	munmap(q->mring.avail, q->mring.avail_len);
-	munmap(q->mring.used, q->mring.used_len);
+	q->ops->free_mrings(q);
 	if (q->own_fds) {
 		close(q->doorbell_fd);
 		if (q->irq_fd >= 0)
@@ -281,49 +195,41 @@ vrelay_queue_break(struct vrelay_queue *q, const char *reason)
 	return -EIO;
 }
 
-/* Write a 16-bit field of the guest used ring and log it if it changed. */
-static void
-guest_used_write16(struct vrelay_queue *q, uint16_t *field, uint16_t val)
-{
-	struct vrelay_range r;
+/* ---- dispatch to the ring format ------------------------------------ */
 
-	if (vrelay_load16(field) == val)
-		return;
-	*(volatile uint16_t *)field = val;
-	r.gpa = q->gused_gpa + (uint64_t)((uint8_t *)field -
-					  (uint8_t *)q->gused);
-	r.len = sizeof(*field);
-	q->stats.pages_logged += vrelay_log_ranges(q->dev, &r, 1);
+int
+vrelay_queue_relay_avail(struct vrelay_queue *q, unsigned int budget)
+{
+	if (vrelay_queue_is_broken(q))
+		return -EIO;
+	return q->ops->relay_avail(q, budget);
+}
+
+int
+vrelay_queue_relay_used(struct vrelay_queue *q, unsigned int budget)
+{
+	if (vrelay_queue_is_broken(q))
+		return -EIO;
+	return q->ops->relay_used(q, budget, false);
+}
+
+int
+vrelay_queue_flush(struct vrelay_queue *q)
+{
+	if (vrelay_queue_is_broken(q))
+		return -EIO;
+	/* The device is stopped: a spurious interrupt beats a lost one. */
+	return q->ops->relay_used(q, UINT16_MAX + 1U, true);
 }
 
 /*
- * Tell the guest whether to kick us and the device whether to interrupt
- * us. With EVENT_IDX an event index one behind the shadow index means
- * "not until the index wraps", which the next pass moves again.
+ * Notification policy set by the engine: want guest kicks and device
+ * interrupts (it sleeps on fds), or suppress them (it polls).
  */
-static void
-notify_apply(struct vrelay_queue *q)
-{
-	bool want = q->want_notify;
-
-	if (q->event_idx) {
-		guest_used_write16(q, vrelay_avail_event(q->gused, q->size),
-				   want ? q->last_avail : q->last_avail - 1);
-		*(volatile uint16_t *)vrelay_used_event(q->mavail, q->size) =
-			want ? q->last_used : q->last_used - 1;
-	} else {
-		guest_used_write16(q, &q->gused->flags,
-				   want ? 0 : VRING_USED_F_NO_NOTIFY);
-		*(volatile uint16_t *)&q->mavail->flags =
-			want ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
-	}
-}
-
 void
 vrelay_queue_set_notify(struct vrelay_queue *q, bool want)
 {
-	q->want_notify = want;
-	notify_apply(q);
+	q->ops->set_notify(q, want);
 }
 
 /*
@@ -333,17 +239,18 @@ vrelay_queue_set_notify(struct vrelay_queue *q, bool want)
 bool
 vrelay_queue_arm(struct vrelay_queue *q)
 {
-	q->want_notify = true;
-	notify_apply(q);
-	/*
-	 * Event index/flags stores visible before re-reading avail->idx and
-	 * used->idx: otherwise the other side may publish an entry, read our
-	 * stale suppression, skip the notification, and we sleep on it.
-	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return vrelay_load16(&q->gavail->idx) != q->last_avail ||
-		vrelay_load16(&q->mused->idx) != q->last_used;
+	return q->ops->arm(q);
 }
+
+/* The relay's shadow state: what the device's state is once flushed. */
+void
+vrelay_queue_get_qstate(const struct vrelay_queue *q,
+			struct vrelay_qstate *s)
+{
+	q->ops->get_state(q, s);
+}
+
+/* ---- eventfds ------------------------------------------------------- */
 
 void
 vrelay_eventfd_signal(int fd)

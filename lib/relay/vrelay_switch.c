@@ -125,7 +125,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 	}
 	*qp = NULL;
 	t0 = now_ns();
-	ret = ops->suspend(ctx, conf->qid, &r.last_avail, &r.last_used);
+	ret = ops->suspend(ctx, conf->qid, &r.state);
 	if (ret == -EIO) {
 		/* Faulted: stopped, and it stays so until a reset. */
 		r.devq = VRELAY_DEVQ_BROKEN;
@@ -135,8 +135,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 		goto fail_suspend;
 	r.devq = VRELAY_DEVQ_STOPPED;
 	qc = *conf;
-	qc.last_avail_idx = r.last_avail;
-	qc.last_used_idx = r.last_used;
+	qc.state = r.state;
 	ret = switch_eventfds(&qc);
 	if (ret != 0)
 		goto fail_eventfds;
@@ -154,7 +153,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 	ret = vrelay_engine_attach(e, q);
 	if (ret != 0)
 		goto fail_attach;
-	ret = ops->resume(ctx, conf->qid, r.last_avail, r.last_used);
+	ret = ops->resume(ctx, conf->qid, &r.state);
 	if (ret != 0)
 		goto fail_resume;
 	r.devq = VRELAY_DEVQ_RUNNING;
@@ -163,7 +162,7 @@ vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 	if (rep != NULL)
 		*rep = r;
 	VRELAY_LOG(INFO, "%s: switched to relay at avail %u used %u in %"
-		   PRIu64 " us", q->name, r.last_avail, r.last_used,
+		   PRIu64 " us", q->name, r.state.avail_idx, r.state.used_idx,
 		   r.unavailable_ns / 1000);
 	return 0;
 
@@ -182,7 +181,7 @@ fail_suspend:
 		   dev->name, conf->qid, strerror(-ret),
 		   r.devq == VRELAY_DEVQ_BROKEN ? "broken" :
 		   r.devq == VRELAY_DEVQ_STOPPED ? "stopped" : "in an unknown state",
-		   r.last_avail, r.last_used);
+		   r.state.avail_idx, r.state.used_idx);
 fail_args:
 	if (rep != NULL)
 		*rep = r;
@@ -195,6 +194,7 @@ vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 			bool resume, struct vrelay_switch_report *rep)
 {
 	struct vrelay_switch_report r = { .devq = VRELAY_DEVQ_UNKNOWN };
+	struct vrelay_qstate relayed;
 	bool broken;
 	uint64_t t0;
 	int ret;
@@ -209,7 +209,7 @@ vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 	/* Not attached (never or detached already) is not an error here. */
 	if (q->engine != NULL)
 		vrelay_engine_detach(q->engine, q);
-	ret = ops->suspend(ctx, q->qid, &r.last_avail, &r.last_used);
+	ret = ops->suspend(ctx, q->qid, &r.state);
 	if (ret != 0 && ret != -EIO)
 		goto fail_suspend;
 	/*
@@ -219,22 +219,24 @@ vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 	broken = ret == -EIO;
 	if (vrelay_queue_flush(q) < 0)
 		broken = true;
-	if (!broken && q->last_used != r.last_used)
+	vrelay_queue_get_qstate(q, &relayed);
+	if (!broken && (relayed.used_idx != r.state.used_idx ||
+			relayed.used_wrap != r.state.used_wrap))
 		VRELAY_LOG(WARNING, "%s: device used %u, relayed %u", q->name,
-			   r.last_used, q->last_used);
+			   r.state.used_idx, relayed.used_idx);
 	ret = ops->program_direct(ctx, q->qid);
 	if (ret != 0)
 		goto fail_program;
 	r.devq = broken ? VRELAY_DEVQ_BROKEN : VRELAY_DEVQ_STOPPED;
 	if (resume && !broken) {
-		ret = ops->resume(ctx, q->qid, r.last_avail, r.last_used);
+		ret = ops->resume(ctx, q->qid, &r.state);
 		if (ret != 0)
 			goto fail_resume;
 		r.devq = VRELAY_DEVQ_RUNNING;
 	}
 	r.unavailable_ns = now_ns() - t0;
 	VRELAY_LOG(INFO, "%s: switched to direct at avail %u used %u%s",
-		   q->name, r.last_avail, r.last_used,
+		   q->name, r.state.avail_idx, r.state.used_idx,
 		   broken ? " (broken: left stopped)" : "");
 	vrelay_queue_destroy(q);
 	if (rep != NULL)

@@ -288,6 +288,14 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 	uint16_t size;
 
 	vq->loaded = false;
+	r->format = (v->features & (1ULL << VIRTIO_F_RING_PACKED)) != 0 ?
+		VRELAY_RING_PACKED : VRELAY_RING_SPLIT;
+	if (r->format != VRELAY_RING_SPLIT) {
+		/* The geometry below, and the relay, are split's so far. */
+		VRELAY_LOG(ERR, "%s: queue %u: packed rings are not supported",
+			   v->name, qid);
+		return -ENOTSUP;
+	}
 	if (rte_vhost_get_vhost_vring(v->vid, qid, &vq->vring) < 0 ||
 	    vq->vring.desc == NULL)
 		return -EINVAL;
@@ -303,11 +311,11 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 		bad = "descriptor table";
 	else if (hva_range_to_gpa(&v->mem, vq->vring.avail,
 				  vrelay_split_avail_len(size, ev),
-				  &r->avail_gpa) < 0)
+				  &r->driver_area_gpa) < 0)
 		bad = "avail ring";
 	else if (hva_range_to_gpa(&v->mem, vq->vring.used,
 				  vrelay_split_used_len(size, ev),
-				  &r->used_gpa) < 0)
+				  &r->device_area_gpa) < 0)
 		bad = "used ring";
 	if (bad != NULL) {
 		VRELAY_LOG(ERR, "%s: queue %u %s outside guest memory (size "
@@ -318,8 +326,8 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 	if (!vrelay_split_rings_aligned((uintptr_t)vq->vring.desc,
 					(uintptr_t)vq->vring.avail,
 					(uintptr_t)vq->vring.used) ||
-	    !vrelay_split_rings_aligned(r->desc_gpa, r->avail_gpa,
-					r->used_gpa)) {
+	    !vrelay_split_rings_aligned(r->desc_gpa, r->driver_area_gpa,
+					r->device_area_gpa)) {
 		VRELAY_LOG(ERR, "%s: queue %u rings not aligned as virtio "
 			   "requires", v->name, qid);
 		return -EINVAL;
@@ -352,10 +360,9 @@ vq_start(struct vrelay_vhost *v, uint16_t qid, bool run)
 
 	if (rte_vhost_get_vring_base(v->vid, qid, &la, &lu) < 0)
 		return -EINVAL;
-	vq->ring.last_avail = la;
-	vq->ring.last_used = lu;
+	vrelay_qstate_from_base(vq->ring.format, la, lu, &vq->ring.state);
 	/* Not run yet: no in-flight window. */
-	vq->used_idx_at_log_on = lu;
+	vq->used_idx_at_log_on = vq->ring.state.used_idx;
 	ret = v->ops->program_guest(v->ctx, qid, &vq->ring);
 	if (ret < 0)
 		return ret;
@@ -376,18 +383,19 @@ static void
 vq_stop(struct vrelay_vhost *v, uint16_t qid)
 {
 	struct vrelay_vq *vq = &v->vq[qid];
-	uint16_t la = vq->ring.last_avail, lu = vq->ring.last_used;
+	struct vrelay_qstate st = vq->ring.state;
+	uint16_t la, lu;
 
 	if (vq->mode == VRELAY_QMODE_STOPPED)
 		return;
 	if (vq->relay != NULL)
-		vrelay_ctl_queue_stop(v, qid, false, &la, &lu);
+		vrelay_ctl_queue_stop(v, qid, false, &st);
 	else
-		v->ops->qctl.suspend(v->ctx, qid, &la, &lu);
+		v->ops->qctl.suspend(v->ctx, qid, &st);
 	if (v->ops->reset != NULL)
 		v->ops->reset(v->ctx, qid);
-	vq->ring.last_avail = la;
-	vq->ring.last_used = lu;
+	vq->ring.state = st;
+	vrelay_qstate_to_base(vq->ring.format, &st, &la, &lu);
 	rte_vhost_set_vring_base(v->vid, qid, la, lu);
 	vrelay_vq_set_mode(v, qid, VRELAY_QMODE_STOPPED);
 }

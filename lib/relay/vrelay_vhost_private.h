@@ -31,7 +31,7 @@ struct vrelay_vq {
 	bool loaded;			/* rings read and checked */
 	struct rte_vhost_vring vring;	/* host view: rings, fds, size */
 	struct vrelay_vhost_ring ring;	/* what the driver was given */
-	uint64_t log_guest_addr;	/* used ring address in the log */
+	uint64_t log_guest_addr;	/* device area address in the log */
 	/* The device's used index when the relay was asked for. */
 	uint16_t used_idx_at_log_on;
 	struct vrelay_queue *relay;	/* while mode is RELAY */
@@ -92,7 +92,7 @@ int vrelay_vq_run(struct vrelay_vhost *v, uint16_t qid);
 int vrelay_vq_hold(struct vrelay_vhost *v, uint16_t qid);
 int vrelay_ctl_queue_start(struct vrelay_vhost *v, uint16_t qid);
 int vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
-			  uint16_t *last_avail, uint16_t *last_used);
+			  struct vrelay_qstate *state);
 int vrelay_ctl_start(struct vrelay_vhost *v);
 int vrelay_ctl_stop(struct vrelay_vhost *v);
 void vrelay_ctl_hold_all(struct vrelay_vhost *v);

@@ -302,19 +302,20 @@ br_relay_create(struct br_ctx *c)
 	qc.name = "rx0";
 	qc.qid = 0;
 	qc.size = BR_RING;
-	qc.guest_desc = c->vr.desc;
-	qc.guest_avail = c->vr.avail;
-	qc.guest_used = c->vr.used;
-	qc.guest_used_gpa = c->vq[0].used_gpa;
+	qc.format = VRELAY_RING_SPLIT;
+	qc.desc = c->vr.desc;
+	qc.driver_area = c->vr.avail;
+	qc.device_area = c->vr.used;
+	qc.device_area_gpa = c->vq[0].used_gpa;
 	qc.guest_kick_fd = -1;
 	qc.guest_call_fd = -1;
 	/* Required; never rung: the "device" asks for no kicks below. */
 	c->doorbell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	qc.device_doorbell_fd = c->doorbell;
 	qc.device_irq_fd = -1;
-	qc.last_avail_idx = c->vr.avail->idx;
-	qc.last_used_idx = c->vr.used->idx;
-	qc.log_from_used_idx = qc.last_used_idx;
+	qc.state.avail_idx = c->vr.avail->idx;
+	qc.state.used_idx = c->vr.used->idx;
+	qc.log_from_used_idx = qc.state.used_idx;
 	c->rq = vrelay_queue_create(c->rdev, &qc);
 	if (c->rq == NULL) {
 		fprintf(stderr, "relay queue: %s\n", strerror(errno));
@@ -322,7 +323,7 @@ br_relay_create(struct br_ctx *c)
 	}
 	/* A polling engine: no guest kicks, no device interrupts. */
 	vrelay_queue_set_notify(c->rq, false);
-	c->rq->mused->flags = VRING_USED_F_NO_NOTIFY;
+	c->rq->split.mused->flags = VRING_USED_F_NO_NOTIFY;
 	return 0;
 }
 
@@ -399,7 +400,7 @@ br_round_ours(struct br_ctx *c, uint64_t *pages)
 {
 	struct vring_avail *ga = c->vr.avail;
 	struct vrelay_queue *q = c->rq;
-	uint16_t a = q->last_avail, i;
+	uint16_t a = q->split.last_avail, i;
 	uint64_t t0, t1;
 	int n;
 
@@ -409,7 +410,7 @@ br_round_ours(struct br_ctx *c, uint64_t *pages)
 			 __ATOMIC_RELEASE);
 	if (vrelay_queue_relay_avail(q, c->o.burst) != (int)c->o.burst)
 		return 0;
-	br_fill_used(c, q->mused, q->last_used);
+	br_fill_used(c, q->split.mused, q->split.last_used);
 	memset(c->log_base, 0, c->log_size);
 	t0 = rte_rdtsc_precise();
 	n = vrelay_queue_relay_used(q, c->o.burst);

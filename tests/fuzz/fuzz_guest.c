@@ -291,21 +291,22 @@ fg_queue_create(struct fg_guest *g, struct fg_in *in, bool with_log)
 	}
 	c.name = "q0";
 	c.size = g->size;
-	c.guest_desc = g->desc;
-	c.guest_avail = g->avail;
-	c.guest_used = g->used;
-	c.guest_used_gpa = FG_USED_GPA;
+	c.format = VRELAY_RING_SPLIT;
+	c.desc = g->desc;
+	c.driver_area = g->avail;
+	c.device_area = g->used;
+	c.device_area_gpa = FG_USED_GPA;
 	c.event_idx = g->event_idx;
 	c.indirect = g->indirect;
 	c.guest_kick_fd = -1;
 	c.guest_call_fd = -1;
 	c.device_doorbell_fd = fg_doorbell;
 	c.device_irq_fd = -1;
-	c.last_avail_idx = last_avail;
-	c.last_used_idx = last_avail - inflight % (g->size + 2);
-	c.log_from_used_idx = c.last_used_idx - window % (g->size + 2);
+	c.state.avail_idx = last_avail;
+	c.state.used_idx = last_avail - inflight % (g->size + 2);
+	c.log_from_used_idx = c.state.used_idx - window % (g->size + 2);
 	g->avail->idx = last_avail;
-	g->used->idx = c.last_used_idx;
+	g->used->idx = c.state.used_idx;
 	g->q = vrelay_queue_create(g->dev, &c);
 	return g->q != NULL ? 0 : -errno;
 }

@@ -28,9 +28,9 @@ op_program_guest(void *ctx, uint16_t qid, const struct vrelay_vhost_ring *r)
 }
 
 static int
-op_suspend(void *ctx, uint16_t qid, uint16_t *la, uint16_t *lu)
+op_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *st)
 {
-	(void)ctx; (void)qid; (void)la; (void)lu;
+	(void)ctx; (void)qid; (void)st;
 	return ++op_calls;
 }
 
@@ -50,9 +50,9 @@ op_program_direct(void *ctx, uint16_t qid)
 }
 
 static int
-op_resume(void *ctx, uint16_t qid, uint16_t la, uint16_t lu)
+op_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *st)
 {
-	(void)ctx; (void)qid; (void)la; (void)lu;
+	(void)ctx; (void)qid; (void)st;
 	return ++op_calls;
 }
 

@@ -54,8 +54,8 @@ regs_guest(struct ifcsw_dev *dev, uint16_t qid)
 	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
 
 	regs->desc_iova = r->desc_gpa;
-	regs->avail_iova = r->avail_gpa;
-	regs->used_iova = r->used_gpa;
+	regs->avail_iova = r->driver_area_gpa;
+	regs->used_iova = r->device_area_gpa;
 	regs->size = r->size;
 	regs->features = hwq_features(r->features);
 	regs->doorbell_fd = r->kick_fd;
@@ -71,24 +71,30 @@ qctl_program_guest(void *ctx, uint16_t qid,
 
 	if (qid >= 2 * dev->nb_queue_pairs)
 		return -EINVAL;
+	/* The VF runs split rings only (it never offers RING_PACKED). */
+	if (ring->format != VRELAY_RING_SPLIT)
+		return -ENOTSUP;
 	dev->vq[qid].ring = *ring;
 	regs_guest(dev, qid);
-	regs->last_avail_idx = ring->last_avail;
-	regs->last_used_idx = ring->last_used;
+	regs->last_avail_idx = ring->state.avail_idx;
+	regs->last_used_idx = ring->state.used_idx;
 	return 0;
 }
 
 static int
-qctl_suspend(void *ctx, uint16_t qid, uint16_t *last_avail,
-	     uint16_t *last_used)
+qctl_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *state)
 {
 	struct ifcsw_dev *dev = ctx;
 	int ret;
 
 	/* The VF reports where it stopped even when it faulted. */
-	ret = ifcsw_hw_queue_stop(&dev->hw, qid, last_avail, last_used);
+	ret = ifcsw_hw_queue_stop(&dev->hw, qid, &state->avail_idx,
+				  &state->used_idx);
 	if (ret < 0)
 		return ret;
+	/* Split rings: free-running indices, no wrap counters. */
+	state->avail_wrap = false;
+	state->used_wrap = false;
 	return dev->hw.q[qid].state == IFCSW_HWQ_FAULT ? -EIO : 0;
 }
 
@@ -162,7 +168,7 @@ qctl_program_direct(void *ctx, uint16_t qid)
 }
 
 static int
-qctl_resume(void *ctx, uint16_t qid, uint16_t last_avail, uint16_t last_used)
+qctl_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *state)
 {
 	struct ifcsw_dev *dev = ctx;
 	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
@@ -171,8 +177,8 @@ qctl_resume(void *ctx, uint16_t qid, uint16_t last_avail, uint16_t last_used)
 	if (dev->vq[qid].mring_used_iova == 0 &&
 	    !vrelay_vhost_direct_allowed(dev->ctl))
 		return -EPERM;
-	regs->last_avail_idx = last_avail;
-	regs->last_used_idx = last_used;
+	regs->last_avail_idx = state->avail_idx;
+	regs->last_used_idx = state->used_idx;
 	return ifcsw_hw_queue_start(&dev->hw, qid);
 }
 

@@ -106,13 +106,14 @@ t_conf(struct tctx *t, uint16_t start)
 {
 	struct vrelay_queue_conf c = {
 		.name = "q0", .qid = 0, .size = t->size,
-		.guest_desc = t->desc, .guest_avail = t->avail,
-		.guest_used = t->used, .guest_used_gpa = T_USED_GPA,
+		.format = VRELAY_RING_SPLIT, .desc = t->desc,
+		.driver_area = t->avail, .device_area = t->used,
+		.device_area_gpa = T_USED_GPA,
 		.indirect = true,
 		.guest_kick_fd = t->kick_fd, .guest_call_fd = t->call_fd,
 		.device_doorbell_fd = t->doorbell_fd,
 		.device_irq_fd = t->irq_fd,
-		.last_avail_idx = start, .last_used_idx = start,
+		.state = { .avail_idx = start, .used_idx = start },
 		.log_from_used_idx = start,
 	};
 

@@ -6,8 +6,10 @@
  * Ring geometry is checked with the size and features the queue is
  * created with (issue #11, defect 1): every ring, event word included
  * when EVENT_IDX is on, must lie whole inside one memory region, and the
- * used ring's log address inside guest memory. vhost checked the rings
- * only for the size they had when their addresses were translated.
+ * used ring's (device area's) log address inside guest memory. vhost
+ * checked the rings only for the size they had when their addresses were
+ * translated. A ring format the relay does not handle yet (packed) is
+ * refused (issue #12).
  *
  * Rings are placed against the end of region 1 (GPA 0x200000), which the
  * test maps on into the GPA hole: a write past the region lands in the
@@ -45,10 +47,10 @@ geo_conf(struct tctx *t, uint16_t size, uint64_t avail_gpa,
 	struct vrelay_queue_conf c = t_conf(t, 0);
 
 	c.size = size;
-	c.guest_desc = t_hva(t, T_BUF_GPA);
-	c.guest_avail = t_hva(t, avail_gpa);
-	c.guest_used = t_hva(t, used_gpa);
-	c.guest_used_gpa = used_gpa;
+	c.desc = t_hva(t, T_BUF_GPA);
+	c.driver_area = t_hva(t, avail_gpa);
+	c.device_area = t_hva(t, used_gpa);
+	c.device_area_gpa = used_gpa;
 	c.event_idx = event_idx;
 	return c;
 }
@@ -141,18 +143,18 @@ test_desc_and_log(void)
 	t_init(&t, 256);
 	/* 32768 descriptors (512 KiB) from 256 KiB before the region end. */
 	c = geo_conf(&t, 32768, T_AVAIL_GPA, T_USED_GPA, false);
-	c.guest_desc = t_hva(&t, REGION_END - 0x40000);
+	c.desc = t_hva(&t, REGION_END - 0x40000);
 	expect_fail(&t, &c, EFAULT);
-	c.guest_desc = t_hva(&t, REGION_END - 0x80000);
+	c.desc = t_hva(&t, REGION_END - 0x80000);
 	expect_ok(&t, &c);
 	/* Across two regions adjacent in both GPA and host address: no. */
-	c.guest_desc = t_hva(&t, 0x100000 - 0x40000);
+	c.desc = t_hva(&t, 0x100000 - 0x40000);
 	expect_fail(&t, &c, EFAULT);
 	/* The used ring's log address in the hole, then straddling out. */
 	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA, false);
-	c.guest_used_gpa = T_GAP_START + 0x1000;
+	c.device_area_gpa = T_GAP_START + 0x1000;
 	expect_fail(&t, &c, EFAULT);
-	c.guest_used_gpa = REGION_END - 64;
+	c.device_area_gpa = REGION_END - 64;
 	expect_fail(&t, &c, EFAULT);
 	t_fini(&t);
 }
@@ -184,11 +186,51 @@ test_alignment(void)
 	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA + 2, false);
 	expect_fail(&t, &c, EINVAL);
 	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA, false);
-	c.guest_desc = t_hva(&t, T_BUF_GPA + 8);
+	c.desc = t_hva(&t, T_BUF_GPA + 8);
 	expect_fail(&t, &c, EINVAL);
 	c = geo_conf(&t, 256, T_AVAIL_GPA + 2, T_USED_GPA + 4, false);
 	expect_ok(&t, &c);
 	t_fini(&t);
+}
+
+/*
+ * Packed rings are not relayed yet: refused before any ring is touched,
+ * with an error that says so.
+ */
+static void
+test_packed_refused(void)
+{
+	struct vrelay_queue_conf c;
+	struct tctx t;
+
+	t_init(&t, 256);
+	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA, false);
+	c.format = VRELAY_RING_PACKED;
+	expect_fail(&t, &c, ENOTSUP);
+	c.format = VRELAY_RING_FORMAT_COUNT;
+	expect_fail(&t, &c, EINVAL);
+	t_fini(&t);
+}
+
+/* vhost's vring base: (wrap << 15) | idx for packed, the index for split. */
+static void
+test_qstate_base(void)
+{
+	struct vrelay_qstate s, back;
+	uint16_t la, lu;
+
+	vrelay_qstate_from_base(VRELAY_RING_SPLIT, 0x8003, 0xffff, &s);
+	CHECK(s.avail_idx == 0x8003 && s.used_idx == 0xffff);
+	CHECK(!s.avail_wrap && !s.used_wrap);
+	vrelay_qstate_to_base(VRELAY_RING_SPLIT, &s, &la, &lu);
+	CHECK(la == 0x8003 && lu == 0xffff);
+	vrelay_qstate_from_base(VRELAY_RING_PACKED, 0x8003, 0x0005, &s);
+	CHECK(s.avail_idx == 3 && s.avail_wrap);
+	CHECK(s.used_idx == 5 && !s.used_wrap);
+	vrelay_qstate_to_base(VRELAY_RING_PACKED, &s, &la, &lu);
+	CHECK(la == 0x8003 && lu == 0x0005);
+	vrelay_qstate_from_base(VRELAY_RING_PACKED, la, lu, &back);
+	CHECK(vrelay_qstate_equal(&s, &back));
 }
 
 int
@@ -209,6 +251,8 @@ main(void)
 	test_desc_and_log();
 	test_bad_size();
 	test_alignment();
+	test_packed_refused();
+	test_qstate_base();
 	printf("test_relay_geometry: OK\n");
 	return 0;
 }

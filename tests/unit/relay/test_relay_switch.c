@@ -73,15 +73,15 @@ fd_complete(struct fdev *d, unsigned int n)
 }
 
 static int
-op_suspend(void *ctx, uint16_t qid, uint16_t *la, uint16_t *lu)
+op_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *st)
 {
 	struct fdev *d = ctx;
 
 	(void)qid;
 	fd_complete(d, SZ);
 	d->stopped = true;
-	*la = d->last_avail;
-	*lu = d->last_used;
+	*st = (struct vrelay_qstate){ .avail_idx = d->last_avail,
+				      .used_idx = d->last_used };
 	return d->fault ? -EIO : 0;
 }
 
@@ -115,13 +115,14 @@ op_program_direct(void *ctx, uint16_t qid)
 }
 
 static int
-op_resume(void *ctx, uint16_t qid, uint16_t la, uint16_t lu)
+op_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *st)
 {
 	struct fdev *d = ctx;
 
 	(void)qid;
 	CHECK(d->stopped);
-	CHECK(la == d->last_avail && lu == d->last_used);
+	CHECK(st->avail_idx == d->last_avail && st->used_idx == d->last_used);
+	CHECK(!st->avail_wrap && !st->used_wrap);
 	d->stopped = false;
 	d->resumes++;
 	return 0;
@@ -188,7 +189,8 @@ faulted_queue_stops_exactly(struct vrelay_engine *e, struct fdev *d,
 	d->fault = 1;
 	CHECK(vrelay_switch_to_direct(e, q, &ops, d, true, &rep) == -EIO);
 	CHECK(rep.devq == VRELAY_DEVQ_BROKEN);
-	CHECK(rep.last_avail == d->last_avail && rep.last_used == d->last_used);
+	CHECK(rep.state.avail_idx == d->last_avail &&
+	      rep.state.used_idx == d->last_used);
 	CHECK(d->t->used->idx == d->last_used);
 	CHECK(d->stopped && !d->relay);
 	CHECK(count_fds() == fds);
@@ -230,7 +232,7 @@ main(void)
 	      -EIO);
 	CHECK(!d.relay && d.stopped && d.resumes == 0 && q == NULL);
 	CHECK(rep.devq == VRELAY_DEVQ_STOPPED);
-	CHECK(rep.last_avail == 10 && rep.last_used == 10);
+	CHECK(rep.state.avail_idx == 10 && rep.state.used_idx == 10);
 	CHECK(d.last_avail == 10 && d.last_used == 10);
 	/* Stopped: a new avail entry is not fetched. */
 	add(&t, 1);
@@ -274,7 +276,7 @@ main(void)
 	resumes = d.resumes;
 	CHECK(vrelay_switch_to_direct(e, q, &ops, &d, true, &rep) == 0);
 	CHECK(rep.devq == VRELAY_DEVQ_RUNNING && d.resumes == resumes + 1);
-	CHECK(rep.last_avail == 31 && rep.last_used == 31);
+	CHECK(rep.state.avail_idx == 31 && rep.state.used_idx == 31);
 	CHECK(t.used->idx == 31);
 	CHECK(!d.relay && !d.stopped);
 	for (i = 10; i < 31; i++)

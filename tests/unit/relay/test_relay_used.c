@@ -161,8 +161,8 @@ test_inflight_window(void)
 		t.used->ring[i].len = 64;
 	}
 	t.used->idx = 6;
-	c.last_avail_idx = 6;
-	c.last_used_idx = 6;
+	c.state.avail_idx = 6;
+	c.state.used_idx = 6;
 	c.log_from_used_idx = 3;
 	CHECK(vrelay_device_set_log(t.dev, t.log, T_LOG_SIZE) == 0);
 	q = vrelay_queue_create(t.dev, &c);

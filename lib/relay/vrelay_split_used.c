@@ -3,7 +3,8 @@
  */
 
 /*
- * Used relay: mediated used ring -> validated, logged -> guest used ring.
+ * Split ring used relay: mediated used ring -> validated, logged -> guest
+ * used ring; and the in-flight window a switchover logs.
  *
  * Each used entry is checked against the chain the relay forwarded under
  * that id, and exactly the first `len` bytes of the chain's writable
@@ -44,7 +45,7 @@ used_collect(void *arg, uint64_t gpa, uint32_t len)
 
 /*
  * Collect the ranges the device wrote for one entry; no slot checks.
- * budget: as for vrelay_chain_walk_budget(), NULL for none.
+ * budget: as for vrelay_split_chain_walk_budget(), NULL for none.
  */
 static int
 used_collect_entry(struct vrelay_queue *q, uint16_t id, uint32_t len,
@@ -53,8 +54,8 @@ used_collect_entry(struct vrelay_queue *q, uint16_t id, uint32_t len,
 	struct used_walk w = { .q = q, .left = len };
 	uint64_t wlen;
 
-	if (vrelay_chain_walk_budget(q, id, budget, &wlen, used_collect, &w,
-				     why) != 0)
+	if (vrelay_split_chain_walk_budget(q, id, budget, &wlen, used_collect,
+					   &w, why) != 0)
 		return -EIO;
 	if (w.left != 0) {
 		*why = "used len exceeds the chain's writable length";
@@ -67,8 +68,8 @@ used_collect_entry(struct vrelay_queue *q, uint16_t id, uint32_t len,
 static void
 used_ring_ranges(struct vrelay_queue *q, uint16_t start, uint16_t n)
 {
-	uint64_t ring = q->gused_gpa + offsetof(struct vring_used, ring);
-	uint16_t first = start & q->mask;
+	uint64_t ring = q->device_area_gpa + offsetof(struct vring_used, ring);
+	uint16_t first = start & q->split.mask;
 	uint16_t head = n;
 
 	if (first + n > q->size)
@@ -82,9 +83,9 @@ used_ring_ranges(struct vrelay_queue *q, uint16_t start, uint16_t n)
 			(n - head) * sizeof(struct vring_used_elem);
 		q->nranges++;
 	}
-	q->ranges[q->nranges].gpa = q->gused_gpa +
+	q->ranges[q->nranges].gpa = q->device_area_gpa +
 		offsetof(struct vring_used, idx);
-	q->ranges[q->nranges].len = sizeof(q->gused->idx);
+	q->ranges[q->nranges].len = sizeof(q->split.gused->idx);
 	q->nranges++;
 }
 
@@ -133,14 +134,15 @@ used_burst(struct vrelay_queue *q, uint16_t n)
 {
 	struct vring_used_elem el[VRELAY_BURST];
 	const volatile struct vring_used_elem *src;
-	uint16_t i, idx;
+	struct vring_used *gused = q->split.gused;
+	uint16_t i, idx, first = q->split.last_used;
 
 	q->nranges = 0;
 	for (i = 0; i < n; i++) {
 		/* Room for a longest chain plus the used ring ranges. */
 		if (q->nranges + VRELAY_MAX_CHAIN_LEN + 3 > VRELAY_RANGES_CAP)
 			break;
-		src = &q->mused->ring[(q->last_used + i) & q->mask];
+		src = &q->split.mused->ring[(first + i) & q->split.mask];
 		el[i].id = src->id;
 		el[i].len = src->len;
 		if (used_check_entry(q, &el[i]) != 0)
@@ -155,14 +157,14 @@ used_burst(struct vrelay_queue *q, uint16_t n)
 	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
 						   q->nranges);
 	for (i = 0; i < n; i++) {
-		idx = q->last_used + i;
-		q->gused->ring[idx & q->mask] = el[i];
+		idx = first + i;
+		gused->ring[idx & q->split.mask] = el[i];
 	}
 	/*
 	 * Used ring entries visible before used->idx: once the guest sees
 	 * the index it may consume the buffers.
 	 */
-	__atomic_store_n(&q->gused->idx, q->last_used + n, __ATOMIC_RELEASE);
+	__atomic_store_n(&gused->idx, first + n, __ATOMIC_RELEASE);
 	/*
 	 * The used ring pages only after writing them. The hypervisor
 	 * clears a bit and then copies the page: a bit set before our write
@@ -172,51 +174,29 @@ used_burst(struct vrelay_queue *q, uint16_t n)
 	 * orders the writes before the atomic OR.
 	 */
 	q->nranges = 0;
-	used_ring_ranges(q, q->last_used, n);
+	used_ring_ranges(q, first, n);
 	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
 						   q->nranges);
 	q->stats.log_bursts++;
-	q->last_used += n;
+	q->split.last_used += n;
 	return n;
 }
 
-static void
-used_call_guest(struct vrelay_queue *q, uint16_t old, bool force)
+/* The queue is not broken: vrelay_queue_relay_used() checked. */
+int
+vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
+			bool force_call)
 {
-	bool call;
-
-	/*
-	 * Guest used->idx visible before reading its used_event/flags
-	 * (virtio: publish used->idx, then check whether to interrupt).
-	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (q->event_idx)
-		call = vring_need_event(
-			vrelay_load16(vrelay_used_event(q->gavail, q->size)),
-			q->last_used, old);
-	else
-		call = !(vrelay_load16(&q->gavail->flags) &
-			 VRING_AVAIL_F_NO_INTERRUPT);
-	if (call || force) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	}
-}
-
-static int
-used_relay(struct vrelay_queue *q, unsigned int budget, bool force_call)
-{
-	uint16_t used_idx, pending, old = q->last_used;
+	uint16_t used_idx, pending, old = q->split.last_used;
 	unsigned int todo, total = 0;
 	int ret;
 
-	if (vrelay_queue_is_broken(q))
-		return -EIO;
 	/* Read used->idx before the used entries it covers. */
-	used_idx = __atomic_load_n(&q->mused->idx, __ATOMIC_ACQUIRE);
-	pending = used_idx - q->last_used;
+	used_idx = __atomic_load_n(&q->split.mused->idx, __ATOMIC_ACQUIRE);
+	pending = used_idx - q->split.last_used;
 	if (pending > q->inflight)
-		return vrelay_queue_break(q, "device used idx ahead of entries in flight");
+		return vrelay_queue_break(q,
+			"device used idx ahead of entries in flight");
 	todo = pending < budget ? pending : budget;
 	while (total < todo) {
 		ret = used_burst(q, todo - total < VRELAY_BURST ?
@@ -229,43 +209,10 @@ used_relay(struct vrelay_queue *q, unsigned int budget, bool force_call)
 		return 0;
 	q->stats.used_relayed += total;
 	/* Move the device's used_event along with what we consumed. */
-	vrelay_queue_set_notify(q, q->want_notify);
-	used_call_guest(q, old, force_call);
+	vrelay_split_notify_apply(q);
+	/* Interrupt the guest if it asked for it (or force_call). */
+	vrelay_split_notify_peer(q, true, old, force_call);
 	return total;
-}
-
-int
-vrelay_queue_relay_used(struct vrelay_queue *q, unsigned int budget)
-{
-	return used_relay(q, budget, false);
-}
-
-int
-vrelay_queue_flush(struct vrelay_queue *q)
-{
-	/* The device is stopped: a spurious interrupt beats a lost one. */
-	return used_relay(q, UINT16_MAX + 1U, true);
-}
-
-/*
- * Log every page of guest memory, for a window whose writes cannot be
- * attributed: a page the device wrote must never go unlogged. The
- * hypervisor then sends all of memory again, which is correct; the cost
- * is one bit a guest page (a bitmap word at a time), whatever the guest
- * wrote. The used ring is guest memory (checked at create), so covered.
- */
-static uint64_t
-window_log_all(struct vrelay_queue *q)
-{
-	const struct vrelay_mem *mem = &q->dev->mem;
-	uint32_t i;
-
-	/* nregions <= VRELAY_MAX_MEM_REGIONS < VRELAY_RANGES_CAP */
-	for (i = 0; i < mem->nregions; i++) {
-		q->ranges[i].gpa = mem->regions[i].gpa;
-		q->ranges[i].len = mem->regions[i].size;
-	}
-	return vrelay_log_ranges(q->dev, q->ranges, mem->nregions);
 }
 
 /*
@@ -282,7 +229,7 @@ window_log_all(struct vrelay_queue *q)
  * device that already wrote is never made to lose a page.
  */
 int
-vrelay_used_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
+vrelay_split_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
 {
 	const uint32_t budget0 = VRELAY_WINDOW_DESC_BUDGET(q->size);
 	const volatile struct vring_used_elem *e;
@@ -306,7 +253,7 @@ vrelay_used_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
 						   q->nranges);
 			q->nranges = 0;
 		}
-		e = &q->gused->ring[(uint16_t)(from + i) & q->mask];
+		e = &q->split.gused->ring[(from + i) & q->split.mask];
 		id = e->id;
 		len = e->len;
 		if (used_collect_entry(q, id, len, &budget, &why) != 0)
@@ -325,7 +272,8 @@ log_all:
 	VRELAY_LOG(WARNING, "%s: in-flight window [%u, %u), used %u: %s; "
 		   "logging all guest memory", q->name, from, to,
 		   (uint16_t)(from + i), why);
-	pages += window_log_all(q);
+	/* The used ring is guest memory (checked at create), so covered. */
+	pages += vrelay_log_all_memory(q->dev, q->ranges);
 	q->stats.pages_logged += pages;
 	q->stats.log_bursts++;
 	q->stats.inflight_logged += n;

@@ -3,7 +3,8 @@
  */
 
 /*
- * Descriptor chain walking and checking. The guest owns the descriptor
+ * Split ring descriptor chain walking and checking (the descriptor table
+ * and the indirect tables it points to). The guest owns the descriptor
  * table and may rewrite it at any time, so each descriptor is read once
  * into a local copy and every decision is taken on that copy; every loop
  * is bounded so a hostile table cannot make the relay spin.
@@ -91,12 +92,13 @@ chain_buffer(struct vrelay_queue *q, struct chain_walk *w,
  * or the budget runs out.
  */
 int
-vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
-			 uint32_t *budget, uint64_t *wlen, vrelay_wdesc_fn fn,
-			 void *arg, const char **reason)
+vrelay_split_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
+			       uint32_t *budget, uint64_t *wlen,
+			       vrelay_wdesc_fn fn, void *arg,
+			       const char **reason)
 {
 	struct chain_walk w = {
-		.table = q->gdesc,
+		.table = q->split.gdesc,
 		.n = q->size,
 		.left = q->size,	/* no direct chain is longer than the ring */
 	};
@@ -149,8 +151,9 @@ vrelay_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
 }
 
 int
-vrelay_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
-		  vrelay_wdesc_fn fn, void *arg, const char **reason)
+vrelay_split_chain_walk(struct vrelay_queue *q, uint16_t head, uint64_t *wlen,
+			vrelay_wdesc_fn fn, void *arg, const char **reason)
 {
-	return vrelay_chain_walk_budget(q, head, NULL, wlen, fn, arg, reason);
+	return vrelay_split_chain_walk_budget(q, head, NULL, wlen, fn, arg,
+					      reason);
 }
