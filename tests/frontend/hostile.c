@@ -60,6 +60,28 @@ scratch_buf(struct guest_mem *gm)
 	return gpa;
 }
 
+/*
+ * A 16-byte indirect table whose only entry is an indirect descriptor
+ * pointing at the table itself, in the split or the packed layout.
+ * Returns its GPA or 0.
+ */
+static uint64_t
+self_table(struct guest_mem *gm, bool packed)
+{
+	uint64_t tbl = gm_alloc(gm, 64, 16);
+	void *t = tbl ? gm_wptr(gm, tbl, 16) : NULL;
+
+	if (t == NULL)
+		return 0;
+	if (packed)
+		*(struct vring_packed_desc *)t = (struct vring_packed_desc){
+			.addr = tbl, .len = 16, .flags = VRING_DESC_F_INDIRECT };
+	else
+		*(struct vring_desc *)t = (struct vring_desc){
+			.addr = tbl, .len = 16, .flags = VRING_DESC_F_INDIRECT };
+	return tbl;
+}
+
 /* Fill descriptors 0..2 (and maybe a table) for kind; return the head. */
 static int
 build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
@@ -67,7 +89,6 @@ build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 	const struct gm_region *last = &gm->r[gm->nr - 1];
 	const struct gm_region *first = &gm->r[0];
 	uint64_t buf = scratch_buf(gm), tbl;
-	struct vring_desc *t;
 
 	if (buf == 0)
 		return -ENOMEM;
@@ -85,13 +106,9 @@ build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 		set_desc(vq, 0, buf, 17, VRING_DESC_F_INDIRECT, 0);
 		return 0;
 	case VFH_INDIRECT_SELF:
-		/* A table whose only entry is an indirect pointing at itself. */
-		tbl = gm_alloc(gm, 64, 16);
-		t = gm_wptr(gm, tbl, 16);
-		if (t == NULL)
+		tbl = self_table(gm, false);
+		if (tbl == 0)
 			return -ENOMEM;
-		*t = (struct vring_desc){ .addr = tbl, .len = 16,
-					  .flags = VRING_DESC_F_INDIRECT };
 		set_desc(vq, 0, tbl, 16, VRING_DESC_F_INDIRECT, 0);
 		return 0;
 	case VFH_BUF_OOB:
@@ -175,7 +192,6 @@ packed_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 	const struct gm_region *last = &gm->r[gm->nr - 1];
 	const struct gm_region *first = &gm->r[0];
 	struct vring_packed_desc d = { .addr = scratch_buf(gm), .len = 64 };
-	struct vring_packed_desc *t;
 	uint64_t tbl;
 
 	if (d.addr == 0)
@@ -192,12 +208,9 @@ packed_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 		d.flags = VRING_DESC_F_INDIRECT;
 		break;
 	case VFH_INDIRECT_SELF:
-		tbl = gm_alloc(gm, 64, 16);
-		t = gm_wptr(gm, tbl, 16);
-		if (t == NULL)
+		tbl = self_table(gm, true);
+		if (tbl == 0)
 			return -ENOMEM;
-		*t = (struct vring_packed_desc){ .addr = tbl, .len = 16,
-						 .flags = VRING_DESC_F_INDIRECT };
 		d = (struct vring_packed_desc){ .addr = tbl, .len = 16,
 						.flags = VRING_DESC_F_INDIRECT };
 		break;

@@ -127,7 +127,12 @@ virtq_add(struct virtq *vq, const struct vq_seg *segs, unsigned int n,
 void
 virtq_publish(struct virtq *vq)
 {
-	vq->ops->publish(vq);
+	int kick = vq->ops->publish(vq);
+
+	if (kick == 0)
+		vq->kicks_saved++;
+	else if (kick > 0)
+		virtq_notify(vq);
 }
 
 void

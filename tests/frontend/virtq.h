@@ -60,7 +60,8 @@ struct virtq_ops {
 	int (*alloc)(struct virtq *vq, struct guest_mem *gm);
 	int (*add)(struct virtq *vq, const struct vq_seg *segs,
 		   unsigned int n, bool indirect, void *token);
-	void (*publish)(struct virtq *vq);
+	/** Publish; 1: notify, 0: device suppressed it, -1: nothing new. */
+	int (*publish)(struct virtq *vq);
 	uint16_t (*pending)(const struct virtq *vq);
 	int (*peek_used)(const struct virtq *vq, uint16_t n,
 			 struct vq_used *u);

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "virtq.h"
 
@@ -232,15 +231,14 @@ need_kick(const struct virtq *vq, uint16_t old, uint16_t new)
 	return vring_need_event(event, new, old);
 }
 
-static void
+static int
 packed_publish(struct virtq *vq)
 {
 	uint16_t i, new = vq->avail_idx, old = new - vq->added;
 	const struct vq_pend *p;
-	uint64_t one = 1;
 
 	if (vq->npend == 0)
-		return;
+		return -1;
 	for (i = 0; i < vq->npend; i++) {
 		p = &vq->pend[i];
 		gm_mark(vq->gm, vq->desc_gpa + p->slot * PDESC_SZ +
@@ -263,12 +261,7 @@ packed_publish(struct virtq *vq)
 	 * stopped polling (a mandatory notification lost).
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!need_kick(vq, old, new)) {
-		vq->kicks_saved++;
-		return;
-	}
-	if (write(vq->kickfd, &one, sizeof(one)) == sizeof(one))
-		vq->kicks++;
+	return need_kick(vq, old, new);
 }
 
 /*

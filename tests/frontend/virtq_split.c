@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <unistd.h>
 
 #include "virtq.h"
 
@@ -146,14 +145,13 @@ need_kick(struct virtq *vq, uint16_t old, uint16_t new)
 		 VRING_USED_F_NO_NOTIFY);
 }
 
-static void
+static int
 split_publish(struct virtq *vq)
 {
 	uint16_t old = vq->kicked_idx, new = vq->avail_idx;
-	uint64_t one = 1;
 
 	if (old == new)
-		return;
+		return -1;
 	gm_mark(vq->gm, vq->avail_gpa + offsetof(struct vring_avail, idx), 2);
 	/*
 	 * Virtio 2.7.13.2/2.7.13.3: descriptor table and avail ring entries
@@ -167,12 +165,7 @@ split_publish(struct virtq *vq)
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vq->kicked_idx = new;
-	if (!need_kick(vq, old, new)) {
-		vq->kicks_saved++;
-		return;
-	}
-	if (write(vq->kickfd, &one, sizeof(one)) == sizeof(one))
-		vq->kicks++;
+	return need_kick(vq, old, new);
 }
 
 static uint16_t
