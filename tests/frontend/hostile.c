@@ -60,6 +60,28 @@ scratch_buf(struct guest_mem *gm)
 	return gpa;
 }
 
+/*
+ * A 16-byte indirect table whose only entry is an indirect descriptor
+ * pointing at the table itself, in the split or the packed layout.
+ * Returns its GPA or 0.
+ */
+static uint64_t
+self_table(struct guest_mem *gm, bool packed)
+{
+	uint64_t tbl = gm_alloc(gm, 64, 16);
+	void *t = tbl ? gm_wptr(gm, tbl, 16) : NULL;
+
+	if (t == NULL)
+		return 0;
+	if (packed)
+		*(struct vring_packed_desc *)t = (struct vring_packed_desc){
+			.addr = tbl, .len = 16, .flags = VRING_DESC_F_INDIRECT };
+	else
+		*(struct vring_desc *)t = (struct vring_desc){
+			.addr = tbl, .len = 16, .flags = VRING_DESC_F_INDIRECT };
+	return tbl;
+}
+
 /* Fill descriptors 0..2 (and maybe a table) for kind; return the head. */
 static int
 build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
@@ -67,7 +89,6 @@ build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 	const struct gm_region *last = &gm->r[gm->nr - 1];
 	const struct gm_region *first = &gm->r[0];
 	uint64_t buf = scratch_buf(gm), tbl;
-	struct vring_desc *t;
 
 	if (buf == 0)
 		return -ENOMEM;
@@ -85,13 +106,9 @@ build_chain(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 		set_desc(vq, 0, buf, 17, VRING_DESC_F_INDIRECT, 0);
 		return 0;
 	case VFH_INDIRECT_SELF:
-		/* A table whose only entry is an indirect pointing at itself. */
-		tbl = gm_alloc(gm, 64, 16);
-		t = gm_wptr(gm, tbl, 16);
-		if (t == NULL)
+		tbl = self_table(gm, false);
+		if (tbl == 0)
 			return -ENOMEM;
-		*t = (struct vring_desc){ .addr = tbl, .len = 16,
-					  .flags = VRING_DESC_F_INDIRECT };
 		set_desc(vq, 0, tbl, 16, VRING_DESC_F_INDIRECT, 0);
 		return 0;
 	case VFH_BUF_OOB:
@@ -122,10 +139,109 @@ publish_one(struct virtq *vq, uint16_t head, uint16_t jump)
 	virtq_notify(vq);
 }
 
+/*
+ * Packed ring: the hostile buffer goes into the slots at the driver's
+ * avail position, every descriptor but the first with its flags, then
+ * the first one's flags with a release store (virtio 2.8 "Supplying
+ * Buffers to The Device / Updating flags"), as a real driver would: the
+ * device meets a well-published but malformed buffer.
+ */
+static void
+packed_post(struct virtq *vq, const struct vring_packed_desc *d,
+	    unsigned int n)
+{
+	uint16_t slot = vq->avail_idx, head = vq->avail_idx, f, hf = 0;
+	bool wrap = vq->avail_wrap;
+	unsigned int i;
+
+	/* Buffers added before must reach the device first. */
+	virtq_publish(vq);
+	for (i = 0; i < n; i++) {
+		f = d[i].flags | (wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
+				  1u << VRING_PACKED_DESC_F_USED);
+		gm_mark(vq->gm, vq->desc_gpa + slot * sizeof(*d), sizeof(*d));
+		vq->pdesc[slot].addr = d[i].addr;
+		vq->pdesc[slot].len = d[i].len;
+		vq->pdesc[slot].id = d[i].id;
+		if (i == 0)
+			hf = f;	/* the head is made available last */
+		else
+			vq->pdesc[slot].flags = f;
+		if (++slot == vq->size) {
+			slot = 0;
+			wrap = !wrap;
+		}
+	}
+	__atomic_store_n(&vq->pdesc[head].flags, hf, __ATOMIC_RELEASE);
+	vq->avail_idx = slot;
+	vq->avail_wrap = wrap;
+	vq->num_free -= n;
+	virtq_notify(vq);
+}
+
+/*
+ * Packed counterparts of the split kinds: the same attack where the
+ * layout has it (bad buffers, bad indirect tables, a device-owned field
+ * scribbled on); a buffer ID out of range for HEAD_OOB; a chain whose
+ * NEXT runs into a slot that is not available for NEXT_OOB. A packed
+ * chain cannot loop nor the avail index jump (there is none): -ENOTSUP.
+ */
+static int
+packed_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
+{
+	const struct gm_region *last = &gm->r[gm->nr - 1];
+	const struct gm_region *first = &gm->r[0];
+	struct vring_packed_desc d = { .addr = scratch_buf(gm), .len = 64 };
+	uint64_t tbl;
+
+	if (d.addr == 0)
+		return -ENOMEM;
+	switch (kind) {
+	case VFH_HEAD_OOB:
+		d.id = vq->size + 3;
+		break;
+	case VFH_NEXT_OOB:
+		d.flags = VRING_DESC_F_NEXT;
+		break;
+	case VFH_INDIRECT_LEN:
+		d.len = 17;
+		d.flags = VRING_DESC_F_INDIRECT;
+		break;
+	case VFH_INDIRECT_SELF:
+		tbl = self_table(gm, true);
+		if (tbl == 0)
+			return -ENOMEM;
+		d = (struct vring_packed_desc){ .addr = tbl, .len = 16,
+						.flags = VRING_DESC_F_INDIRECT };
+		break;
+	case VFH_BUF_OOB:
+		d.addr = first->gpa + first->size + (1ULL << 30);
+		d.len = 256;
+		break;
+	case VFH_BUF_GAP:
+		d.addr = last->gpa + last->size - 512;
+		d.len = 4096;
+		break;
+	case VFH_USED_FLAGS:
+		/* The device owns its event suppression area. */
+		__atomic_fetch_xor(&vq->dev_evt->flags, 0xffff,
+				   __ATOMIC_RELAXED);
+		virtq_notify(vq);
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+	packed_post(vq, &d, 1);
+	return 0;
+}
+
 int
 vfh_corrupt(struct virtq *vq, struct guest_mem *gm, enum vfh_kind kind)
 {
 	int head;
+
+	if (vq->packed)
+		return packed_corrupt(vq, gm, kind);
 
 	if (kind == VFH_USED_FLAGS) {
 		/* The device owns used->flags; flip every bit it could use. */

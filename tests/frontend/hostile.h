@@ -43,7 +43,11 @@ const char *vfh_kind_name(enum vfh_kind k);
 /**
  * Make one hostile avail entry on @p vq (an idle queue: every
  * descriptor free) and notify the device. Clobbers descriptors 0..2 and
- * the driver's shadow state: the queue must not be used again.
+ * the driver's shadow state: the queue must not be used again. On a
+ * packed queue the buffer is written at the driver's avail position
+ * (HEAD_OOB: buffer ID >= size; NEXT_OOB: NEXT into a slot that is not
+ * available; USED_FLAGS: the device event suppression area); LOOP and
+ * IDX_JUMP have no packed form and return -ENOTSUP.
  *
  * @param vq   virtqueue
  * @param gm   its guest memory (for indirect tables, region ends)

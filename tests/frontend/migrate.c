@@ -144,6 +144,12 @@ dirty_rounds(struct mig_ctx *m, struct mig_result *res)
 	return 0;
 }
 
+/*
+ * After quiesce the device has used everything it took, so its
+ * last_avail (GET_VRING_BASE) must equal the used position the driver
+ * sees in the ring. Both sides speak the vhost encoding: split, a free
+ * running index; packed, slot | wrap counter << 15 (virtq_used_idx()).
+ */
 static void
 check_indices(struct mig_ctx *m, struct mig_result *res)
 {

@@ -45,7 +45,8 @@ struct mig_result {
 	uint64_t mismatches;    /**< pages differing after the final copy */
 	uint64_t logged;        /**< distinct pages the back-end logged */
 	uint64_t wr_data;       /**< RX buffer pages the device wrote */
-	uint64_t wr_ring;       /**< used ring pages the device wrote */
+	uint64_t wr_ring;       /**< ring pages the device wrote (split:
+				     used ring; packed: used descriptors) */
 	uint64_t written;       /**< |data U ring| */
 	uint64_t unlogged;      /**< written but never logged */
 	double precision;       /**< logged / written */

@@ -43,6 +43,8 @@ want_features(const struct vufe_scenario *o)
 		f |= 1ull << VU_F_INDIRECT_DESC;
 	if (!o->no_event_idx)
 		f |= 1ull << VU_F_EVENT_IDX;
+	if (o->packed)
+		f |= 1ull << VU_F_RING_PACKED;
 	return f;
 }
 
@@ -55,7 +57,8 @@ check_features(const struct vufe_scenario *o, const struct vdev *vd)
 		return -ERANGE;
 	}
 	if ((o->mrg && !vdev_has(vd, VU_F_MRG_RXBUF)) ||
-	    (o->indirect && !vdev_has(vd, VU_F_INDIRECT_DESC))) {
+	    (o->indirect && !vdev_has(vd, VU_F_INDIRECT_DESC)) ||
+	    (o->packed && !vdev_has(vd, VU_F_RING_PACKED))) {
 		fprintf(stderr, "device lacks a requested feature\n");
 		return -ENOTSUP;
 	}
@@ -72,6 +75,7 @@ vnet_cfg_from(const struct vufe_scenario *o, const struct vdev *vd,
 		.version1 = vdev_has(vd, VU_F_VERSION_1),
 		.event_idx = vdev_has(vd, VU_F_EVENT_IDX),
 		.indirect = o->indirect,
+		.packed = vdev_ring_fmt(vd) == VQ_PACKED,
 		.qsize = 256,
 		.pkt_size = o->pkt_size,
 		.buf_size = o->buf_size,

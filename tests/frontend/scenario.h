@@ -20,6 +20,7 @@ struct vufe_scenario {
 	unsigned int queues, rounds;	/**< queue pairs, copy rounds */
 	bool mrg, indirect, cancel_first, expect_mismatch, reconnect;
 	bool no_log, no_event_idx;
+	bool packed;			/**< packed rings (VIRTIO_F_RING_PACKED) */
 	uint32_t pkt_size, buf_size;	/**< frame and RX buffer bytes */
 	uint64_t packets;		/**< frames per queue pair */
 	uint64_t ram_mb;		/**< size of each of the 2 RAM regions */

@@ -75,15 +75,24 @@ vdev_close(struct vdev *vd)
 static int
 set_addr(struct vdev *vd, const struct virtq *vq, bool log)
 {
-	struct vu_vring_addr a = {
+	struct vq_ring_addr r;
+	struct vu_vring_addr a;
+
+	/*
+	 * Packed (DPDK translate_ring_addresses()): desc is the descriptor
+	 * ring, avail the driver event suppression area, used the device
+	 * event suppression area, and used descriptors are logged at
+	 * log_guest_addr + slot * 16, so the log base is the descriptor ring.
+	 */
+	virtq_ring_addr(vq, &r);
+	a = (struct vu_vring_addr){
 		.index = vq->index,
 		.flags = log ? 1u << VU_VRING_F_LOG : 0,
-		.desc_user_addr = (uintptr_t)vq->desc,
-		.used_user_addr = (uintptr_t)vq->used,
-		.avail_user_addr = (uintptr_t)vq->avail,
-		.log_guest_addr = vq->used_gpa,
+		.desc_user_addr = (uintptr_t)r.desc,
+		.used_user_addr = (uintptr_t)r.device,
+		.avail_user_addr = (uintptr_t)r.driver,
+		.log_guest_addr = r.log_gpa,
 	};
-
 	return vu_set_vring_addr(&vd->c, &a);
 }
 
@@ -104,11 +113,20 @@ vdev_set_mem(struct vdev *vd, const struct guest_mem *gm)
 	return vu_set_mem_table(&vd->c, r, fds, gm->nr);
 }
 
+enum virtq_fmt
+vdev_ring_fmt(const struct vdev *vd)
+{
+	return vdev_has(vd, VU_F_RING_PACKED) ? VQ_PACKED : VQ_SPLIT;
+}
+
 int
 vdev_setup_ring(struct vdev *vd, const struct virtq *vq, uint32_t base)
 {
 	int ret;
 
+	/* The device reads whichever layout VIRTIO_F_RING_PACKED says. */
+	if (vq->packed != (vdev_ring_fmt(vd) == VQ_PACKED))
+		return -EPROTO;
 	ret = vu_set_vring_state(&vd->c, VU_SET_VRING_NUM, vq->index,
 				 vq->size);
 	if (ret == 0)
@@ -138,7 +156,8 @@ vdev_start(struct vdev *vd, const struct guest_mem *gm, struct virtq **vqs,
 	if (ret == 0)
 		ret = vdev_set_mem(vd, gm);
 	for (i = 0; i < n && ret == 0; i++)
-		ret = vdev_setup_ring(vd, vqs[i], bases ? bases[i] : 0);
+		ret = vdev_setup_ring(vd, vqs[i], bases ? bases[i] :
+				      virtq_initial_base(vqs[i]));
 	if (!vdev_has(vd, VU_F_PROTOCOL_FEATURES))
 		return ret;
 	/* Rings start disabled when PROTOCOL_FEATURES is negotiated. */

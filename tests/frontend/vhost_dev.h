@@ -25,7 +25,10 @@ struct vdev {
 
 /**
  * Connect and negotiate protocol features (MQ, LOG_SHMFD, REPLY_ACK),
- * send SET_OWNER, read the device features and queue count.
+ * send SET_OWNER, read the device features and queue count. The ring
+ * layout is a session option carried by @p want: with
+ * 1 << VU_F_RING_PACKED in it (and offered), every ring of the session
+ * must be packed (see vdev_ring_fmt()).
  *
  * @param vd         session
  * @param path       socket path
@@ -53,6 +56,14 @@ void vdev_close(struct vdev *vd);
 bool vdev_has(const struct vdev *vd, unsigned int bit);
 
 /**
+ * Ring layout the session negotiated (VIRTIO_F_RING_PACKED or not).
+ *
+ * @param vd session
+ * @return VQ_PACKED or VQ_SPLIT
+ */
+enum virtq_fmt vdev_ring_fmt(const struct vdev *vd);
+
+/**
  * Start the device: SET_FEATURES, SET_MEM_TABLE, then for each ring
  * SET_VRING_NUM/BASE/ADDR/KICK/CALL and finally SET_VRING_ENABLE.
  *
@@ -60,7 +71,8 @@ bool vdev_has(const struct vdev *vd, unsigned int bit);
  * @param gm    guest memory
  * @param vqs   rings in vring index order
  * @param n     number of rings
- * @param bases initial avail index per ring (NULL: all 0)
+ * @param bases initial avail index per ring, vhost encoding (NULL:
+ *              virtq_initial_base() of each ring)
  * @return 0 or negative errno
  */
 int vdev_start(struct vdev *vd, const struct guest_mem *gm,
@@ -83,8 +95,9 @@ int vdev_set_mem(struct vdev *vd, const struct guest_mem *gm);
  *
  * @param vd   session
  * @param vq   ring
- * @param base initial avail index
- * @return 0 or negative errno
+ * @param base initial avail index (packed: slot | wrap << 15)
+ * @return 0 or negative errno (-EPROTO: ring layout is not the
+ *         negotiated one)
  */
 int vdev_setup_ring(struct vdev *vd, const struct virtq *vq, uint32_t base);
 
@@ -118,7 +131,8 @@ int vdev_log_stop(struct vdev *vd, struct virtq **vqs, unsigned int n);
  * @param vd    session
  * @param vqs   rings
  * @param n     number of rings
- * @param bases returned last_avail_idx per ring
+ * @param bases returned last_avail_idx per ring (packed: with the
+ *              avail wrap counter in bit 15)
  * @return 0 or negative errno
  */
 int vdev_stop(struct vdev *vd, struct virtq **vqs, unsigned int n,

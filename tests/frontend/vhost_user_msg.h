@@ -27,6 +27,7 @@
 #define VU_F_EVENT_IDX 29
 #define VU_F_PROTOCOL_FEATURES 30
 #define VU_F_VERSION_1 32
+#define VU_F_RING_PACKED 34
 
 /** vhost-user protocol feature bits. */
 #define VU_PF_MQ 0

@@ -1,61 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Split virtqueue, driver side (virtio 1.x, section 2.7).
+ * Virtqueue, format-independent part: private state, eventfds,
+ * notification, and dispatch to the split or packed ring driver.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "virtq.h"
-
-#define DESC_SZ sizeof(struct vring_desc)
-/* flags + idx + ring[size] + used_event */
-#define AVAIL_SZ(n) (4u + 2u * (n) + 2u)
-/* flags + idx + ring[size] + avail_event */
-#define USED_SZ(n) (4u + 8u * (n) + 2u)
-
-/* Keep the device from interrupting us: we poll. */
-#define USED_EVENT_FAR 0x8000u
-
-static uint16_t *
-used_event(const struct virtq *vq)
-{
-	return &vq->avail->ring[vq->size];
-}
-
-static uint16_t *
-avail_event(const struct virtq *vq)
-{
-	return (uint16_t *)&vq->used->ring[vq->size];
-}
-
-static int
-map_rings(struct virtq *vq, struct guest_mem *gm)
-{
-	vq->gm = gm;
-	vq->desc = gm_hva(gm, vq->desc_gpa, DESC_SZ * vq->size);
-	vq->avail = gm_hva(gm, vq->avail_gpa, AVAIL_SZ(vq->size));
-	vq->used = gm_hva(gm, vq->used_gpa, USED_SZ(vq->size));
-	if (!vq->desc || !vq->avail || !vq->used)
-		return -EFAULT;
-	return 0;
-}
-
-static int
-alloc_rings(struct virtq *vq, struct guest_mem *gm)
-{
-	vq->desc_gpa = gm_alloc(gm, DESC_SZ * vq->size, 4096);
-	vq->avail_gpa = gm_alloc(gm, AVAIL_SZ(vq->size), 4096);
-	/* Used ring on its own page(s): device writes are easy to tell. */
-	vq->used_gpa = gm_alloc(gm, USED_SZ(vq->size), 4096);
-	vq->indir_gpa = gm_alloc(gm, DESC_SZ * VQ_MAX_SEGS * vq->size, 4096);
-	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa || !vq->indir_gpa)
-		return -ENOMEM;
-	return map_rings(vq, gm);
-}
 
 static int
 alloc_private(struct virtq *vq)
@@ -66,11 +20,44 @@ alloc_private(struct virtq *vq)
 	vq->next = calloc(vq->size, sizeof(uint16_t));
 	vq->chain_len = calloc(vq->size, sizeof(uint16_t));
 	vq->token = calloc(vq->size, sizeof(void *));
-	if (!vq->free_stack || !vq->next || !vq->chain_len || !vq->token)
+	if (vq->packed)
+		vq->pend = calloc(vq->size, sizeof(*vq->pend));
+	if (!vq->free_stack || !vq->next || !vq->chain_len || !vq->token ||
+	    (vq->packed && !vq->pend))
 		return -ENOMEM;
+	/* Descriptors (split) or buffer IDs (packed), 0 on top. */
 	for (i = 0; i < vq->size; i++)
 		vq->free_stack[i] = vq->size - 1 - i;
 	vq->num_free = vq->size;
+	vq->num_ids = vq->size;
+	return 0;
+}
+
+int
+virtq_init_fmt(struct virtq *vq, struct guest_mem *gm, uint16_t index,
+	       uint16_t size, bool event_idx, enum virtq_fmt fmt)
+{
+	int ret;
+
+	memset(vq, 0, sizeof(*vq));
+	vq->kickfd = vq->callfd = -1;
+	if (size == 0 || (size & (size - 1)) || size > 32768 ||
+	    (fmt != VQ_SPLIT && fmt != VQ_PACKED))
+		return -EINVAL;
+	vq->packed = fmt == VQ_PACKED;
+	vq->ops = vq->packed ? &virtq_packed_ops : &virtq_split_ops;
+	vq->size = size;
+	vq->index = index;
+	vq->event_idx = event_idx;
+	ret = alloc_private(vq);
+	if (ret == 0)
+		ret = vq->ops->alloc(vq, gm);
+	if (ret < 0)
+		return ret;
+	vq->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	vq->callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vq->kickfd < 0 || vq->callfd < 0)
+		return -errno;
 	return 0;
 }
 
@@ -78,29 +65,7 @@ int
 virtq_init(struct virtq *vq, struct guest_mem *gm, uint16_t index,
 	   uint16_t size, bool event_idx)
 {
-	int ret;
-
-	memset(vq, 0, sizeof(*vq));
-	vq->kickfd = vq->callfd = -1;
-	if (size == 0 || (size & (size - 1)) || size > 32768)
-		return -EINVAL;
-	vq->size = size;
-	vq->index = index;
-	vq->event_idx = event_idx;
-	ret = alloc_rings(vq, gm);
-	if (ret == 0)
-		ret = alloc_private(vq);
-	if (ret < 0)
-		return ret;
-	vq->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	vq->callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (vq->kickfd < 0 || vq->callfd < 0)
-		return -errno;
-	/* We poll the used ring: ask for no interrupts. */
-	gm_mark(gm, vq->avail_gpa, AVAIL_SZ(size));
-	vq->avail->flags = event_idx ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
-	*used_event(vq) = USED_EVENT_FAR;
-	return 0;
+	return virtq_init_fmt(vq, gm, index, size, event_idx, VQ_SPLIT);
 }
 
 void
@@ -114,6 +79,7 @@ virtq_free(struct virtq *vq)
 	free(vq->next);
 	free(vq->chain_len);
 	free(vq->token);
+	free(vq->pend);
 	memset(vq, 0, sizeof(*vq));
 	vq->kickfd = vq->callfd = -1;
 }
@@ -121,116 +87,52 @@ virtq_free(struct virtq *vq)
 int
 virtq_rebind(struct virtq *vq, struct guest_mem *gm)
 {
-	return map_rings(vq, gm);
+	return vq->ops->map(vq, gm);
 }
 
-static void
-write_desc(struct virtq *vq, struct vring_desc *d, uint64_t d_gpa,
-	   const struct vq_seg *s, uint16_t flags, uint16_t next)
+void
+virtq_ring_addr(const struct virtq *vq, struct vq_ring_addr *a)
 {
-	gm_mark(vq->gm, d_gpa, DESC_SZ);
-	d->addr = s->gpa;
-	d->len = s->len;
-	d->flags = flags | (s->write ? VRING_DESC_F_WRITE : 0);
-	d->next = next;
-}
-
-static uint16_t
-add_indirect(struct virtq *vq, const struct vq_seg *segs, unsigned int n)
-{
-	uint16_t head = vq->free_stack[--vq->num_free];
-	uint64_t tbl = vq->indir_gpa + (uint64_t)head * VQ_MAX_SEGS * DESC_SZ;
-	struct vring_desc *t = gm_hva(vq->gm, tbl, n * DESC_SZ);
-	struct vq_seg hs = { .gpa = tbl, .len = n * DESC_SZ };
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		write_desc(vq, &t[i], tbl + i * DESC_SZ, &segs[i],
-			   i + 1 < n ? VRING_DESC_F_NEXT : 0, i + 1);
-	write_desc(vq, &vq->desc[head], vq->desc_gpa + head * DESC_SZ, &hs,
-		   VRING_DESC_F_INDIRECT, 0);
-	vq->chain_len[head] = 1;
-	return head;
-}
-
-static uint16_t
-add_direct(struct virtq *vq, const struct vq_seg *segs, unsigned int n)
-{
-	uint16_t id[VQ_MAX_SEGS];
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		id[i] = vq->free_stack[--vq->num_free];
-	for (i = 0; i < n; i++) {
-		bool more = i + 1 < n;
-
-		vq->next[id[i]] = more ? id[i + 1] : 0;
-		write_desc(vq, &vq->desc[id[i]],
-			   vq->desc_gpa + id[i] * DESC_SZ, &segs[i],
-			   more ? VRING_DESC_F_NEXT : 0, vq->next[id[i]]);
+	if (vq->packed) {
+		a->desc = vq->pdesc;
+		a->driver = vq->drv_evt;
+		a->device = vq->dev_evt;
+		/* DPDK logs used descriptors at log_guest_addr + slot * 16. */
+		a->log_gpa = vq->desc_gpa;
+	} else {
+		a->desc = vq->desc;
+		a->driver = vq->avail;
+		a->device = vq->used;
+		a->log_gpa = vq->used_gpa;
 	}
-	vq->chain_len[id[0]] = n;
-	return id[0];
+}
+
+uint32_t
+virtq_initial_base(const struct virtq *vq)
+{
+	return vq->ops->initial_base;
 }
 
 int
 virtq_add(struct virtq *vq, const struct vq_seg *segs, unsigned int n,
 	  bool indirect, void *token)
 {
-	uint16_t head, slot;
-
 	if (n == 0 || n > VQ_MAX_SEGS || token == NULL)
 		return -EINVAL;
 	if (vq->num_free < (indirect ? 1 : n))
 		return -ENOSPC;
-	head = indirect ? add_indirect(vq, segs, n) : add_direct(vq, segs, n);
-	vq->token[head] = token;
-	slot = vq->avail_idx & (vq->size - 1);
-	gm_mark(vq->gm, vq->avail_gpa + offsetof(struct vring_avail, ring) +
-		slot * 2u, 2);
-	vq->avail->ring[slot] = head;
-	vq->avail_idx++;
-	return 0;
-}
-
-static bool
-need_kick(struct virtq *vq, uint16_t old, uint16_t new)
-{
-	if (vq->event_idx)
-		return vring_need_event(__atomic_load_n(avail_event(vq),
-							__ATOMIC_RELAXED),
-					new, old);
-	return !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
-		 VRING_USED_F_NO_NOTIFY);
+	return vq->ops->add(vq, segs, n, indirect, token);
 }
 
 void
 virtq_publish(struct virtq *vq)
 {
-	uint16_t old = vq->kicked_idx, new = vq->avail_idx;
-	uint64_t one = 1;
+	int kick = vq->ops->publish(vq);
 
-	if (old == new)
-		return;
-	gm_mark(vq->gm, vq->avail_gpa + offsetof(struct vring_avail, idx), 2);
-	/*
-	 * Virtio 2.7.13.2/2.7.13.3: descriptor table and avail ring entries
-	 * must be visible before the new avail->idx (write barrier).
-	 */
-	__atomic_store_n(&vq->avail->idx, new, __ATOMIC_RELEASE);
-	/*
-	 * Virtio 2.7.13.4: a full barrier between publishing idx and reading
-	 * the notification suppression fields, or the driver could read a
-	 * stale NO_NOTIFY/avail_event while the device stops polling.
-	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	vq->kicked_idx = new;
-	if (!need_kick(vq, old, new)) {
+	if (kick == 0)
 		vq->kicks_saved++;
-		return;
-	}
-	if (write(vq->kickfd, &one, sizeof(one)) == sizeof(one))
-		vq->kicks++;
+	else if (kick > 0)
+		virtq_notify(vq);
 }
 
 void
@@ -243,88 +145,32 @@ virtq_notify(struct virtq *vq)
 }
 
 uint16_t
-virtq_used_idx(const struct virtq *vq)
-{
-	/*
-	 * Virtio 2.7.14 (read barrier): used ring entries and buffer data
-	 * written by the device are only read after seeing used->idx, so
-	 * this load has acquire semantics.
-	 */
-	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
-}
-
-uint16_t
 virtq_pending(const struct virtq *vq)
 {
-	return (uint16_t)(virtq_used_idx(vq) - vq->last_used);
-}
-
-static int
-read_elem(const struct virtq *vq, uint16_t slot, struct vq_used *u)
-{
-	const struct vring_used_elem *e = &vq->used->ring[slot & (vq->size - 1)];
-	uint32_t id = e->id;
-
-	if (id >= vq->size || vq->token[id] == NULL)
-		return -EPROTO;
-	u->token = vq->token[id];
-	u->len = e->len;
-	u->slot = slot;
-	return 1;
+	return vq->ops->pending(vq);
 }
 
 int
 virtq_peek_used(const struct virtq *vq, uint16_t n, struct vq_used *u)
 {
-	if (n >= virtq_pending(vq))
-		return 0;
-	return read_elem(vq, vq->last_used + n, u);
-}
-
-static void
-free_chain(struct virtq *vq, uint16_t head)
-{
-	uint16_t i, d = head, n = vq->chain_len[head];
-
-	for (i = 0; i < n; i++) {
-		vq->free_stack[vq->num_free++] = d;
-		d = vq->next[d];
-	}
-	vq->token[head] = NULL;
+	return vq->ops->peek_used(vq, n, u);
 }
 
 int
 virtq_get_used(struct virtq *vq, struct vq_used *u)
 {
-	uint16_t slot = vq->last_used;
-	int ret;
+	return vq->ops->get_used(vq, u);
+}
 
-	if (virtq_pending(vq) == 0)
-		return 0;
-	ret = read_elem(vq, slot, u);
-	if (ret < 0)
-		return ret;
-	free_chain(vq, vq->used->ring[slot & (vq->size - 1)].id);
-	vq->last_used++;
-	if (vq->event_idx) {
-		/* Keep used_event out of reach: no interrupts wanted. */
-		gm_mark(vq->gm, vq->avail_gpa + AVAIL_SZ(vq->size) - 2, 2);
-		__atomic_store_n(used_event(vq),
-				 (uint16_t)(vq->last_used + USED_EVENT_FAR),
-				 __ATOMIC_RELAXED);
-	}
-	return 1;
+uint16_t
+virtq_used_idx(const struct virtq *vq)
+{
+	return vq->ops->used_idx(vq);
 }
 
 void
 virtq_mark_used_write(const struct virtq *vq, uint16_t slot,
 		      struct dl_bitmap *bm)
 {
-	uint64_t e = vq->used_gpa + offsetof(struct vring_used, ring) +
-		     (uint64_t)(slot & (vq->size - 1)) *
-		     sizeof(struct vring_used_elem);
-
-	dl_bitmap_set_range(bm, e, sizeof(struct vring_used_elem));
-	dl_bitmap_set_range(bm, vq->used_gpa + offsetof(struct vring_used, idx),
-			    2);
+	vq->ops->mark_used_write(vq, slot, bm);
 }

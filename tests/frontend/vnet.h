@@ -23,6 +23,7 @@ struct vnet_cfg {
 	bool version1;       /**< VIRTIO_F_VERSION_1 */
 	bool event_idx;      /**< VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;       /**< use indirect descriptors */
+	bool packed;         /**< packed rings (VIRTIO_F_RING_PACKED) */
 	uint16_t qsize;      /**< ring size */
 	uint32_t pkt_size;   /**< frame length */
 	uint32_t buf_size;   /**< RX buffer (or segment) size */
@@ -70,7 +71,7 @@ struct vnet {
 	uint32_t bufs_per_pkt;     /**< RX buffers needed by one frame */
 	struct vnet_qp qp[VNET_MAX_QP];
 	struct dl_bitmap *trk_data; /**< pages written into RX buffers */
-	struct dl_bitmap *trk_ring; /**< used ring pages written */
+	struct dl_bitmap *trk_ring; /**< used ring / used descriptor pages */
 };
 
 /**
@@ -160,7 +161,8 @@ int vnet_quiesce(struct vnet *vn, int timeout_ms);
  *
  * @param vn   driver
  * @param data bitmap for RX buffer pages
- * @param ring bitmap for used ring pages
+ * @param ring bitmap for the ring pages the device writes (split: used
+ *             ring; packed: descriptor ring slots of used descriptors)
  */
 void vnet_track_start(struct vnet *vn, struct dl_bitmap *data,
 		      struct dl_bitmap *ring);

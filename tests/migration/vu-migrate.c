@@ -24,6 +24,7 @@ usage(const char *prog)
 		"  --queues N          queue pairs (1..%u, default 1)\n"
 		"  --mrg on|off        mergeable RX buffers (default on)\n"
 		"  --indirect          use indirect descriptors\n"
+		"  --packed            packed rings (VIRTIO_F_RING_PACKED)\n"
 		"  --pkt-size B        frame length (default 1024)\n"
 		"  --buf-size B        RX buffer size (default 2048)\n"
 		"  --packets N         frames per queue pair (default 20000)\n"
@@ -50,7 +51,8 @@ parse(int argc, char **argv, struct vufe_scenario *o)
 		{ "expect-mismatch", 0, NULL, 'x' },
 		{ "reconnect", 0, NULL, 'R' }, { "no-log", 0, NULL, 'L' },
 		{ "no-event-idx", 0, NULL, 'E' }, { "ram-mb", 1, NULL, 'M' },
-		{ "timeout-ms", 1, NULL, 't' }, { "help", 0, NULL, 'h' },
+		{ "timeout-ms", 1, NULL, 't' }, { "packed", 0, NULL, 'P' },
+		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -63,6 +65,7 @@ parse(int argc, char **argv, struct vufe_scenario *o)
 		case 'q': o->queues = atoi(optarg); break;
 		case 'm': o->mrg = strcmp(optarg, "off") != 0; break;
 		case 'i': o->indirect = true; break;
+		case 'P': o->packed = true; break;
 		case 'p': o->pkt_size = atoi(optarg); break;
 		case 'b': o->buf_size = atoi(optarg); break;
 		case 'n': o->packets = strtoull(optarg, NULL, 0); break;
@@ -91,11 +94,12 @@ summary(const struct vufe_scenario *o, const struct vufe_scenario_result *r)
 	const struct vnet_qstats *t = &r->traffic;
 
 	vufe_scenario_print_queues();
-	printf("vu-migrate: %s queues=%u mrg=%s indirect=%s pkt=%u buf=%u "
-	       "sent=%" PRIu64 " rx=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
+	printf("vu-migrate: %s queues=%u ring=%s mrg=%s indirect=%s pkt=%u "
+	       "buf=%u sent=%" PRIu64 " rx=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
 	       " corrupt=%" PRIu64 " bad=%" PRIu64 " mismatches=%" PRIu64
 	       " unlogged=%" PRIu64 " precision=%.3f%s\n",
-	       r->ok ? "PASS" : "FAIL", o->queues, o->mrg ? "on" : "off",
+	       r->ok ? "PASS" : "FAIL", o->queues,
+	       o->packed ? "packed" : "split", o->mrg ? "on" : "off",
 	       o->indirect ? "on" : "off", o->pkt_size, o->buf_size, t->sent,
 	       t->rx, t->lost, t->dup, t->corrupt, t->bad, r->mig.mismatches,
 	       r->mig.unlogged, r->mig.precision,

@@ -20,6 +20,8 @@
  *                                 (and SET_LOG_BASE messages the
  *                                 back-end rejects after round B)
  *
+ * --packed runs every subcommand on packed rings (VIRTIO_F_RING_PACKED).
+ *
  * Exit status 0 when the expected behaviour was seen; one summary line
  * "vu-hostile: PASS|FAIL ..." on stdout.
  */
@@ -48,6 +50,7 @@ struct opts {
 	int kind;
 	unsigned int count, queues, replace_round, bad_round, seconds;
 	bool log;		/* turn LOG_ALL on (relay under policy auto) */
+	bool packed;		/* packed rings (VIRTIO_F_RING_PACKED) */
 	uint64_t packets;
 };
 
@@ -69,12 +72,13 @@ fail(const char *what, int err)
 }
 
 static uint64_t
-want_features(void)
+want_features(const struct opts *o)
 {
 	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_MQ) |
 	       (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL) |
 	       (1ull << VU_F_MRG_RXBUF) | (1ull << VU_F_EVENT_IDX) |
-	       (1ull << VU_F_INDIRECT_DESC);
+	       (1ull << VU_F_INDIRECT_DESC) |
+	       (o->packed ? 1ull << VU_F_RING_PACKED : 0);
 }
 
 /*
@@ -107,15 +111,18 @@ sess_open(struct sess *s, const struct opts *o, uint64_t max_pkts)
 	ret = gm_create(&s->gm, gpa, size, 2);
 	if (ret < 0)
 		return ret;
-	ret = vdev_connect(&s->vd, o->socket, want_features(), CONNECT_MS);
+	ret = vdev_connect(&s->vd, o->socket, want_features(o), CONNECT_MS);
 	if (ret < 0)
 		return ret;
 	if (s->vd.queue_num < o->queues)
 		return -ERANGE;
+	if (o->packed && vdev_ring_fmt(&s->vd) != VQ_PACKED)
+		return -ENOTSUP;
 	vc = (struct vnet_cfg){
 		.nqp = o->queues, .mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF),
 		.version1 = vdev_has(&s->vd, VU_F_VERSION_1),
 		.event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX),
+		.packed = vdev_ring_fmt(&s->vd) == VQ_PACKED,
 		.qsize = 256, .pkt_size = 256, .buf_size = 2048,
 		.max_pkts = max_pkts,
 	};
@@ -366,6 +373,7 @@ cmd_migrate(const struct opts *o)
 	sc.src = o->socket;
 	sc.dst = o->dest;
 	sc.queues = o->queues;
+	sc.packed = o->packed;
 	sc.rounds = 4;
 	sc.packets = o->packets;
 	sc.replace_log_round = o->replace_round;
@@ -389,7 +397,8 @@ usage(void)
 		"  [--kind head-oob|next-oob|loop|indirect-len|indirect-self|"
 		"buf-oob|buf-gap|idx-jump|used-flags]\n"
 		"  [--count N] [--queues N] [--log] [--packets N] "
-		"[--replace-log-round R] [--bad-log-round B] [--seconds N]\n");
+		"[--replace-log-round R] [--bad-log-round B] [--seconds N] "
+		"[--packed]\n");
 }
 
 static int
@@ -403,6 +412,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "replace-log-round", 1, NULL, 'r' },
 		{ "seconds", 1, NULL, 'S' },
 		{ "bad-log-round", 1, NULL, 'b' },
+		{ "packed", 0, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -425,6 +435,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 'r': o->replace_round = atoi(optarg); break;
 		case 'S': o->seconds = atoi(optarg); break;
 		case 'b': o->bad_round = atoi(optarg); break;
+		case 'P': o->packed = true; break;
 		default: return -EINVAL;
 		}
 	}
