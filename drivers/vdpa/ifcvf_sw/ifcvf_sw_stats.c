@@ -315,6 +315,26 @@ tel_add_queue(struct rte_tel_data *d, struct ifcsw_dev *dev, uint16_t qid)
 	rte_tel_data_add_dict_container(d, name, q, 0);
 }
 
+/* Queue control: its kind, and the whole-device stops the tests count. */
+static void
+tel_add_qctl(struct rte_tel_data *d, struct ifcsw_dev *dev)
+{
+	struct ifcsw_hw_ctl_stats cs;
+	uint64_t unlogged;
+
+	pthread_mutex_lock(&dev->lock);
+	cs = dev->hw.ctl_stats;
+	unlogged = dev->wd.unlogged_starts;
+	pthread_mutex_unlock(&dev->lock);
+	rte_tel_data_add_dict_string(d, "queue_control",
+				     ifcsw_whole_device(dev) ? "device" :
+				     "queue");
+	rte_tel_data_add_dict_u64(d, "dev_stops", cs.dev_stops);
+	rte_tel_data_add_dict_u64(d, "dev_starts", cs.dev_starts);
+	rte_tel_data_add_dict_u64(d, "regs_refused", cs.regs_refused);
+	rte_tel_data_add_dict_u64(d, "unlogged_starts", unlogged);
+}
+
 static int
 tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -336,6 +356,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "switches", mi.switches);
 	rte_tel_data_add_dict_u64(d, "last_switch_ns", mi.last_switch_ns);
 	rte_tel_data_add_dict_u64(d, "relay_cpu_ns", mi.relay_cpu_ns);
+	tel_add_qctl(d, dev);
 	for (qid = 0; qid < mi.nb_queues; qid++)
 		tel_add_queue(d, dev, qid);
 	return 0;
