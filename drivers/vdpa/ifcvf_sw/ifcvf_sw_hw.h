@@ -132,6 +132,7 @@ struct ifcsw_hw_conf {
 /** Device-wide counters of queue control, control threads only. */
 struct ifcsw_hw_ctl_stats {
 	uint64_t dev_stops;	/**< whole-device stops of a running device */
+	uint64_t dev_parked;	/**< running queues those stops parked */
 	uint64_t dev_starts;	/**< whole-device starts */
 	uint64_t regs_refused;	/**< register writes refused: VF running */
 };

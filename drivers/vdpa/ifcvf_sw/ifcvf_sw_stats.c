@@ -331,6 +331,7 @@ tel_add_qctl(struct rte_tel_data *d, struct ifcsw_dev *dev)
 				     "queue");
 	rte_tel_data_add_dict_u64(d, "dev_stops", cs.dev_stops);
 	rte_tel_data_add_dict_u64(d, "dev_starts", cs.dev_starts);
+	rte_tel_data_add_dict_u64(d, "dev_parked", cs.dev_parked);
 	rte_tel_data_add_dict_u64(d, "regs_refused", cs.regs_refused);
 	rte_tel_data_add_dict_u64(d, "unlogged_starts", unlogged);
 }

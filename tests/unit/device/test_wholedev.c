@@ -183,6 +183,7 @@ whole_stop_start(void)
 	wq_post(3, 200);
 	CHECK_EQ(ifcsw_hw_dev_stop(&hw), 0);
 	CHECK_EQ(hw.ctl_stats.dev_stops, 1);
+	CHECK_EQ(hw.ctl_stats.dev_parked, W_NQ);
 	check_parked(la0, false);
 	for (qid = 0; qid < W_NQ; qid++)
 		la0[qid] = hw.q[qid].regs.last_used_idx;
@@ -209,6 +210,7 @@ whole_stop_start(void)
 	CHECK_EQ(hw.q[3].regs.last_used_idx, la0[3]);
 	CHECK_EQ(ifcsw_hw_dev_stop(&hw), 0);
 	CHECK_EQ(hw.ctl_stats.dev_stops, 2);
+	CHECK_EQ(hw.ctl_stats.dev_parked, W_NQ + 1);
 	CHECK_EQ(hw.ctl_stats.dev_starts, 2);
 	/* An empty mask leaves the device stopped. */
 	CHECK_EQ(ifcsw_hw_dev_start(&hw, 0), 0);
