@@ -134,8 +134,8 @@ bad = []
 for q in ("q0", "q1", "q2", "q3"):
     if d.get(q, {}).get("switch_to_relay", 0) == 0:
         bad.append(q + " never switched to the relay")
-if d["queue_control"] != kind:
-    bad.append("queue_control=" + d["queue_control"])
+if d["hw_control"] != kind:
+    bad.append("hw_control=" + d["hw_control"])
 # As a whole: the stops parked more queues than there were stops.
 if kind == "device" and d["dev_parked"] <= d["dev_stops"]:
     bad.append("never stopped as a whole (%d stops parked %d queues)" %

@@ -326,7 +326,7 @@ tel_add_qctl(struct rte_tel_data *d, struct ifcsw_dev *dev)
 	cs = dev->hw.ctl_stats;
 	unlogged = dev->wd.unlogged_starts;
 	pthread_mutex_unlock(&dev->lock);
-	rte_tel_data_add_dict_string(d, "queue_control",
+	rte_tel_data_add_dict_string(d, "hw_control",
 				     ifcsw_whole_device(dev) ? "device" :
 				     "queue");
 	rte_tel_data_add_dict_u64(d, "dev_stops", cs.dev_stops);
