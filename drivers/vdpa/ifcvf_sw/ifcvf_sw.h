@@ -89,8 +89,6 @@ bool ifcsw_may_run(const struct ifcsw_dev *dev, uint16_t qid);
 /** Write a queue's registers; a whole-device VF is stopped for it. */
 int ifcsw_regs_set(struct ifcsw_dev *dev, uint16_t qid,
 		   const struct ifcsw_hwq_regs *regs);
-/** Whole device: the queue is no longer runnable. */
-void ifcsw_wd_forget(struct ifcsw_dev *dev, uint16_t qid);
 /** Whole device: stop it, the queue no longer runnable. No-op per queue. */
 void ifcsw_wd_park(struct ifcsw_dev *dev, uint16_t qid);
 /** Whole device: start the runnable queues that may run, if stopped. */

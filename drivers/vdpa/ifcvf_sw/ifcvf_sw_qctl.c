@@ -75,8 +75,6 @@ qctl_program_guest(void *ctx, uint16_t qid,
 	regs_guest(dev, qid, &regs);
 	regs.last_avail_idx = ring->last_avail;
 	regs.last_used_idx = ring->last_used;
-	/* Programmed, not started: the controller resumes it when it may. */
-	ifcsw_wd_forget(dev, qid);
 	return ifcsw_regs_set(dev, qid, &regs);
 }
 

@@ -40,13 +40,33 @@ ifcsw_may_run(const struct ifcsw_dev *dev, uint16_t qid)
 		vrelay_vhost_direct_allowed(dev->ctl);
 }
 
-void
-ifcsw_wd_forget(struct ifcsw_dev *dev, uint16_t qid)
+static void
+wd_forget(struct ifcsw_dev *dev, uint16_t qid)
 {
 	dev->wd.runnable &= ~(1u << qid);
 }
 
-/* The runnable queues that may run now. */
+/*
+ * The controller programs and resumes only a stopped queue, which for a
+ * whole-device VF means one it did not resume since its last suspend:
+ * writing a runnable queue's registers from a copy would roll back the
+ * indices the device moved meanwhile.
+ */
+static int
+wd_check_stopped(const struct ifcsw_dev *dev, uint16_t qid)
+{
+	if ((dev->wd.runnable & (1u << qid)) == 0)
+		return 0;
+	IFCSW_LOG(ERR, "%s: queue %u: programmed while running (driver bug)",
+		  dev->name, qid);
+	return -EBUSY;
+}
+
+/*
+ * The runnable queues that may run now. A faulted one stays stopped
+ * until the controller learns of it (its suspend returns -EIO) and
+ * resets it.
+ */
 static uint32_t
 wd_startable(const struct ifcsw_dev *dev)
 {
@@ -55,6 +75,7 @@ wd_startable(const struct ifcsw_dev *dev)
 
 	for (qid = 0; qid < 2 * dev->nb_queue_pairs; qid++)
 		if ((dev->wd.runnable & (1u << qid)) != 0 &&
+		    dev->hw.q[qid].state != IFCSW_HWQ_FAULT &&
 		    ifcsw_may_run(dev, qid))
 			mask |= 1u << qid;
 	return mask;
@@ -92,7 +113,7 @@ ifcsw_wd_restart(struct ifcsw_dev *dev)
 		return;
 	mask = wd_startable(dev);
 	wd_audit(dev, mask);
-	/* A queue that fails to start faulted: its suspend reports it. */
+	/* A queue that fails to start faults: its suspend reports it. */
 	ret = ifcsw_hw_dev_start(&dev->hw, mask);
 	if (ret < 0)
 		IFCSW_LOG(WARNING, "%s: device start: a queue did not start: "
@@ -104,7 +125,7 @@ ifcsw_wd_park(struct ifcsw_dev *dev, uint16_t qid)
 {
 	if (!ifcsw_whole_device(dev))
 		return;
-	ifcsw_wd_forget(dev, qid);
+	wd_forget(dev, qid);
 	ifcsw_hw_dev_stop(&dev->hw);
 }
 
@@ -116,6 +137,9 @@ ifcsw_regs_set(struct ifcsw_dev *dev, uint16_t qid,
 
 	if (!ifcsw_whole_device(dev))
 		return ifcsw_hw_queue_regs_write(&dev->hw, qid, regs);
+	ret = wd_check_stopped(dev, qid);
+	if (ret < 0)
+		return ret;
 	/* Registers change only while the whole device is stopped. */
 	ifcsw_hw_dev_stop(&dev->hw);
 	ret = ifcsw_hw_queue_regs_write(&dev->hw, qid, regs);
@@ -129,6 +153,9 @@ ifcsw_wd_resume(struct ifcsw_dev *dev, uint16_t qid,
 {
 	int ret;
 
+	ret = wd_check_stopped(dev, qid);
+	if (ret < 0)
+		return ret;
 	ifcsw_hw_dev_stop(&dev->hw);
 	ret = ifcsw_hw_queue_regs_write(&dev->hw, qid, regs);
 	if (ret == 0)
@@ -136,7 +163,7 @@ ifcsw_wd_resume(struct ifcsw_dev *dev, uint16_t qid,
 	ifcsw_wd_restart(dev);
 	if (ret == 0 && dev->hw.q[qid].state != IFCSW_HWQ_RUNNING) {
 		/* Bad rings: the queue faulted, the others run. */
-		ifcsw_wd_forget(dev, qid);
+		wd_forget(dev, qid);
 		ret = dev->hw.q[qid].state == IFCSW_HWQ_FAULT ? -EFAULT :
 			-EIO;
 	}
