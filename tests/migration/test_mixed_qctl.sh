@@ -8,8 +8,9 @@
 #   ifcvf_sw1  queue_control=device  the VF stops as a whole, like IFCVF
 #
 # One vu-migrate per device (2 queue pairs, dirty logging, traffic
-# running; --reconnect: the destination is a new session on the same
-# device) runs concurrently with the other. Checked:
+# running; --cancel-first: direct -> relay -> direct -> relay -> stop;
+# --reconnect: the destination is a new session on the same device)
+# runs concurrently with the other. Checked:
 #   - each migration: 0 mismatched pages, no lost or corrupt frame;
 #   - while both devices relay, the process has exactly one thread
 #     named relay-epoll (the engine is shared across kinds);
@@ -158,7 +159,7 @@ print("; ".join(bad) if bad else "ok dev_stops=%d dev_parked=%d "
 start_lm
 for i in 0 1; do
 	"$MIGRATE" --socket "$IT_TMP/sw$i.sock" --reconnect --queues 2 \
-		--mrg on --packets "$PACKETS" --timeout-ms "$STALL_MS" >"$IT_TMP/${DEVS[$i]}.out" 2>&1 &
+		--cancel-first --mrg on --packets "$PACKETS" --timeout-ms "$STALL_MS" >"$IT_TMP/${DEVS[$i]}.out" 2>&1 &
 	IT_PIDS+=("$!")
 	eval "MIG$i=$!"
 done
