@@ -58,12 +58,6 @@ tel() {
 	python3 "$TEL_PY" "$TEL" "/vdpa_relay/stats,$1"
 }
 
-# field DEVICE KEY: one device-level field.
-field() {
-	tel "$1" | python3 -c 'import json, sys
-print(json.load(sys.stdin)["/vdpa_relay/stats"][sys.argv[1]])' "$2"
-}
-
 # watch_engine PID...: while any PID lives, sample both devices' state
 # and the engine threads on one telemetry connection; a sample counts
 # only if both devices relay before and after the thread count. Prints
@@ -157,22 +151,24 @@ print("; ".join(bad) if bad else "ok dev_stops=%d dev_parked=%d "
 }
 
 start_lm
+MIG=()
 for i in 0 1; do
 	"$MIGRATE" --socket "$IT_TMP/sw$i.sock" --reconnect --queues 2 \
-		--cancel-first --mrg on --packets "$PACKETS" --timeout-ms "$STALL_MS" >"$IT_TMP/${DEVS[$i]}.out" 2>&1 &
+		--cancel-first --mrg on --packets "$PACKETS" \
+		--timeout-ms "$STALL_MS" >"$IT_TMP/${DEVS[$i]}.out" 2>&1 &
 	IT_PIDS+=("$!")
-	eval "MIG$i=$!"
+	MIG+=("$!")
 done
 read -r SAMPLES BAD_SAMPLES < <(ROB_DIR=$HERE/../robustness \
-	watch_engine "$MIG0" "$MIG1")
-rc0=0
-rc1=0
-wait "$MIG0" || rc0=$?
-wait "$MIG1" || rc1=$?
-it_forget_pid "$MIG0"
-it_forget_pid "$MIG1"
-check_migration ifcvf_sw0 "$rc0"
-check_migration ifcvf_sw1 "$rc1"
+	watch_engine "${MIG[@]}")
+RC=()
+for i in 0 1; do
+	RC[i]=0
+	wait "${MIG[$i]}" || RC[i]=$?
+	it_forget_pid "${MIG[$i]}"
+done
+check_migration ifcvf_sw0 "${RC[0]}"
+check_migration ifcvf_sw1 "${RC[1]}"
 if [ "$SAMPLES" -eq 0 ]; then
 	check_fail shared-engine "never saw both devices relay at once"
 elif [ "$BAD_SAMPLES" -ne 0 ]; then
