@@ -35,6 +35,15 @@ struct ifcsw_vq {
 	uint64_t mring_used_iova;
 };
 
+/** Whole-device queue control (queue_control=device), ifcvf_sw_wd.c. */
+struct ifcsw_wd {
+	/** Queues the controller resumed and has not suspended since. */
+	uint32_t runnable;
+	/** Audit: queues started on the guest's rings while the frontend
+	 *  logged (fail closed violated). Must stay 0. */
+	uint64_t unlogged_starts;
+};
+
 /** One ifcvf_sw device. */
 struct ifcsw_dev {
 	TAILQ_ENTRY(ifcsw_dev) next;
@@ -50,6 +59,7 @@ struct ifcsw_dev {
 	int vid;			/**< vhost device id, -1 none */
 	uint64_t mem_top;		/**< highest GPA + 1 */
 	struct ifcsw_vq vq[IFCSW_MAX_QUEUES];
+	struct ifcsw_wd wd;
 	/** The relay controller: switches, dirty log, policy, counters. */
 	struct vrelay_vhost *ctl;
 
@@ -67,6 +77,25 @@ struct ifcsw_dev *ifcsw_dev_from_vdpa(struct rte_vdpa_device *vdpa);
 
 /* ifcvf_sw_qctl.c: the queue control the relay controller drives. */
 extern const struct vrelay_vhost_ops ifcsw_vhost_ops;
+
+/* ifcvf_sw_wd.c: queue control of a whole-device VF. */
+static inline bool
+ifcsw_whole_device(const struct ifcsw_dev *dev)
+{
+	return dev->hw.conf.qctl == IFCSW_QCTL_DEVICE;
+}
+/** Fail closed: the queue may run (mediated rings, or not logging). */
+bool ifcsw_may_run(const struct ifcsw_dev *dev, uint16_t qid);
+/** Write a queue's registers; a whole-device VF is stopped for it. */
+int ifcsw_regs_set(struct ifcsw_dev *dev, uint16_t qid,
+		   const struct ifcsw_hwq_regs *regs);
+/** Whole device: stop it, the queue no longer runnable. No-op per queue. */
+void ifcsw_wd_park(struct ifcsw_dev *dev, uint16_t qid);
+/** Whole device: start the runnable queues that may run, if stopped. */
+void ifcsw_wd_restart(struct ifcsw_dev *dev);
+/** Whole device: resume a queue with @p regs (its indices). */
+int ifcsw_wd_resume(struct ifcsw_dev *dev, uint16_t qid,
+		    const struct ifcsw_hwq_regs *regs);
 
 /* ifcvf_sw_stats.c: vDPA stats, wire port lookup. */
 int ifcsw_get_stats_names(struct rte_vdpa_device *vdpa,

@@ -34,6 +34,9 @@
 #include "ifcvf_sw_log.h"
 
 #define IFCSW_BURST 64
+
+/* ifcsw_hw_dev_start()'s queue mask has a bit per queue. */
+_Static_assert(IFCSW_MAX_QUEUES <= 32, "queue mask too narrow");
 /* An idle device with a DPDK wire port re-checks the wire this often. */
 #define IFCSW_WIRE_POLL_MS 1
 
@@ -278,15 +281,45 @@ hwq_map_rings(struct ifcsw_hwq *q)
 	return ret;
 }
 
+static bool
+hw_whole_device(const struct ifcsw_hw *hw)
+{
+	return hw->conf.qctl == IFCSW_QCTL_DEVICE;
+}
+
 int
-ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
+ifcsw_hw_queue_regs_write(struct ifcsw_hw *hw, uint16_t qid,
+			  const struct ifcsw_hwq_regs *regs)
 {
 	struct ifcsw_hwq *q;
-	int ret;
+	int ret = 0;
 
 	if (qid >= 2u * hw->conf.nb_queue_pairs)
 		return -EINVAL;
 	q = &hw->q[qid];
+	pthread_mutex_lock(&q->lock);
+	/* The device thread reads the registers of what runs, unlocked. */
+	if (q->state == IFCSW_HWQ_RUNNING ||
+	    (hw_whole_device(hw) && hw->dev_running)) {
+		hw->ctl_stats.regs_refused++;
+		IFCSW_LOG(ERR, "%s: queue %u: register write refused: the %s "
+			  "is running (driver bug)", hw->name, qid,
+			  q->state == IFCSW_HWQ_RUNNING ? "queue" : "device");
+		ret = -EBUSY;
+	} else {
+		q->regs = *regs;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* Start one stopped queue, whatever the kind of control. */
+static int
+hwq_start(struct ifcsw_hw *hw, uint16_t qid)
+{
+	struct ifcsw_hwq *q = &hw->q[qid];
+	int ret;
+
 	if (q->regs.size == 0 || (q->regs.size & (q->regs.size - 1)) != 0 ||
 	    q->regs.size > IFCSW_MAX_RING_SIZE || q->regs.doorbell_fd < 0)
 		return -EINVAL;
@@ -315,6 +348,45 @@ ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
 	__atomic_store_n(&q->state, IFCSW_HWQ_RUNNING, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* Stop one queue, whatever the kind of control. @return it was running. */
+static bool
+hwq_stop(struct ifcsw_hw *hw, uint16_t qid, uint16_t *last_avail,
+	 uint16_t *last_used)
+{
+	struct ifcsw_hwq *q = &hw->q[qid];
+	bool was_running;
+
+	/* Holding the lock, no burst is in progress: nothing in flight. */
+	pthread_mutex_lock(&q->lock);
+	was_running = q->state == IFCSW_HWQ_RUNNING;
+	if (was_running)
+		__atomic_store_n(&q->state, IFCSW_HWQ_STOPPED,
+				 __ATOMIC_RELEASE);
+	hw_epoll_del(hw, qid);
+	if (last_avail != NULL)
+		*last_avail = q->regs.last_avail_idx;
+	if (last_used != NULL)
+		*last_used = q->regs.last_used_idx;
+	pthread_mutex_unlock(&q->lock);
+	return was_running;
+}
+
+int
+ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
+{
+	int ret;
+
+	if (qid >= 2u * hw->conf.nb_queue_pairs)
+		return -EINVAL;
+	if (hw_whole_device(hw)) {
+		IFCSW_LOG(ERR, "%s: queue %u: a whole-device VF starts queues "
+			  "only with the device", hw->name, qid);
+		return -EPERM;
+	}
+	ret = hwq_start(hw, qid);
 	if (ret == 0)
 		ifcsw_hw_wake(hw);
 	return ret;
@@ -324,24 +396,58 @@ int
 ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
 		    uint16_t *last_avail, uint16_t *last_used)
 {
-	struct ifcsw_hwq *q;
-
 	if (qid >= 2u * hw->conf.nb_queue_pairs)
 		return -EINVAL;
-	q = &hw->q[qid];
-
-	/* Holding the lock, no burst is in progress: nothing in flight. */
-	pthread_mutex_lock(&q->lock);
-	if (q->state == IFCSW_HWQ_RUNNING)
-		__atomic_store_n(&q->state, IFCSW_HWQ_STOPPED,
-				 __ATOMIC_RELEASE);
-	hw_epoll_del(hw, qid);
-	if (last_avail != NULL)
-		*last_avail = q->regs.last_avail_idx;
-	if (last_used != NULL)
-		*last_used = q->regs.last_used_idx;
-	pthread_mutex_unlock(&q->lock);
+	if (hw_whole_device(hw) && hw->dev_running) {
+		IFCSW_LOG(ERR, "%s: queue %u: a whole-device VF stops queues "
+			  "only with the device", hw->name, qid);
+		return -EPERM;
+	}
+	hwq_stop(hw, qid, last_avail, last_used);
 	return 0;
+}
+
+int
+ifcsw_hw_dev_stop(struct ifcsw_hw *hw)
+{
+	unsigned int i;
+
+	if (!hw_whole_device(hw))
+		return -EPERM;
+	/* Counted from what really stopped: tests see a stop as a whole. */
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
+		if (hwq_stop(hw, i, NULL, NULL))
+			hw->ctl_stats.dev_parked++;
+	if (hw->dev_running)
+		hw->ctl_stats.dev_stops++;
+	hw->dev_running = false;
+	return 0;
+}
+
+int
+ifcsw_hw_dev_start(struct ifcsw_hw *hw, uint32_t qmask)
+{
+	unsigned int i;
+	int ret = 0, err;
+
+	if (!hw_whole_device(hw))
+		return -EPERM;
+	if (hw->dev_running)
+		return -EBUSY;
+	qmask &= (uint32_t)((1ULL << (2u * hw->conf.nb_queue_pairs)) - 1);
+	if (qmask == 0)
+		return 0;
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		if ((qmask & (1u << i)) == 0)
+			continue;
+		err = hwq_start(hw, i);
+		if (err < 0 && ret == 0)
+			ret = err;
+	}
+	hw->dev_running = true;
+	hw->ctl_stats.dev_starts++;
+	ifcsw_hw_wake(hw);
+	return ret;
 }
 
 void
@@ -514,7 +620,8 @@ ifcsw_hw_fini(struct ifcsw_hw *hw)
 
 	if (hw->thread_running) {
 		for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
-			ifcsw_hw_queue_stop(hw, i, NULL, NULL);
+			hwq_stop(hw, i, NULL, NULL);
+		hw->dev_running = false;
 		__atomic_store_n(&hw->quit, true, __ATOMIC_RELEASE);
 		ifcsw_hw_wake(hw);
 		pthread_join(hw->thread, NULL);

@@ -21,6 +21,13 @@
  *
  * The device touches guest memory only through its DMA map and never
  * logs dirty pages, like real hardware.
+ *
+ * Queue control comes in two kinds (queue_control= devarg). Per queue
+ * (IFCSW_QCTL_QUEUE): each queue stops and starts on its own. Whole
+ * device (IFCSW_QCTL_DEVICE), like DPDK's IFCVF (ifcvf_stop_hw /
+ * ifcvf_start_hw): the VF has one run bit; ifcsw_hw_dev_stop() parks
+ * every queue, ifcsw_hw_dev_start() starts the queues of a mask, and
+ * queue registers change only while the whole device is stopped.
  */
 
 #include <stdbool.h>
@@ -41,6 +48,12 @@ enum ifcsw_hwq_state {
 	IFCSW_HWQ_STOPPED,	/**< registers may be written */
 	IFCSW_HWQ_RUNNING,	/**< device thread processes the rings */
 	IFCSW_HWQ_FAULT,	/**< DMA fault or bad ring: stopped until reset */
+};
+
+/** How the driver may stop and start queues. */
+enum ifcsw_qctl_kind {
+	IFCSW_QCTL_QUEUE,	/**< one queue at a time */
+	IFCSW_QCTL_DEVICE,	/**< the whole device: one run bit */
 };
 
 /** Ring feature bits the queue was programmed with. */
@@ -113,6 +126,15 @@ struct ifcsw_hw_conf {
 	bool loopback;		/**< TX comes back as RX, MACs swapped */
 	int cpu;		/**< device thread CPU, -1 any */
 	struct rte_mempool *mp;	/**< mbufs for wire packets */
+	enum ifcsw_qctl_kind qctl;	/**< queue or whole-device control */
+};
+
+/** Device-wide counters of queue control, control threads only. */
+struct ifcsw_hw_ctl_stats {
+	uint64_t dev_stops;	/**< whole-device stops of a running device */
+	uint64_t dev_parked;	/**< running queues those stops parked */
+	uint64_t dev_starts;	/**< whole-device starts */
+	uint64_t regs_refused;	/**< register writes refused: VF running */
 };
 
 struct ifcsw_hw {
@@ -130,6 +152,9 @@ struct ifcsw_hw {
 	/** Wire rings: per queue pair, to the wire and from the wire. */
 	struct rte_ring *to_wire[IFCSW_MAX_QUEUE_PAIRS];
 	struct rte_ring *from_wire[IFCSW_MAX_QUEUE_PAIRS];
+	/** IFCSW_QCTL_DEVICE: the run bit. Control threads only. */
+	bool dev_running;
+	struct ifcsw_hw_ctl_stats ctl_stats;
 };
 
 /* ---- device thread and queue control (ifcvf_sw_hw.c) ---- */
@@ -140,14 +165,25 @@ int ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf);
 void ifcsw_hw_fini(struct ifcsw_hw *hw);
 
 /**
+ * Write a queue's registers. Refused (-EBUSY, logged and counted in
+ * ctl_stats.regs_refused) while the queue runs or, with whole-device
+ * control, while the device runs: a driver bug. Control thread.
+ */
+int ifcsw_hw_queue_regs_write(struct ifcsw_hw *hw, uint16_t qid,
+			      const struct ifcsw_hwq_regs *regs);
+
+/**
  * Start a STOPPED queue with its current registers. Ring addresses are
  * checked against the DMA map; a ring outside it leaves the queue in
- * FAULT. @return 0, -EFAULT, -EINVAL. Control thread.
+ * FAULT. @return 0, -EFAULT, -EINVAL; -EPERM with whole-device control
+ * (queues start with the device). Control thread.
  */
 int ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid);
 
 /**
  * Stop a queue: waits for the burst in progress, if any, to complete.
+ * With whole-device control it only reads the indices of a stopped
+ * device (-EPERM while the device runs).
  * @param[out] last_avail, last_used  the queue's indices, or NULL.
  * @return 0 (also for an already stopped or faulted queue). Control thread.
  */
@@ -160,6 +196,22 @@ int ifcsw_hw_queue_stop(struct ifcsw_hw *hw, uint16_t qid,
  * has left must not reach the next one. Control thread.
  */
 void ifcsw_hw_rx_flush(struct ifcsw_hw *hw);
+
+/**
+ * Whole-device control: clear the run bit, parking every running queue
+ * after its burst in progress (exact indices, nothing in flight).
+ * Idempotent. @return 0, or -EPERM with per-queue control.
+ */
+int ifcsw_hw_dev_stop(struct ifcsw_hw *hw);
+
+/**
+ * Whole-device control: set the run bit with the queues of @p qmask
+ * (bit n: queue n) running; the others stay stopped, a faulted one
+ * stays faulted. The device must be stopped (-EBUSY). An empty mask
+ * leaves it stopped. @return 0 or the first queue's start error (that
+ * queue is not running, the others are). Control thread.
+ */
+int ifcsw_hw_dev_start(struct ifcsw_hw *hw, uint32_t qmask);
 
 /** Reset a FAULT queue to STOPPED. Control thread. */
 void ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid);

@@ -36,6 +36,7 @@
 #define IFCSW_ARG_HW_CPU	"hw_cpu"
 #define IFCSW_ARG_POLLING	"polling"
 #define IFCSW_ARG_MBUFS		"mbufs"
+#define IFCSW_ARG_QCTL		"queue_control"
 
 static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_QUEUES,
@@ -48,6 +49,7 @@ static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_HW_CPU,
 	IFCSW_ARG_POLLING,
 	IFCSW_ARG_MBUFS,
+	IFCSW_ARG_QCTL,
 	NULL,
 };
 
@@ -65,6 +67,7 @@ struct ifcsw_args {
 	int hw_cpu;
 	bool polling;
 	uint32_t mbufs;
+	enum ifcsw_qctl_kind qctl;
 };
 
 /* ---- devargs ------------------------------------------------------- */
@@ -166,6 +169,22 @@ arg_mode(const char *key, const char *value, void *opaque)
 	return 0;
 }
 
+/* queue: queues stop one by one; device: all together, as IFCVF does. */
+static int
+arg_qctl(const char *key, const char *value, void *opaque)
+{
+	if (strcmp(value, "queue") == 0) {
+		*(enum ifcsw_qctl_kind *)opaque = IFCSW_QCTL_QUEUE;
+	} else if (strcmp(value, "device") == 0) {
+		*(enum ifcsw_qctl_kind *)opaque = IFCSW_QCTL_DEVICE;
+	} else {
+		IFCSW_LOG(ERR, "devarg %s=%s: expected queue or device", key,
+			  value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	      struct ifcsw_args *a)
@@ -186,13 +205,14 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		{ IFCSW_ARG_HW_CPU, arg_cpu, &a->hw_cpu },
 		{ IFCSW_ARG_POLLING, arg_bool, &a->polling },
 		{ IFCSW_ARG_MBUFS, arg_u32, &a->mbufs },
+		{ IFCSW_ARG_QCTL, arg_qctl, &a->qctl },
 	};
 	unsigned int i;
 
 	*a = (struct ifcsw_args){
 		.queues = 1, .policy = VRELAY_POLICY_AUTO,
 		.mode = VRELAY_MODE_EPOLL, .relay_cpu = -1, .hw_cpu = -1,
-		.mbufs = 8192,
+		.mbufs = 8192, .qctl = IFCSW_QCTL_QUEUE,
 	};
 	*kvlist = NULL;
 	if (params == NULL || *params == '\0')
@@ -201,7 +221,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	if (*kvlist == NULL) {
 		IFCSW_LOG(ERR, "%s: invalid devargs '%s'; valid keys: queues, "
 			  "socket, client, loopback, relay, relay_mode, "
-			  "relay_cpu, hw_cpu, polling, mbufs",
+			  "relay_cpu, hw_cpu, polling, mbufs, queue_control",
 			  rte_vdev_device_name(vdev), params);
 		return -EINVAL;
 	}
@@ -318,6 +338,7 @@ dev_init_hw(struct ifcsw_dev *dev, const struct ifcsw_args *a)
 		.loopback = a->loopback,
 		.cpu = a->hw_cpu,
 		.mp = dev->mp,
+		.qctl = a->qctl,
 	};
 
 	return ifcsw_hw_init(&dev->hw, &conf);
@@ -407,9 +428,10 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 			goto fail_socket;
 	}
 	rte_kvargs_free(kvlist);
-	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s", name, a.queues,
-		  a.loopback ? "loopback" : "wire port",
-		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode));
+	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control",
+		  name, a.queues, a.loopback ? "loopback" : "wire port",
+		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode),
+		  a.qctl == IFCSW_QCTL_DEVICE ? "whole-device" : "per-queue");
 	return 0;
 
 fail_socket:
@@ -474,4 +496,5 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_RELAY_CPU "=<cpu> "
 	IFCSW_ARG_HW_CPU "=<cpu> "
 	IFCSW_ARG_POLLING "=<0|1> "
-	IFCSW_ARG_MBUFS "=<n>");
+	IFCSW_ARG_MBUFS "=<n> "
+	IFCSW_ARG_QCTL "=<queue|device>");

@@ -46,12 +46,11 @@ hwq_features(uint64_t features)
 	return f;
 }
 
-/* Point a stopped queue's registers at the guest's rings and fds. */
+/* Point a queue's registers at the guest's rings and fds. */
 static void
-regs_guest(struct ifcsw_dev *dev, uint16_t qid)
+regs_guest(struct ifcsw_dev *dev, uint16_t qid, struct ifcsw_hwq_regs *regs)
 {
 	const struct vrelay_vhost_ring *r = &dev->vq[qid].ring;
-	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
 
 	regs->desc_iova = r->desc_gpa;
 	regs->avail_iova = r->driver_area_gpa;
@@ -67,7 +66,7 @@ qctl_program_guest(void *ctx, uint16_t qid,
 		   const struct vrelay_vhost_ring *ring)
 {
 	struct ifcsw_dev *dev = ctx;
-	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+	struct ifcsw_hwq_regs regs;
 
 	if (qid >= 2 * dev->nb_queue_pairs)
 		return -EINVAL;
@@ -75,27 +74,34 @@ qctl_program_guest(void *ctx, uint16_t qid,
 	if (ring->format != VRELAY_RING_SPLIT)
 		return -ENOTSUP;
 	dev->vq[qid].ring = *ring;
-	regs_guest(dev, qid);
-	regs->last_avail_idx = ring->state.avail_idx;
-	regs->last_used_idx = ring->state.used_idx;
-	return 0;
+	regs = dev->hw.q[qid].regs;
+	regs_guest(dev, qid, &regs);
+	regs.last_avail_idx = ring->state.avail_idx;
+	regs.last_used_idx = ring->state.used_idx;
+	return ifcsw_regs_set(dev, qid, &regs);
 }
 
 static int
 qctl_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *state)
 {
 	struct ifcsw_dev *dev = ctx;
+	bool faulted;
 	int ret;
 
+	/* A whole-device VF parks every queue to stop this one. */
+	ifcsw_wd_park(dev, qid);
 	/* The VF reports where it stopped even when it faulted. */
 	ret = ifcsw_hw_queue_stop(&dev->hw, qid, &state->avail_idx,
 				  &state->used_idx);
-	if (ret < 0)
-		return ret;
 	/* Split rings: free-running indices, no wrap counters. */
 	state->avail_wrap = false;
 	state->used_wrap = false;
-	return dev->hw.q[qid].state == IFCSW_HWQ_FAULT ? -EIO : 0;
+	faulted = dev->hw.q[qid].state == IFCSW_HWQ_FAULT;
+	/* ... and restarts the others: no resume may follow (a disable). */
+	ifcsw_wd_restart(dev);
+	if (ret < 0)
+		return ret;
+	return faulted ? -EIO : 0;
 }
 
 static uint64_t
@@ -124,7 +130,7 @@ qctl_program_relay(void *ctx, uint16_t qid,
 		   int irq_fd)
 {
 	struct ifcsw_dev *dev = ctx;
-	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+	struct ifcsw_hwq_regs regs = dev->hw.q[qid].regs;
 	struct ifcsw_vq *vq = &dev->vq[qid];
 	uint64_t avail_iova = mring_slot(dev, qid);
 	uint64_t used_iova = avail_iova + IFCSW_MRING_SLOT / 2;
@@ -141,14 +147,19 @@ qctl_program_relay(void *ctx, uint16_t qid,
 			    mring->used, IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (ret < 0)
 		goto fail_used;
+	regs.avail_iova = avail_iova;
+	regs.used_iova = used_iova;
+	regs.doorbell_fd = doorbell_fd;
+	regs.irq_fd = irq_fd;
+	ret = ifcsw_regs_set(dev, qid, &regs);
+	if (ret < 0)
+		goto fail_regs;
 	vq->mring_avail_iova = avail_iova;
 	vq->mring_used_iova = used_iova;
-	regs->avail_iova = avail_iova;
-	regs->used_iova = used_iova;
-	regs->doorbell_fd = doorbell_fd;
-	regs->irq_fd = irq_fd;
 	return 0;
 
+fail_regs:
+	ifcsw_dma_unmap(&dev->hw.dma, used_iova);
 fail_used:
 	ifcsw_dma_unmap(&dev->hw.dma, avail_iova);
 fail_avail:
@@ -161,9 +172,15 @@ static int
 qctl_program_direct(void *ctx, uint16_t qid)
 {
 	struct ifcsw_dev *dev = ctx;
+	struct ifcsw_hwq_regs regs = dev->hw.q[qid].regs;
+	int ret;
 
+	/* Away from the mediated rings before they are unmapped. */
+	regs_guest(dev, qid, &regs);
+	ret = ifcsw_regs_set(dev, qid, &regs);
+	if (ret < 0)
+		return ret;
 	mring_unmap(dev, qid);
-	regs_guest(dev, qid);
 	return 0;
 }
 
@@ -171,15 +188,18 @@ static int
 qctl_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *state)
 {
 	struct ifcsw_dev *dev = ctx;
-	struct ifcsw_hwq_regs *regs = &dev->hw.q[qid].regs;
+	struct ifcsw_hwq_regs regs = dev->hw.q[qid].regs;
+	int ret;
 
 	/* The VF cannot log: never on the guest's rings while logging. */
-	if (dev->vq[qid].mring_used_iova == 0 &&
-	    !vrelay_vhost_direct_allowed(dev->ctl))
+	if (!ifcsw_may_run(dev, qid))
 		return -EPERM;
-	regs->last_avail_idx = state->avail_idx;
-	regs->last_used_idx = state->used_idx;
-	return ifcsw_hw_queue_start(&dev->hw, qid);
+	regs.last_avail_idx = state->avail_idx;
+	regs.last_used_idx = state->used_idx;
+	if (ifcsw_whole_device(dev))
+		return ifcsw_wd_resume(dev, qid, &regs);
+	ret = ifcsw_hw_queue_regs_write(&dev->hw, qid, &regs);
+	return ret < 0 ? ret : ifcsw_hw_queue_start(&dev->hw, qid);
 }
 
 static uint16_t

@@ -16,6 +16,7 @@
 
 #include <rte_common.h>
 #include <rte_string_fns.h>
+#include <rte_telemetry.h>
 #include <vdpa_driver.h>
 
 #include "ifcvf_sw.h"
@@ -118,4 +119,45 @@ ifcsw_wire_port_get(const char *dev_name, uint16_t *port_id)
 		return -ENOENT;
 	*port_id = dev->wire_port;
 	return 0;
+}
+
+/* ---- telemetry: the VF's own, device-wide ---------------------------- */
+
+/*
+ * /ifcvf_sw/hw,<device>: how the VF's queues are controlled and the
+ * whole-device stops the tests count. The per-queue counters and the
+ * migration state are lib/relay's /vdpa_relay/stats.
+ */
+static int
+tel_hw(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ifcsw_dev *dev = ifcsw_dev_by_name(params);
+	struct ifcsw_hw_ctl_stats cs;
+	uint64_t unlogged;
+
+	RTE_SET_USED(cmd);
+	if (dev == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	cs = dev->hw.ctl_stats;
+	unlogged = dev->wd.unlogged_starts;
+	pthread_mutex_unlock(&dev->lock);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "device", dev->name);
+	rte_tel_data_add_dict_string(d, "hw_control",
+				     ifcsw_whole_device(dev) ? "device" :
+				     "queue");
+	rte_tel_data_add_dict_u64(d, "dev_stops", cs.dev_stops);
+	rte_tel_data_add_dict_u64(d, "dev_starts", cs.dev_starts);
+	rte_tel_data_add_dict_u64(d, "dev_parked", cs.dev_parked);
+	rte_tel_data_add_dict_u64(d, "regs_refused", cs.regs_refused);
+	rte_tel_data_add_dict_u64(d, "unlogged_starts", unlogged);
+	return 0;
+}
+
+RTE_INIT(ifcsw_telemetry_init)
+{
+	rte_telemetry_register_cmd("/ifcvf_sw/hw", tel_hw,
+		"ifcvf_sw queue control and whole-device stops. Parameters: "
+		"device name");
 }

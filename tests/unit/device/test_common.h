@@ -30,5 +30,6 @@ extern int test_failures;
 void test_dma(void);
 void test_dp(void);
 void test_hwq(void);
+void test_wholedev(void);
 
 #endif /* TEST_DEVICE_COMMON_H */
