@@ -37,10 +37,9 @@
 
 #include "hostile.h"
 #include "scenario.h"
+#include "session.h"
 #include "vnet.h"
 
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
 #define CONNECT_MS 5000
 #define TRAFFIC_MS 3000
 
@@ -54,31 +53,11 @@ struct opts {
 	uint64_t packets;
 };
 
-/* One front-end session with its guest RAM and driver. */
-struct sess {
-	struct guest_mem gm;
-	struct vdev vd;
-	struct vnet vn;
-	struct dl_log log;
-	struct virtq *vqs[2 * VNET_MAX_QP];
-	unsigned int nvq;
-};
-
 static int
 fail(const char *what, int err)
 {
 	printf("vu-hostile: FAIL %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return 1;
-}
-
-static uint64_t
-want_features(const struct opts *o)
-{
-	return (1ull << VU_F_VERSION_1) | (1ull << VU_F_MQ) |
-	       (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL) |
-	       (1ull << VU_F_MRG_RXBUF) | (1ull << VU_F_EVENT_IDX) |
-	       (1ull << VU_F_INDIRECT_DESC) |
-	       (o->packed ? 1ull << VU_F_RING_PACKED : 0);
 }
 
 /*
@@ -87,7 +66,7 @@ want_features(const struct opts *o)
  * in, then start counting from zero.
  */
 static void
-sess_settle(struct sess *s)
+sess_settle(struct fe_sess *s)
 {
 	unsigned int i;
 
@@ -100,74 +79,41 @@ sess_settle(struct sess *s)
 }
 
 static int
-sess_open(struct sess *s, const struct opts *o, uint64_t max_pkts)
+sess_open(struct fe_sess *s, const struct opts *o, uint64_t max_pkts)
 {
-	uint64_t gpa[2] = { 0, 4 * GIB }, size[2] = { 16 * MIB, 16 * MIB };
-	struct vnet_cfg vc;
 	int ret;
 
-	memset(s, 0, sizeof(*s));
-	s->log.fd = -1;
-	ret = gm_create(&s->gm, gpa, size, 2);
+	ret = fe_sess_connect(s, o->socket, 16, fe_sess_features(o->packed),
+			      CONNECT_MS);
 	if (ret < 0)
 		return ret;
-	ret = vdev_connect(&s->vd, o->socket, want_features(o), CONNECT_MS);
-	if (ret < 0)
-		return ret;
-	if (s->vd.queue_num < o->queues)
-		return -ERANGE;
 	if (o->packed && vdev_ring_fmt(&s->vd) != VQ_PACKED)
 		return -ENOTSUP;
-	vc = (struct vnet_cfg){
-		.nqp = o->queues, .mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF),
-		.version1 = vdev_has(&s->vd, VU_F_VERSION_1),
-		.event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX),
-		.packed = vdev_ring_fmt(&s->vd) == VQ_PACKED,
-		.qsize = 256, .pkt_size = 256, .buf_size = 2048,
-		.max_pkts = max_pkts,
-	};
-	ret = vnet_init(&s->vn, &s->gm, &vc);
+	ret = fe_sess_vnet(s, o->queues, 256, max_pkts);
 	if (ret < 0)
 		return ret;
-	s->nvq = vnet_vqs(&s->vn, s->vqs);
 	ret = vdev_start(&s->vd, &s->gm, s->vqs, s->nvq, NULL);
 	if (ret < 0)
 		return ret;
 	vnet_publish(&s->vn);
 	sess_settle(s);
-	return dl_log_create(&s->log, s->gm.gpa_end);
+	return 0;
 }
 
-/* Abrupt by default: the socket just closes, as when QEMU dies. */
-static void
-sess_close(struct sess *s)
-{
-	vdev_close(&s->vd);
-	vnet_free(&s->vn);
-	dl_log_destroy(&s->log);
-	gm_destroy(&s->gm);
-}
-
+/* Verified traffic; a short report of what went wrong. */
 static int
-traffic_check(struct sess *s, uint64_t n)
+traffic_check(struct fe_sess *s, uint64_t n)
 {
 	struct vnet_qstats t;
 	int ret;
 
-	ret = vnet_run(&s->vn, n, TRAFFIC_MS);
-	if (ret == 0)
-		ret = vnet_drain(&s->vn, TRAFFIC_MS);
-	if (ret < 0)
-		return ret;
-	vnet_totals(&s->vn, &t);
-	if (t.lost || t.dup || t.corrupt || t.bad) {
+	ret = fe_sess_traffic(s, n, TRAFFIC_MS, &t);
+	if (ret == -EPROTO)
 		printf("vu-hostile: traffic sent %" PRIu64 " rx %" PRIu64
 		       " lost %" PRIu64 " dup %" PRIu64 " corrupt %" PRIu64
 		       " bad %" PRIu64 "\n", t.sent, t.rx, t.lost, t.dup,
 		       t.corrupt, t.bad);
-		return -EPROTO;
-	}
-	return 0;
+	return ret;
 }
 
 /*
@@ -175,7 +121,7 @@ traffic_check(struct sess *s, uint64_t n)
  * start dirty logging if the options ask for it.
  */
 static int
-sess_start(struct sess *s, const struct opts *o, uint64_t max_pkts,
+sess_start(struct fe_sess *s, const struct opts *o, uint64_t max_pkts,
 	   uint64_t check)
 {
 	int ret;
@@ -189,7 +135,7 @@ sess_start(struct sess *s, const struct opts *o, uint64_t max_pkts,
 }
 
 static int
-stop_device(struct sess *s)
+stop_device(struct fe_sess *s)
 {
 	uint32_t bases[2 * VNET_MAX_QP];
 
@@ -198,7 +144,7 @@ stop_device(struct sess *s)
 
 /* Scribble on every used->flags between bursts: traffic must go on. */
 static int
-attack_used_flags(struct sess *s)
+attack_used_flags(struct fe_sess *s)
 {
 	unsigned int i, r;
 	int ret;
@@ -216,7 +162,7 @@ attack_used_flags(struct sess *s)
 static int
 cmd_attack(const struct opts *o)
 {
-	struct sess s;
+	struct fe_sess s;
 	unsigned int nqp = o->queues;
 	int ret;
 
@@ -248,7 +194,7 @@ cmd_attack(const struct opts *o)
 	ret = stop_device(&s);
 	if (ret < 0)
 		return fail("GET_VRING_BASE after the attack", ret);
-	sess_close(&s);
+	fe_sess_close(&s);
 	printf("vu-hostile: PASS attack %s: other queues ok, device stopped\n",
 	       vfh_kind_name(o->kind));
 	return 0;
@@ -260,7 +206,7 @@ cmd_toggle(const struct opts *o)
 	uint64_t per = 16, pages, quiet = 0;
 	struct dl_bitmap bm;
 	unsigned int i;
-	struct sess s;
+	struct fe_sess s;
 	int ret;
 
 	ret = sess_open(&s, o, (uint64_t)o->count * 2 * per + 1000);
@@ -288,7 +234,7 @@ cmd_toggle(const struct opts *o)
 		return fail("toggle", ret);
 	}
 	ret = stop_device(&s);
-	sess_close(&s);
+	fe_sess_close(&s);
 	dl_bitmap_free(&bm);
 	if (ret < 0)
 		return fail("stop after toggling", ret);
@@ -305,7 +251,7 @@ static int
 cmd_churn(const struct opts *o)
 {
 	unsigned int i;
-	struct sess s;
+	struct fe_sess s;
 	int ret = 0;
 
 	for (i = 0; i < o->count && ret == 0; i++) {
@@ -315,7 +261,7 @@ cmd_churn(const struct opts *o)
 		/* Every other session stops cleanly; the rest just vanish. */
 		if (ret == 0 && (i & 1))
 			ret = stop_device(&s);
-		sess_close(&s);
+		fe_sess_close(&s);
 	}
 	if (ret < 0) {
 		printf("vu-hostile: churn session %u failed\n", i);
@@ -339,7 +285,7 @@ cmd_traffic(const struct opts *o)
 {
 	uint64_t end = now_s() + (o->seconds ? o->seconds : 1000000);
 	struct vnet_qstats t;
-	struct sess s;
+	struct fe_sess s;
 	int ret;
 
 	ret = sess_start(&s, o, 1u << 22, 0);
@@ -355,7 +301,7 @@ cmd_traffic(const struct opts *o)
 	if (ret == 0)
 		ret = stop_device(&s);
 	vnet_totals(&s.vn, &t);
-	sess_close(&s);
+	fe_sess_close(&s);
 	if (ret < 0)
 		return fail("traffic", ret);
 	printf("vu-hostile: PASS traffic sent %" PRIu64 " rx %" PRIu64 "\n",

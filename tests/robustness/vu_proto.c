@@ -55,7 +55,6 @@
 #include "pkt.h"
 #include "vu_proto.h"
 
-#define CONNECT_MS 5000
 #define TRAFFIC_MS 3000
 #define FEAT(b) (1ull << (b))
 
@@ -68,77 +67,13 @@ fail(const char *what, int err)
 }
 
 int
-vp_connect(struct vp_sess *s, const char *socket, unsigned int region_mb)
+vp_traffic(struct fe_sess *s, uint64_t n)
 {
-	uint64_t gpa[2] = { 0, 4 * GIB };
-	uint64_t size[2] = { region_mb * MIB, region_mb * MIB };
-	uint64_t want = FEAT(VU_F_VERSION_1) | FEAT(VU_F_MQ) |
-			FEAT(VU_F_PROTOCOL_FEATURES) | FEAT(VU_F_LOG_ALL) |
-			FEAT(VU_F_MRG_RXBUF) | FEAT(VU_F_EVENT_IDX) |
-			FEAT(VU_F_INDIRECT_DESC);
-	int ret;
-
-	memset(s, 0, sizeof(*s));
-	s->log.fd = -1;
-	s->vd.c.fd = -1;
-	ret = gm_create(&s->gm, gpa, size, 2);
-	if (ret == 0)
-		ret = dl_log_create(&s->log, s->gm.gpa_end);
-	if (ret == 0)
-		ret = vdev_connect(&s->vd, socket, want, CONNECT_MS);
-	return ret;
-}
-
-int
-vp_vnet(struct vp_sess *s, unsigned int nqp, uint16_t qsize, uint64_t pkts)
-{
-	struct vnet_cfg vc = {
-		.nqp = nqp, .mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF),
-		.version1 = vdev_has(&s->vd, VU_F_VERSION_1),
-		.event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX),
-		.qsize = qsize, .pkt_size = 256, .buf_size = 2048,
-		.max_pkts = pkts,
-	};
-	int ret;
-
-	if (s->vd.queue_num < nqp)
-		return -ERANGE;
-	ret = vnet_init(&s->vn, &s->gm, &vc);
-	if (ret < 0)
-		return ret;
-	s->vn_ready = true;
-	s->nvq = vnet_vqs(&s->vn, s->vqs);
-	return 0;
-}
-
-void
-vp_close(struct vp_sess *s)
-{
-	vdev_close(&s->vd);
-	if (s->vn_ready)
-		vnet_free(&s->vn);
-	s->vn_ready = false;
-	dl_log_destroy(&s->log);
-	gm_destroy(&s->gm);
-}
-
-int
-vp_traffic(struct vp_sess *s, uint64_t n)
-{
-	struct vnet_qstats t;
-	int ret;
-
-	ret = vnet_run(&s->vn, n, TRAFFIC_MS);
-	if (ret == 0)
-		ret = vnet_drain(&s->vn, TRAFFIC_MS);
-	if (ret < 0)
-		return ret;
-	vnet_totals(&s->vn, &t);
-	return t.lost || t.dup || t.corrupt || t.bad ? -EPROTO : 0;
+	return fe_sess_traffic(s, n, TRAFFIC_MS, NULL);
 }
 
 enum vu_reply_kind
-vp_set_features(struct vp_sess *s, uint64_t features)
+vp_set_features(struct fe_sess *s, uint64_t features)
 {
 	uint32_t fl = VU_FLAG_VERSION;
 	bool ack = vu_has_pf(&s->vd.c, VU_PF_REPLY_ACK);
@@ -154,14 +89,15 @@ vp_set_features(struct vp_sess *s, uint64_t features)
 
 /* Open a session with @p nqp pairs started the usual way (vdev_start). */
 static int
-sess_start(struct vp_sess *s, const struct vp_opts *o, unsigned int nqp,
+sess_start(struct fe_sess *s, const struct vp_opts *o, unsigned int nqp,
 	   uint16_t qsize, uint64_t pkts)
 {
 	int ret;
 
-	ret = vp_connect(s, o->socket, o->region_mb);
+	ret = fe_sess_connect(s, o->socket, o->region_mb,
+			      fe_sess_features(false), VP_CONNECT_MS);
 	if (ret == 0)
-		ret = vp_vnet(s, nqp, qsize, pkts);
+		ret = fe_sess_vnet(s, nqp, qsize, pkts);
 	if (ret == 0)
 		ret = vdev_start(&s->vd, &s->gm, s->vqs, s->nvq, NULL);
 	if (ret == 0)
@@ -191,7 +127,7 @@ step(int ret, const char *what, unsigned int *rejected)
 
 /* Post @p n TX frames on @p vq without reading its used ring's tail. */
 static int
-post_tx(struct vp_sess *s, struct virtq *vq, unsigned int n, uint64_t seq)
+post_tx(struct fe_sess *s, struct virtq *vq, unsigned int n, uint64_t seq)
 {
 	uint32_t hl = s->vn.hdr_len, len = 64;
 	struct vq_seg seg;
@@ -240,7 +176,7 @@ settle_used(const struct virtq *vq)
 
 /* SET_LOG_BASE, then SET_FEATURES | LOG_ALL with NEED_REPLY. */
 static int
-log_on(struct vp_sess *s, uint64_t f, enum vu_reply_kind *k,
+log_on(struct fe_sess *s, uint64_t f, enum vu_reply_kind *k,
        unsigned int *rej)
 {
 	int ret;
@@ -268,19 +204,20 @@ cmd_stale_size(const struct vp_opts *o)
 	enum vu_reply_kind k = VU_REPLY_NONE;
 	uint64_t f0, f;
 	uint16_t u1 = 0, u2 = 0;
-	struct vp_sess s;
+	struct fe_sess s;
 	struct virtq bad;
 	int ret;
 
 	memset(&bad, 0, sizeof(bad));
 	bad.kickfd = bad.callfd = -1;
-	ret = vp_connect(&s, o->socket, o->region_mb);
+	ret = fe_sess_connect(&s, o->socket, o->region_mb,
+			      fe_sess_features(false), VP_CONNECT_MS);
 	if (ret == 0 && (!vdev_has(&s.vd, VU_F_EVENT_IDX) ||
 			 s.vd.queue_num < 2 ||
 			 !vu_has_pf(&s.vd.c, VU_PF_REPLY_ACK)))
 		ret = -ENOTSUP;
 	if (ret == 0)
-		ret = vp_vnet(&s, 1, 256, 1000);
+		ret = fe_sess_vnet(&s, 1, 256, 1000);
 	/* Queue 3, desc and avail where the allocator puts them... */
 	if (ret == 0)
 		ret = virtq_init(&bad, &s.gm, 3, 16, true);
@@ -360,7 +297,7 @@ cmd_stale_size(const struct vp_opts *o)
 		       vp_traffic(&s, 200) == 0 ? "ok" : "failed");
 	}
 	virtq_free(&bad);
-	vp_close(&s);
+	fe_sess_close(&s);
 	if (u1 != 0 || u2 != 0) {
 		printf("vu-proto: FAIL %s: queue 3 ran with a ring that does "
 		       "not fit guest memory (used idx %u, then %u)\n",
@@ -382,7 +319,7 @@ short_tx_session(const struct vp_opts *o, unsigned int n)
 	struct vq_seg seg;
 	struct virtq *tx;
 	uint16_t used, avail;
-	struct vp_sess s;
+	struct fe_sess s;
 	uint8_t *p;
 	int ret;
 
@@ -392,7 +329,7 @@ short_tx_session(const struct vp_opts *o, unsigned int n)
 	if (ret == 0)
 		ret = vp_traffic(&s, 100);
 	if (ret < 0) {
-		vp_close(&s);
+		fe_sess_close(&s);
 		return fail("short-tx-header: session with 100 frames", ret);
 	}
 	/* Readable part 8 bytes: shorter than the virtio-net header. */
@@ -406,7 +343,7 @@ short_tx_session(const struct vp_opts *o, unsigned int n)
 	if (ret == 0)
 		ret = virtq_add(tx, &seg, 1, false, p);
 	if (ret < 0) {
-		vp_close(&s);
+		fe_sess_close(&s);
 		return fail("short-tx-header: posting the chain", ret);
 	}
 	virtq_publish(tx);
@@ -415,7 +352,7 @@ short_tx_session(const struct vp_opts *o, unsigned int n)
 	used = virtq_used_idx(tx);
 	avail = tx->avail_idx;
 	ret = vdev_stop(&s.vd, s.vqs, s.nvq, bases);
-	vp_close(&s);
+	fe_sess_close(&s);
 	if (ret < 0)
 		return fail("short-tx-header: GET_VRING_BASE", ret);
 	/* Device index in [used seen, avail published], modulo 2^16. */
@@ -453,7 +390,7 @@ cmd_forged_used(const struct vp_opts *o)
 {
 	struct virtq *rx;
 	uint16_t real, i;
-	struct vp_sess s;
+	struct fe_sess s;
 	uint32_t bases[2 * VNET_MAX_QP];
 	int ret, tr;
 
@@ -461,7 +398,7 @@ cmd_forged_used(const struct vp_opts *o)
 	if (ret == 0)
 		ret = vp_traffic(&s, 300);
 	if (ret < 0) {
-		vp_close(&s);
+		fe_sess_close(&s);
 		return fail("forged-used-idx: clean traffic", ret);
 	}
 	/* Nothing in flight: the guest forges a ring of used entries. */
@@ -477,14 +414,14 @@ cmd_forged_used(const struct vp_opts *o)
 	/* Put it back: the driver would take the forged entry as its own. */
 	__atomic_store_n(&rx->used->idx, real, __ATOMIC_RELEASE);
 	if (ret < 0) {
-		vp_close(&s);
+		fe_sess_close(&s);
 		return fail("forged-used-idx: LOG_ALL", ret);
 	}
 	tr = vp_traffic(&s, 300);
 	printf("vu-proto: traffic after the forged window: %s\n",
 	       tr == 0 ? "ok" : strerror(-tr));
 	ret = vdev_stop(&s.vd, s.vqs, s.nvq, bases);
-	vp_close(&s);
+	fe_sess_close(&s);
 	if (ret < 0)
 		return fail("forged-used-idx: GET_VRING_BASE", ret);
 	printf("vu-proto: PASS forged-used-idx: used idx %u forged to %u "
@@ -518,7 +455,7 @@ cmd_bad_log(const struct vp_opts *o)
 	uint32_t bases[2 * VNET_MAX_QP];
 	unsigned int i, silent = 0;
 	struct dl_bitmap bm = { 0 };
-	struct vp_sess s;
+	struct fe_sess s;
 	int ret;
 
 	ret = sess_start(&s, o, 1, 256, (uint64_t)o->count * 8 + 1000);
@@ -546,7 +483,7 @@ cmd_bad_log(const struct vp_opts *o)
 		ret = vp_traffic(&s, 100);
 	if (ret == 0)
 		ret = vdev_stop(&s.vd, s.vqs, s.nvq, bases);
-	vp_close(&s);
+	fe_sess_close(&s);
 	dl_bitmap_free(&bm);
 	if (ret < 0)
 		return fail("bad-log-repeat", ret);
@@ -577,7 +514,7 @@ cmd_switch_fail(const struct vp_opts *o)
 	struct dl_bitmap data = { 0 }, ring = { 0 }, logged = { 0 };
 	uint64_t unlogged = 0, written = 0;
 	enum vu_reply_kind k;
-	struct vp_sess s;
+	struct fe_sess s;
 	int ret, resumed = 0;
 
 	ret = sess_start(&s, o, 2, 256, 100000);
@@ -597,7 +534,7 @@ cmd_switch_fail(const struct vp_opts *o)
 	if (ret == 0)
 		ret = vnet_run(&s.vn, 128, TRAFFIC_MS);
 	if (ret < 0) {
-		vp_close(&s);
+		fe_sess_close(&s);
 		sf_free(&data, &ring, &logged);
 		return fail("switch-fail setup", ret);
 	}
@@ -621,7 +558,7 @@ cmd_switch_fail(const struct vp_opts *o)
 		printf("vu-proto: after LOG_ALL off: traffic %s\n",
 		       resumed == 0 ? "ok" : strerror(-resumed));
 	}
-	vp_close(&s);
+	fe_sess_close(&s);
 	sf_free(&data, &ring, &logged);
 	printf("vu-proto: after the reply: device wrote %" PRIu64
 	       " pages, %" PRIu64 " of them unlogged\n", written, unlogged);

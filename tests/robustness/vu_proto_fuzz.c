@@ -36,7 +36,7 @@
 struct fz {
 	const struct vp_opts *o;
 	uint64_t rng;
-	struct vp_sess s;
+	struct fe_sess s;
 	bool open;          /**< a session is connected */
 	bool clean;         /**< rings are still the driver's: verify traffic */
 	bool logging;       /**< LOG_ALL last sent on */
@@ -64,7 +64,7 @@ static void
 sess_end(struct fz *f)
 {
 	if (f->open)
-		vp_close(&f->s);
+		fe_sess_close(&f->s);
 	f->open = false;
 	f->clean = false;
 }
@@ -76,10 +76,11 @@ sess_begin(struct fz *f)
 	static const uint16_t qsizes[] = { 64, 256 };
 	int ret;
 
-	ret = vp_connect(&f->s, f->o->socket, f->o->region_mb);
+	ret = fe_sess_connect(&f->s, f->o->socket, f->o->region_mb,
+			      fe_sess_features(false), VP_CONNECT_MS);
 	f->open = true;
 	if (ret == 0)
-		ret = vp_vnet(&f->s, 2, qsizes[pick(f, 2)], 1u << 20);
+		ret = fe_sess_vnet(&f->s, 2, qsizes[pick(f, 2)], 1u << 20);
 	if (ret < 0) {
 		printf("vu-proto: fuzz: cannot open a session: %s\n",
 		       strerror(-ret));
