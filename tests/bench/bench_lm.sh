@@ -91,7 +91,8 @@ start_lm() {
 	LM_PREFIX=$PREFIX
 	LM_LOG=$TMP/$PREFIX.log
 	"$LM" -l 0 --no-huge -m 1024 --no-pci --file-prefix "$LM_PREFIX" \
-		--log-level=pmd.vdpa.ifcvf_sw:info -- "${args[@]}" \
+		--log-level=pmd.vdpa.ifcvf_sw:info --log-level=lib.relay:info \
+		-- "${args[@]}" \
 		--queues "$queues" --stats-period 0 --hw-cpu 0 --relay-cpu 0 \
 		"$@" </dev/null >"$LM_LOG" 2>&1 &
 	LM_PID=$!
@@ -231,7 +232,7 @@ do_idle() {
 }
 
 # Switchover: flip relay on/off every 2 ms under 64 B traffic and parse
-# the driver's per-switch "worst queue unavailable" lines.
+# the relay controller's per-switch "worst queue unavailable" lines.
 # Switchover under a saturating guest (window 256: every thread of the
 # host busy) and under moderate traffic (window 32).
 do_switchover() {
