@@ -219,7 +219,7 @@ void ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid);
 /** Wake the device thread (registers or wire changed). */
 void ifcsw_hw_wake(struct ifcsw_hw *hw);
 
-/* ---- datapath (ifcvf_sw_datapath.c), device thread only ---- */
+/* ---- datapath (ifcvf_sw_dp*.c), device thread only ---- */
 
 /**
  * Transmit: fetch up to budget TX chains, copy each to an mbuf (chained
