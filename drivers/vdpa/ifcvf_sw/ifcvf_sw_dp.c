@@ -29,6 +29,12 @@
 #include "ifcvf_sw_dma.h"
 #include "ifcvf_sw_dp.h"
 
+static inline bool
+dp_packed(const struct ifcsw_hwq *q)
+{
+	return (q->regs.features & IFCSW_HWQ_F_PACKED) != 0;
+}
+
 void
 dp_irq(struct ifcsw_hwq *q)
 {
@@ -363,25 +369,28 @@ dp_rx_loop(struct ifcsw_hwq *q, unsigned int budget,
 int
 ifcsw_dp_tx(struct ifcsw_hwq *q, unsigned int budget)
 {
-	return dp_split_tx(q, budget);
+	return dp_packed(q) ? dp_packed_tx(q, budget) : dp_split_tx(q, budget);
 }
 
 int
 ifcsw_dp_rx(struct ifcsw_hwq *q, unsigned int budget)
 {
-	return dp_split_rx(q, budget);
+	return dp_packed(q) ? dp_packed_rx(q, budget) : dp_split_rx(q, budget);
 }
 
 bool
 ifcsw_dp_has_avail(const struct ifcsw_hwq *q)
 {
-	return dp_split_has_avail(q);
+	return dp_packed(q) ? dp_packed_has_avail(q) : dp_split_has_avail(q);
 }
 
 bool
 ifcsw_dp_enable_notify(struct ifcsw_hwq *q)
 {
-	dp_split_notify_on(q);
+	if (dp_packed(q))
+		dp_packed_notify_on(q);
+	else
+		dp_split_notify_on(q);
 	/*
 	 * virtio: the notification request must be visible before we
 	 * re-read the ring; otherwise the driver may add a buffer, read
@@ -394,5 +403,8 @@ ifcsw_dp_enable_notify(struct ifcsw_hwq *q)
 void
 ifcsw_dp_disable_notify(struct ifcsw_hwq *q)
 {
-	dp_split_notify_off(q);
+	if (dp_packed(q))
+		dp_packed_notify_off(q);
+	else
+		dp_split_notify_off(q);
 }

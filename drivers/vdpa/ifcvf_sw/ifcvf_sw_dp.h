@@ -153,4 +153,11 @@ bool dp_split_has_avail(const struct ifcsw_hwq *q);
 void dp_split_notify_on(struct ifcsw_hwq *q);
 void dp_split_notify_off(struct ifcsw_hwq *q);
 
+/* ---- packed rings (ifcvf_sw_dp_packed.c) ---- */
+int dp_packed_tx(struct ifcsw_hwq *q, unsigned int budget);
+int dp_packed_rx(struct ifcsw_hwq *q, unsigned int budget);
+bool dp_packed_has_avail(const struct ifcsw_hwq *q);
+void dp_packed_notify_on(struct ifcsw_hwq *q);
+void dp_packed_notify_off(struct ifcsw_hwq *q);
+
 #endif /* IFCVF_SW_DP_H */
