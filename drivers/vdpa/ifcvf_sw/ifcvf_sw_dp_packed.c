@@ -160,6 +160,13 @@ pk_walk_next(struct ifcsw_hwq *q, void *arg, struct dp_seg *seg)
 	seg->len = rte_le_to_cpu_32(d.len);
 	/* virtio 2.8.19: in a table only WRITE counts, NEXT is ignored. */
 	seg->write = !!(flags & VRING_DESC_F_WRITE);
+	/*
+	 * DPDK's virtio PMD presets WRITE on every entry of its TX indirect
+	 * tables and leaves it on the header's; vhost ignores WRITE when it
+	 * transmits, and so does the VF: a TX buffer is all device-readable.
+	 */
+	if (w->ind != NULL && (q->index & 1))
+		seg->write = false;
 	/* virtio: device-readable descriptors come before writable ones. */
 	if (unlikely(!seg->write && w->seen_write))
 		return dp_ring_error(q);
