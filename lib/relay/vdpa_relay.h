@@ -211,6 +211,42 @@ vrelay_split_rings_aligned(uint64_t desc, uint64_t avail, uint64_t used)
 	return (desc & 15) == 0 && (avail & 1) == 0 && (used & 3) == 0;
 }
 
+/*
+ * Extent of a packed virtqueue's rings (virtio 1.1, 2.8): one descriptor
+ * ring of size 16-byte descriptors, written by both sides, and two
+ * 4-byte event suppression areas (driver's, device's).
+ */
+
+/** @return true if size is a valid packed ring size: 1..32768. */
+static inline bool
+vrelay_packed_size_valid(uint32_t size)
+{
+	/* Positions are 15 bit: bit 15 of an index carries the wrap. */
+	return size != 0 && size <= VRELAY_MAX_RING_SIZE;
+}
+
+/** @return bytes of the packed descriptor ring. */
+static inline uint64_t
+vrelay_packed_desc_len(uint32_t size)
+{
+	return 16 * (uint64_t)size;
+}
+
+/** Bytes of a packed ring's event suppression area (off_wrap, flags). */
+#define VRELAY_PACKED_EVENT_LEN 4
+
+/**
+ * @return true if the rings have the alignment virtio requires of a
+ * packed virtqueue (2.8.10.1: descriptor ring 16, event areas 4 bytes).
+ */
+static inline bool
+vrelay_packed_rings_aligned(uint64_t desc, uint64_t driver_area,
+			    uint64_t device_area)
+{
+	return (desc & 15) == 0 && (driver_area & 3) == 0 &&
+		(device_area & 3) == 0;
+}
+
 /** One guest memory region, as the vhost memory table describes it. */
 struct vrelay_mem_region {
 	uint64_t gpa;	/**< guest physical address of the first byte */

@@ -274,9 +274,46 @@ hva_range_to_gpa(const struct vrelay_mem *mem, const void *p, uint64_t len,
 	return -EFAULT;
 }
 
+/* The extent of each ring of a queue, for its format, size and features. */
+struct vq_geometry {
+	uint64_t len[3];	/* descriptors, driver area, device area */
+	const char *name[3];
+};
+
+static void
+vq_geometry(enum vrelay_ring_format format, uint16_t size, bool ev,
+	    struct vq_geometry *g)
+{
+	if (format == VRELAY_RING_PACKED) {
+		*g = (struct vq_geometry){
+			{ vrelay_packed_desc_len(size),
+			  VRELAY_PACKED_EVENT_LEN, VRELAY_PACKED_EVENT_LEN },
+			{ "descriptor ring", "driver event area",
+			  "device event area" },
+		};
+		return;
+	}
+	*g = (struct vq_geometry){
+		{ vrelay_split_desc_len(size), vrelay_split_avail_len(size, ev),
+		  vrelay_split_used_len(size, ev) },
+		{ "descriptor table", "avail ring", "used ring" },
+	};
+}
+
+static bool
+vq_aligned(enum vrelay_ring_format format, uint64_t desc, uint64_t drv,
+	   uint64_t dev)
+{
+	return format == VRELAY_RING_PACKED ?
+		vrelay_packed_rings_aligned(desc, drv, dev) :
+		vrelay_split_rings_aligned(desc, drv, dev);
+}
+
 /*
  * Read a queue's rings from vhost and check their whole extent and
- * alignment with the current size and features.
+ * alignment with the current size, format and features. A packed queue
+ * is loaded like a split one: it runs in direct I/O, and the relay
+ * refuses it (ENOTSUP) when a switch asks, which holds it (fail closed).
  */
 static int
 vq_load(struct vrelay_vhost *v, uint16_t qid)
@@ -284,50 +321,47 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 	struct vrelay_vq *vq = &v->vq[qid];
 	struct vrelay_vhost_ring *r = &vq->ring;
 	bool ev = (v->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
-	const char *bad = NULL;
+	/* rte_vhost_vring's desc/avail/used alias packed's three areas. */
+	const void *hva[3];
+	uint64_t *gpa[3] = { &r->desc_gpa, &r->driver_area_gpa,
+			     &r->device_area_gpa };
+	struct vq_geometry g;
+	unsigned int i;
+	bool packed;
 	uint16_t size;
 
 	vq->loaded = false;
-	r->format = (v->features & (1ULL << VIRTIO_F_RING_PACKED)) != 0 ?
-		VRELAY_RING_PACKED : VRELAY_RING_SPLIT;
-	if (r->format != VRELAY_RING_SPLIT) {
-		/* The geometry below, and the relay, are split's so far. */
-		VRELAY_LOG(ERR, "%s: queue %u: packed rings are not supported",
-			   v->name, qid);
-		return -ENOTSUP;
-	}
+	packed = (v->features & (1ULL << VIRTIO_F_RING_PACKED)) != 0;
+	r->format = packed ? VRELAY_RING_PACKED : VRELAY_RING_SPLIT;
 	if (rte_vhost_get_vhost_vring(v->vid, qid, &vq->vring) < 0 ||
 	    vq->vring.desc == NULL)
 		return -EINVAL;
 	size = vq->vring.size;
-	if (!vrelay_split_size_valid(size)) {
-		VRELAY_LOG(ERR, "%s: queue %u ring size %u is not a power of "
-			   "two in 1..%u", v->name, qid, size,
+	if (packed ? !vrelay_packed_size_valid(size) :
+		     !vrelay_split_size_valid(size)) {
+		VRELAY_LOG(ERR, "%s: queue %u ring size %u is not %s 1..%u",
+			   v->name, qid, size,
+			   packed ? "in" : "a power of two in",
 			   VRELAY_MAX_RING_SIZE);
 		return -EINVAL;
 	}
-	if (hva_range_to_gpa(&v->mem, vq->vring.desc,
-			     vrelay_split_desc_len(size), &r->desc_gpa) < 0)
-		bad = "descriptor table";
-	else if (hva_range_to_gpa(&v->mem, vq->vring.avail,
-				  vrelay_split_avail_len(size, ev),
-				  &r->driver_area_gpa) < 0)
-		bad = "avail ring";
-	else if (hva_range_to_gpa(&v->mem, vq->vring.used,
-				  vrelay_split_used_len(size, ev),
-				  &r->device_area_gpa) < 0)
-		bad = "used ring";
-	if (bad != NULL) {
-		VRELAY_LOG(ERR, "%s: queue %u %s outside guest memory (size "
-			   "%u%s)", v->name, qid, bad, size,
-			   ev ? ", with event index" : "");
-		return -EFAULT;
+	hva[0] = vq->vring.desc;
+	hva[1] = vq->vring.avail;
+	hva[2] = vq->vring.used;
+	vq_geometry(r->format, size, ev, &g);
+	for (i = 0; i < RTE_DIM(hva); i++) {
+		if (hva_range_to_gpa(&v->mem, hva[i], g.len[i], gpa[i]) < 0) {
+			VRELAY_LOG(ERR, "%s: queue %u %s outside guest memory "
+				   "(size %u%s)", v->name, qid, g.name[i],
+				   size, ev && !packed ?
+				   ", with event index" : "");
+			return -EFAULT;
+		}
 	}
-	if (!vrelay_split_rings_aligned((uintptr_t)vq->vring.desc,
-					(uintptr_t)vq->vring.avail,
-					(uintptr_t)vq->vring.used) ||
-	    !vrelay_split_rings_aligned(r->desc_gpa, r->driver_area_gpa,
-					r->device_area_gpa)) {
+	if (!vq_aligned(r->format, (uintptr_t)hva[0], (uintptr_t)hva[1],
+			(uintptr_t)hva[2]) ||
+	    !vq_aligned(r->format, r->desc_gpa, r->driver_area_gpa,
+			r->device_area_gpa)) {
 		VRELAY_LOG(ERR, "%s: queue %u rings not aligned as virtio "
 			   "requires", v->name, qid);
 		return -EINVAL;

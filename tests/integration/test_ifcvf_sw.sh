@@ -12,8 +12,13 @@
 #          re-point, resume under load), with the epoll and the polling
 #          engine; the device must report switchovers, and vhost must hand
 #          back ring indices equal to the packets the guest counted.
+#  packed: packed virtqueues (virtio-user packed_vq=1, ifcvf_sw packed=1)
+#          in direct I/O, same checks; and fail closed: with the relay
+#          wanted (relay=on, as while the frontend logs) the
+#          relay refuses packed rings, so the queues must be held, never
+#          run: no frame moves and vdpa-lm says why.
 #
-# Usage: test_ifcvf_sw.sh VDPA_LM VU_GUEST [direct|relay]
+# Usage: test_ifcvf_sw.sh VDPA_LM VU_GUEST [direct|relay|packed]
 set -euo pipefail
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +38,9 @@ start_lm() {
 	it_file_prefix lm
 	LM_SOCK=$IT_TMP/$name.sock
 	LM_LOG=$IT_TMP/$name.lm.log
+	# shellcheck disable=SC2086
 	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" \
-		--log-level=lib.relay:notice \
+		--log-level=lib.relay:notice ${SW_EAL:-} \
 		-- --socket "$LM_SOCK" --stats-period 0 "$@"
 	wait_for_socket "$LM_SOCK" 20 "$LM_PID"
 }
@@ -63,7 +69,7 @@ scenario() {
 	# Not in $(...): the guest must stay a child of this shell, so that
 	# the cleanup trap can kill it.
 	if ! run_guest "$GUEST" 1 \
-		"path=$LM_SOCK,queues=$queues,mrg_rxbuf=$mrg" \
+		"path=$LM_SOCK,queues=$queues,mrg_rxbuf=$mrg${GUEST_VU:-}" \
 		--packets "$PACKETS" --sizes "$sizes" --queues "$queues" \
 		--timeout 60 >"$IT_TMP/$name.guest" 2>&1; then
 		out=$(tail -1 "$IT_TMP/$name.guest")
@@ -109,7 +115,47 @@ check_lm_log() {
 	fi
 }
 
+# packed_held NAME: the relay is wanted from the start and cannot take
+# packed rings: every queue held, no frame through, a clear log line.
+packed_held() {
+	local name=$1 status pkts
+
+	it_log "scenario $name: packed rings, relay wanted: must be held"
+	start_lm "$name" --queues 1 --device ifcvf_sw0
+	if run_guest "$GUEST" 1 "path=$LM_SOCK,queues=1,mrg_rxbuf=1$GUEST_VU" \
+		--packets 1000 --sizes 64 --queues 1 \
+		--timeout 5 >"$IT_TMP/$name.guest" 2>&1; then
+		check_fail "$name" "traffic flowed on packed queues that the relay refused"
+		stop_lm || true
+		return
+	fi
+	stop_lm || { check_fail "$name" "vdpa-lm"; return; }
+	status=$(grep '^ifcvf_sw0:' "$LM_LOG" | tail -1)
+	pkts=$(echo "$status" | sed -n 's/.* packets=\([0-9]*\).*/\1/p')
+	if [ "${pkts:-x}" != 0 ]; then
+		check_fail "$name" "device counted ${pkts:-?} packets, want 0"
+		return
+	fi
+	if ! grep -q "ring format packed is not relayed yet" "$LM_LOG" ||
+	   [ "$(grep -c "queue [01] held stopped" "$LM_LOG")" != 2 ]; then
+		check_fail "$name" "no log line says the packed queues are held"
+		return
+	fi
+	check_pass "$name" "$(grep -m1 "held stopped" "$LM_LOG" | cut -c1-120)"
+}
+
 case $WHAT in
+packed)
+	GUEST_VU=",packed_vq=1"
+	for q in 1 2; do
+		SW_EAL="--vdev ifcvf_sw0,queues=$q,loopback=1,packed=1"
+		scenario "p-q$q-mrg1" "$q" 1 64,1500,9000 "--device ifcvf_sw0"
+		scenario "p-q$q-mrg0" "$q" 0 64,1500 "--device ifcvf_sw0"
+	done
+	# The vdev is used as is: its relay= devarg, not --relay-policy.
+	SW_EAL="--vdev ifcvf_sw0,queues=1,loopback=1,packed=1,relay=on"
+	packed_held p-held
+	;;
 direct)
 	scenario d-q1-mrg1 1 1 64,1500,9000 ""
 	scenario d-q1-mrg0 1 0 64,1500 ""

@@ -68,6 +68,8 @@ struct ifcsw_dev {
 	bool socket_client;
 	bool socket_registered;
 	uint16_t nb_queue_pairs;
+	/** packed=1: offer VIRTIO_F_RING_PACKED (not relayed yet). */
+	bool packed;
 };
 
 /* ifcvf_sw_ops.c: the vDPA ops table. */

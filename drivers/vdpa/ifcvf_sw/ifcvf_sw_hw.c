@@ -46,6 +46,12 @@ hwq_is_rx(const struct ifcsw_hwq *q)
 	return (q->index & 1) == 0;
 }
 
+static bool
+hwq_is_packed(const struct ifcsw_hwq *q)
+{
+	return (q->regs.features & IFCSW_HWQ_F_PACKED) != 0;
+}
+
 static void
 eventfd_drain(int fd)
 {
@@ -98,10 +104,12 @@ static void
 hwq_fault(struct ifcsw_hwq *q, int err)
 {
 	q->state = IFCSW_HWQ_FAULT;
-	IFCSW_LOG(ERR, "%s: queue %u stopped by %s (avail %u used %u)",
-		  q->hw->name, q->index,
+	/* Packed positions mean nothing without their wrap counters. */
+	IFCSW_LOG(ERR, "%s: queue %u stopped by %s (avail %u used %u, "
+		  "wraps %u/%u)", q->hw->name, q->index,
 		  err == -EFAULT ? "a DMA fault" : "a malformed ring",
-		  q->regs.last_avail_idx, q->regs.last_used_idx);
+		  q->regs.last_avail_idx, q->regs.last_used_idx,
+		  q->regs.avail_wrap, q->regs.used_wrap);
 }
 
 /* One burst over every running queue. @return work done. */
@@ -252,14 +260,12 @@ hw_epoll_del(struct ifcsw_hw *hw, uint16_t qid)
  * Registers do not change while the queue runs.
  */
 static int
-hwq_map_rings(struct ifcsw_hwq *q)
+hwq_map_split(struct ifcsw_hwq *q)
 {
 	struct ifcsw_dma_map *dma = &q->hw->dma;
 	uint16_t size = q->regs.size;
 	bool ev = (q->regs.features & IFCSW_HWQ_F_EVENT_IDX) != 0;
-	int ret = 0;
 
-	ifcsw_dma_read_lock(dma);
 	q->desc = ifcsw_dma_translate(dma, q->regs.desc_iova,
 			vrelay_split_desc_len(size), IFCSW_DMA_READ);
 	q->avail = ifcsw_dma_translate(dma, q->regs.avail_iova,
@@ -268,17 +274,68 @@ hwq_map_rings(struct ifcsw_hwq *q)
 			vrelay_split_used_len(size, ev),
 			IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (q->desc == NULL || q->avail == NULL || q->used == NULL)
-		ret = -EFAULT;
+		return -EFAULT;
 	/* Like a real VF, take only rings aligned as virtio requires. */
-	else if (!vrelay_split_rings_aligned(q->regs.desc_iova,
-					     q->regs.avail_iova,
-					     q->regs.used_iova) ||
-		 !vrelay_split_rings_aligned((uintptr_t)q->desc,
-					     (uintptr_t)q->avail,
-					     (uintptr_t)q->used))
-		ret = -EFAULT;
+	if (!vrelay_split_rings_aligned(q->regs.desc_iova, q->regs.avail_iova,
+					q->regs.used_iova) ||
+	    !vrelay_split_rings_aligned((uintptr_t)q->desc,
+					(uintptr_t)q->avail,
+					(uintptr_t)q->used))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Packed: the device writes used descriptors into the descriptor ring
+ * (read-write) and its own event suppression (device area, read-write);
+ * it only reads the driver's (driver area).
+ */
+static int
+hwq_map_packed(struct ifcsw_hwq *q)
+{
+	struct ifcsw_dma_map *dma = &q->hw->dma;
+	const uint32_t rw = IFCSW_DMA_READ | IFCSW_DMA_WRITE;
+
+	q->pdesc = ifcsw_dma_translate(dma, q->regs.desc_iova,
+			vrelay_packed_desc_len(q->regs.size), rw);
+	q->drv_event = ifcsw_dma_translate(dma, q->regs.avail_iova,
+			VRELAY_PACKED_EVENT_LEN, IFCSW_DMA_READ);
+	q->dev_event = ifcsw_dma_translate(dma, q->regs.used_iova,
+			VRELAY_PACKED_EVENT_LEN, rw);
+	if (q->pdesc == NULL || q->drv_event == NULL || q->dev_event == NULL)
+		return -EFAULT;
+	if (!vrelay_packed_rings_aligned(q->regs.desc_iova,
+					 q->regs.avail_iova,
+					 q->regs.used_iova) ||
+	    !vrelay_packed_rings_aligned((uintptr_t)q->pdesc,
+					 (uintptr_t)q->drv_event,
+					 (uintptr_t)q->dev_event))
+		return -EFAULT;
+	return 0;
+}
+
+static int
+hwq_map_rings(struct ifcsw_hwq *q)
+{
+	struct ifcsw_dma_map *dma = &q->hw->dma;
+	int ret;
+
+	ifcsw_dma_read_lock(dma);
+	ret = hwq_is_packed(q) ? hwq_map_packed(q) : hwq_map_split(q);
 	ifcsw_dma_read_unlock(dma);
 	return ret;
+}
+
+/* Sizes and positions the queue's ring format allows. */
+static bool
+hwq_regs_valid(const struct ifcsw_hwq *q)
+{
+	const struct ifcsw_hwq_regs *r = &q->regs;
+
+	if (!hwq_is_packed(q))
+		return vrelay_split_size_valid(r->size);
+	return vrelay_packed_size_valid(r->size) &&
+		r->last_avail_idx < r->size && r->last_used_idx < r->size;
 }
 
 static bool
@@ -320,8 +377,7 @@ hwq_start(struct ifcsw_hw *hw, uint16_t qid)
 	struct ifcsw_hwq *q = &hw->q[qid];
 	int ret;
 
-	if (q->regs.size == 0 || (q->regs.size & (q->regs.size - 1)) != 0 ||
-	    q->regs.size > IFCSW_MAX_RING_SIZE || q->regs.doorbell_fd < 0)
+	if (!hwq_regs_valid(q) || q->regs.doorbell_fd < 0)
 		return -EINVAL;
 
 	pthread_mutex_lock(&q->lock);

@@ -39,6 +39,12 @@
 
 #include "ifcvf_sw_dma.h"
 
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+struct vring_packed_desc;
+struct vring_packed_desc_event;
+
 #define IFCSW_MAX_QUEUE_PAIRS 16
 #define IFCSW_MAX_QUEUES (2 * IFCSW_MAX_QUEUE_PAIRS)
 #define IFCSW_MAX_RING_SIZE 32768
@@ -61,15 +67,23 @@ enum ifcsw_qctl_kind {
 #define IFCSW_HWQ_F_EVENT_IDX	0x2	/**< VIRTIO_RING_F_EVENT_IDX */
 #define IFCSW_HWQ_F_INDIRECT	0x4	/**< VIRTIO_RING_F_INDIRECT_DESC */
 #define IFCSW_HWQ_F_HDR_MRG	0x8	/**< 12-byte virtio_net_hdr_mrg_rxbuf */
+/**
+ * VIRTIO_F_RING_PACKED: desc_iova is the descriptor ring, avail_iova the
+ * driver event suppression area, used_iova the device's; indices are
+ * ring positions (< size) with the wrap counters beside them.
+ */
+#define IFCSW_HWQ_F_PACKED	0x10
 
 /** Registers of one queue. Written by the driver while STOPPED. */
 struct ifcsw_hwq_regs {
 	uint64_t desc_iova;	/**< descriptor table */
 	uint64_t avail_iova;	/**< avail ring (driver area) */
 	uint64_t used_iova;	/**< used ring (device area) */
-	uint16_t size;		/**< ring size, power of two */
+	uint16_t size;		/**< ring size: split 2^k, packed 1..32768 */
 	uint16_t last_avail_idx; /**< next avail entry to fetch */
 	uint16_t last_used_idx;	/**< next used entry to write */
+	bool avail_wrap;	/**< packed: driver ring wrap counter */
+	bool used_wrap;		/**< packed: device ring wrap counter */
 	uint32_t features;	/**< IFCSW_HWQ_F_* */
 	int doorbell_fd;	/**< eventfd: driver notifies device */
 	int irq_fd;		/**< eventfd: device interrupts driver, -1 none */
@@ -105,9 +119,20 @@ struct ifcsw_hwq {
 	enum ifcsw_hwq_state state;
 
 	/* Device-private, valid while RUNNING (set up at start). */
-	struct vring_desc *desc;	/**< translated at start */
-	struct vring_avail *avail;	/**< translated at start */
-	struct vring_used *used;	/**< translated at start */
+	union {
+		struct vring_desc *desc;	/**< split: table */
+		struct vring_packed_desc *pdesc; /**< packed: the ring */
+	};
+	union {
+		struct vring_avail *avail;	/**< split: avail ring */
+		/** packed: driver event suppression (driver area) */
+		struct vring_packed_desc_event *drv_event;
+	};
+	union {
+		struct vring_used *used;	/**< split: used ring */
+		/** packed: device event suppression (device area) */
+		struct vring_packed_desc_event *dev_event;
+	};
 	uint16_t signalled_used;	/**< used idx at the last interrupt */
 	bool signalled_used_valid;	/**< signalled_used meaningful */
 	/** Wire side: TX puts packets here, RX takes them from here. */
@@ -219,7 +244,7 @@ void ifcsw_hw_queue_reset(struct ifcsw_hw *hw, uint16_t qid);
 /** Wake the device thread (registers or wire changed). */
 void ifcsw_hw_wake(struct ifcsw_hw *hw);
 
-/* ---- datapath (ifcvf_sw_datapath.c), device thread only ---- */
+/* ---- datapath (ifcvf_sw_dp*.c), device thread only ---- */
 
 /**
  * Transmit: fetch up to budget TX chains, copy each to an mbuf (chained

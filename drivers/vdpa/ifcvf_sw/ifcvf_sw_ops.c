@@ -97,7 +97,17 @@ ifcsw_get_queue_num(struct rte_vdpa_device *vdpa, uint32_t *queue_num)
 static int
 ifcsw_get_features(struct rte_vdpa_device *vdpa, uint64_t *features)
 {
+	struct ifcsw_dev *dev = ifcsw_dev_from_vdpa(vdpa);
+
+	if (dev == NULL)
+		return -ENODEV;
 	*features = IFCSW_FEATURES;
+	/*
+	 * Packed rings only on request: the relay cannot mediate them
+	 * yet, so such a device migrates only by failing closed.
+	 */
+	if (dev->packed)
+		*features |= 1ULL << VIRTIO_F_RING_PACKED;
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #define IFCSW_ARG_POLLING	"polling"
 #define IFCSW_ARG_MBUFS		"mbufs"
 #define IFCSW_ARG_QCTL		"queue_control"
+#define IFCSW_ARG_PACKED	"packed"
 
 static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_QUEUES,
@@ -50,6 +51,7 @@ static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_POLLING,
 	IFCSW_ARG_MBUFS,
 	IFCSW_ARG_QCTL,
+	IFCSW_ARG_PACKED,
 	NULL,
 };
 
@@ -68,6 +70,7 @@ struct ifcsw_args {
 	bool polling;
 	uint32_t mbufs;
 	enum ifcsw_qctl_kind qctl;
+	bool packed;
 };
 
 /* ---- devargs ------------------------------------------------------- */
@@ -206,6 +209,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		{ IFCSW_ARG_POLLING, arg_bool, &a->polling },
 		{ IFCSW_ARG_MBUFS, arg_u32, &a->mbufs },
 		{ IFCSW_ARG_QCTL, arg_qctl, &a->qctl },
+		{ IFCSW_ARG_PACKED, arg_bool, &a->packed },
 	};
 	unsigned int i;
 
@@ -221,7 +225,8 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	if (*kvlist == NULL) {
 		IFCSW_LOG(ERR, "%s: invalid devargs '%s'; valid keys: queues, "
 			  "socket, client, loopback, relay, relay_mode, "
-			  "relay_cpu, hw_cpu, polling, mbufs, queue_control",
+			  "relay_cpu, hw_cpu, polling, mbufs, queue_control, "
+			  "packed",
 			  rte_vdev_device_name(vdev), params);
 		return -EINVAL;
 	}
@@ -386,6 +391,7 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 	dev->vid = -1;
 	dev->nb_queue_pairs = a.queues;
 	dev->socket_client = a.client;
+	dev->packed = a.packed;
 	if (a.socket != NULL)
 		snprintf(dev->socket_path, sizeof(dev->socket_path), "%s",
 			 a.socket);
@@ -428,10 +434,11 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 			goto fail_socket;
 	}
 	rte_kvargs_free(kvlist);
-	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control",
+	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control%s",
 		  name, a.queues, a.loopback ? "loopback" : "wire port",
 		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode),
-		  a.qctl == IFCSW_QCTL_DEVICE ? "whole-device" : "per-queue");
+		  a.qctl == IFCSW_QCTL_DEVICE ? "whole-device" : "per-queue",
+		  a.packed ? ", packed rings offered (direct I/O only)" : "");
 	return 0;
 
 fail_socket:
@@ -497,4 +504,5 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_HW_CPU "=<cpu> "
 	IFCSW_ARG_POLLING "=<0|1> "
 	IFCSW_ARG_MBUFS "=<n> "
-	IFCSW_ARG_QCTL "=<queue|device>");
+	IFCSW_ARG_QCTL "=<queue|device> "
+	IFCSW_ARG_PACKED "=<0|1>");

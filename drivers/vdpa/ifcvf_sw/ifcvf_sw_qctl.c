@@ -43,6 +43,8 @@ hwq_features(uint64_t features)
 	if (features & ((1ULL << VIRTIO_NET_F_MRG_RXBUF) |
 			(1ULL << VIRTIO_F_VERSION_1)))
 		f |= IFCSW_HWQ_F_HDR_MRG;
+	if (features & (1ULL << VIRTIO_F_RING_PACKED))
+		f |= IFCSW_HWQ_F_PACKED;
 	return f;
 }
 
@@ -61,6 +63,19 @@ regs_guest(struct ifcsw_dev *dev, uint16_t qid, struct ifcsw_hwq_regs *regs)
 	regs->irq_fd = r->call_fd;
 }
 
+/* Where the queue resumes: indices, and for packed the wrap counters. */
+static void
+regs_state(struct ifcsw_hwq_regs *regs, const struct vrelay_qstate *state)
+{
+	bool packed = (regs->features & IFCSW_HWQ_F_PACKED) != 0;
+
+	regs->last_avail_idx = state->avail_idx;
+	regs->last_used_idx = state->used_idx;
+	/* Split rings have free-running indices, no wrap counters. */
+	regs->avail_wrap = packed && state->avail_wrap;
+	regs->used_wrap = packed && state->used_wrap;
+}
+
 static int
 qctl_program_guest(void *ctx, uint16_t qid,
 		   const struct vrelay_vhost_ring *ring)
@@ -70,14 +85,15 @@ qctl_program_guest(void *ctx, uint16_t qid,
 
 	if (qid >= 2 * dev->nb_queue_pairs)
 		return -EINVAL;
-	/* The VF runs split rings only (it never offers RING_PACKED). */
-	if (ring->format != VRELAY_RING_SPLIT)
-		return -ENOTSUP;
+	/* The format follows the features (hwq_features()): they agree. */
+	if (ring->format >= VRELAY_RING_FORMAT_COUNT ||
+	    (ring->format == VRELAY_RING_PACKED) !=
+	    !!(ring->features & (1ULL << VIRTIO_F_RING_PACKED)))
+		return -EINVAL;
 	dev->vq[qid].ring = *ring;
 	regs = dev->hw.q[qid].regs;
 	regs_guest(dev, qid, &regs);
-	regs.last_avail_idx = ring->state.avail_idx;
-	regs.last_used_idx = ring->state.used_idx;
+	regs_state(&regs, &ring->state);
 	return ifcsw_regs_set(dev, qid, &regs);
 }
 
@@ -93,9 +109,9 @@ qctl_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *state)
 	/* The VF reports where it stopped even when it faulted. */
 	ret = ifcsw_hw_queue_stop(&dev->hw, qid, &state->avail_idx,
 				  &state->used_idx);
-	/* Split rings: free-running indices, no wrap counters. */
-	state->avail_wrap = false;
-	state->used_wrap = false;
+	/* Stopped: the registers are stable. Split: both false. */
+	state->avail_wrap = dev->hw.q[qid].regs.avail_wrap;
+	state->used_wrap = dev->hw.q[qid].regs.used_wrap;
 	faulted = dev->hw.q[qid].state == IFCSW_HWQ_FAULT;
 	/* ... and restarts the others: no resume may follow (a disable). */
 	ifcsw_wd_restart(dev);
@@ -136,6 +152,9 @@ qctl_program_relay(void *ctx, uint16_t qid,
 	uint64_t used_iova = avail_iova + IFCSW_MRING_SLOT / 2;
 	int ret;
 
+	/* Mediated rings are split's: never under a packed queue. */
+	if (regs.features & IFCSW_HWQ_F_PACKED)
+		return -ENOTSUP;
 	if (mring->avail_len > IFCSW_MRING_SLOT / 2 ||
 	    mring->used_len > IFCSW_MRING_SLOT / 2)
 		return -E2BIG;
@@ -194,8 +213,7 @@ qctl_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *state)
 	/* The VF cannot log: never on the guest's rings while logging. */
 	if (!ifcsw_may_run(dev, qid))
 		return -EPERM;
-	regs.last_avail_idx = state->avail_idx;
-	regs.last_used_idx = state->used_idx;
+	regs_state(&regs, state);
 	if (ifcsw_whole_device(dev))
 		return ifcsw_wd_resume(dev, qid, &regs);
 	ret = ifcsw_hw_queue_regs_write(&dev->hw, qid, &regs);

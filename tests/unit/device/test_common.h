@@ -31,5 +31,6 @@ void test_dma(void);
 void test_dp(void);
 void test_hwq(void);
 void test_wholedev(void);
+void test_packed(void);
 
 #endif /* TEST_DEVICE_COMMON_H */

@@ -41,6 +41,7 @@ main(int argc, char **argv)
 	test_dp();
 	test_hwq();
 	test_wholedev();
+	test_packed();
 	/* EAL leaves its (empty, with --no-shconf) runtime directory. */
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
