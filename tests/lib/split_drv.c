@@ -12,6 +12,18 @@
 
 #include "split_drv.h"
 
+void *
+split_drv_xlate_flat(void *flat, uint64_t gpa, uint64_t len)
+{
+	const struct split_drv_flat *f = flat;
+
+	/* Differences, not sums: a hostile gpa + len must not wrap. */
+	if (gpa < f->gpa || gpa - f->gpa > f->size ||
+	    len > f->size - (gpa - f->gpa))
+		return NULL;
+	return f->hva + (gpa - f->gpa);
+}
+
 int
 split_drv_init(struct split_drv *d, uint16_t size, uint64_t desc_gpa,
 	       uint64_t avail_gpa, uint64_t used_gpa,

@@ -29,6 +29,19 @@
  */
 typedef void *(*split_drv_xlate_t)(void *opaque, uint64_t gpa, uint64_t len);
 
+/** Guest memory that is one flat host mapping: [gpa, gpa + size) at hva. */
+struct split_drv_flat {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+/**
+ * split_drv_xlate_t for a struct split_drv_flat (the opaque): ranges
+ * wholly inside it translate, anything else is NULL.
+ */
+void *split_drv_xlate_flat(void *flat, uint64_t gpa, uint64_t len);
+
 /** One buffer of a chain. */
 struct split_drv_seg {
 	uint64_t gpa;

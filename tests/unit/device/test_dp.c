@@ -38,6 +38,8 @@ static struct ifcsw_hw hw;
 static uint8_t *gmem;		/* G_SIZE + G_GUARD bytes */
 static uint8_t ro_mem[4096];
 static size_t g_brk;
+/* The driver's view of guest memory: its own, not the device's map. */
+static struct split_drv_flat gflat;
 
 struct drv {
 	struct ifcsw_hwq *q;
@@ -55,17 +57,6 @@ static void *
 gva(uint64_t iova)
 {
 	return gmem + (iova - G_IOVA);
-}
-
-/* split_drv translation: the guest's own view, not the device's map. */
-static void *
-g_xlate(void *opaque, uint64_t iova, uint64_t len)
-{
-	RTE_SET_USED(opaque);
-	if (iova < G_IOVA || iova - G_IOVA > G_SIZE ||
-	    len > G_SIZE - (iova - G_IOVA))
-		return NULL;
-	return gva(iova);
 }
 
 static uint64_t
@@ -105,8 +96,8 @@ drv_setup(struct drv *d, uint16_t index, uint32_t features,
 	desc = galloc(SPLIT_DRV_DESC_BYTES(RING));
 	avail = galloc(SPLIT_DRV_AVAIL_BYTES(RING));
 	used = galloc(SPLIT_DRV_USED_BYTES(RING));
-	CHECK(split_drv_init(&d->r, RING, desc, avail, used, g_xlate,
-			     NULL) == 0);
+	CHECK(split_drv_init(&d->r, RING, desc, avail, used,
+			     split_drv_xlate_flat, &gflat) == 0);
 	split_drv_clear(&d->r);
 	q->hw = &hw;
 	q->index = index;
@@ -659,6 +650,7 @@ test_dp(void)
 	gmem = aligned_alloc(4096, G_SIZE + G_GUARD);
 	CHECK(gmem != NULL);
 	memset(gmem + G_SIZE, 0x5a, G_GUARD);
+	gflat = (struct split_drv_flat){ G_IOVA, G_SIZE, gmem };
 	memset(ro_mem, 0x33, sizeof(ro_mem));
 	ifcsw_dma_init(&hw.dma);
 	CHECK_EQ(ifcsw_dma_map(&hw.dma, G_IOVA, G_SIZE / 2, gmem, RW_PERM), 0);

@@ -45,23 +45,7 @@ struct wq {
 static struct ifcsw_hw hw;
 static uint8_t *wmem;
 static struct wq wq[W_NQ];
-
-static void *
-wva(uint64_t iova)
-{
-	return wmem + (iova - W_IOVA);
-}
-
-/* split_drv translation: the guest's view of its memory. */
-static void *
-w_xlate(void *opaque, uint64_t iova, uint64_t len)
-{
-	RTE_SET_USED(opaque);
-	if (iova < W_IOVA || iova - W_IOVA > W_SIZE ||
-	    len > W_SIZE - (iova - W_IOVA))
-		return NULL;
-	return wva(iova);
-}
+static struct split_drv_flat wflat;	/* the guest's view of wmem */
 
 /* Lay out queue qid's rings and buffers in its 256 KiB of memory. */
 static void
@@ -80,7 +64,8 @@ wq_regs(uint16_t qid, struct ifcsw_hwq_regs *r)
 	r->irq_fd = -1;
 	/* Binding writes nothing: a second call for the same queue is safe. */
 	CHECK(split_drv_init(&w->r, W_RING, r->desc_iova, r->avail_iova,
-			     r->used_iova, w_xlate, NULL) == 0);
+			     r->used_iova, split_drv_xlate_flat,
+			     &wflat) == 0);
 	w->buf_iova = base + 0x8000;
 }
 
@@ -242,6 +227,7 @@ test_wholedev(void)
 	uint16_t qid;
 
 	wmem = calloc(1, W_SIZE);
+	wflat = (struct split_drv_flat){ W_IOVA, W_SIZE, wmem };
 	conf.mp = rte_pktmbuf_pool_create("wd_mp", 1023, 0, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	CHECK(wmem != NULL && conf.mp != NULL);

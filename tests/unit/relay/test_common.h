@@ -46,6 +46,7 @@ struct tctx {
 	struct vrelay_mem mt;
 	struct vrelay_device *dev;
 	uint16_t size;
+	struct split_drv_flat flat;	/* drv's view: all of mem, holes too */
 	struct split_drv drv;		/* the guest driver of the ring */
 	/* drv's ring areas, by the names the tests have always used */
 	struct vring_desc *desc;
@@ -61,15 +62,6 @@ static inline void *
 t_hva(struct tctx *t, uint64_t gpa)
 {
 	return t->mem + gpa;
-}
-
-/* split_drv translation: the flat guest memory, holes included. */
-static inline void *
-t_xlate(void *mem, uint64_t gpa, uint64_t len)
-{
-	if (gpa > T_MEM_SIZE || len > T_MEM_SIZE - gpa)
-		return NULL;
-	return (uint8_t *)mem + gpa;
 }
 
 static inline void
@@ -90,8 +82,9 @@ t_init(struct tctx *t, uint16_t size)
 	t->dev = vrelay_device_create("tdev", &t->mt);
 	CHECK(t->dev != NULL);
 	t->size = size;
+	t->flat = (struct split_drv_flat){ 0, T_MEM_SIZE, t->mem };
 	CHECK(split_drv_init(&t->drv, size, T_DESC_GPA, T_AVAIL_GPA,
-			     T_USED_GPA, t_xlate, t->mem) == 0);
+			     T_USED_GPA, split_drv_xlate_flat, &t->flat) == 0);
 	t->desc = t->drv.desc;
 	t->avail = t->drv.avail;
 	t->used = t->drv.used;
