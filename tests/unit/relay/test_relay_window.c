@@ -97,17 +97,17 @@ expect_log_all(struct tctx *t, struct vrelay_queue *q)
 static void
 test_budget(void)
 {
-	struct vring_desc *tab;
+	static struct split_drv_seg seg[LONG_TABLE];
 	struct vrelay_queue *q;
 	struct tctx t;
 	uint32_t k;
 
 	t_init(&t, SZ);
-	tab = t_hva(&t, TABLE_GPA);
 	for (k = 0; k < LONG_TABLE; k++)
-		tab[k] = (struct vring_desc){ T_BUF_GPA + k * 4096ULL, 1,
-			VRING_DESC_F_WRITE |
-			(k + 1 < LONG_TABLE ? VRING_DESC_F_NEXT : 0), k + 1 };
+		seg[k] = (struct split_drv_seg){ T_BUF_GPA + k * 4096ULL, 1,
+						 VRING_DESC_F_WRITE };
+	split_drv_write_chain(t_hva(&t, TABLE_GPA), LONG_TABLE, 0, seg,
+			      LONG_TABLE);
 	for (k = 0; k < SZ; k++) {
 		t.desc[k] = (struct vring_desc){ TABLE_GPA,
 			LONG_TABLE * sizeof(struct vring_desc),
