@@ -147,7 +147,8 @@ split_drv_used_idx(const struct split_drv *d)
 {
 	/*
 	 * 2.7.14: used entries are read after idx; acquire pairs with the
-	 * device's write barrier before its idx update (2.7.8.1).
+	 * barrier the device puts between its entries and its idx update
+	 * (2.7.8), so entries up to idx are complete when read.
 	 */
 	return __atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE);
 }
