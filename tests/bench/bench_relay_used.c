@@ -54,6 +54,7 @@
 
 #include "dirty_log.h"
 #include "guest_mem.h"
+#include "split_drv.h"
 #include "vhost_dev.h"
 #include "virtq.h"
 
@@ -95,6 +96,7 @@ struct br_ctx {
 	struct virtq vq[2];
 	struct vdev vd;
 	struct dl_log log;
+	struct split_drv drv;		/* the guest side of ring 0 */
 	int vid;
 	struct rte_vhost_vring vr;	/* DPDK's mapping of ring 0 */
 	uint8_t *log_base;		/* DPDK's mapping of the log */
@@ -276,6 +278,13 @@ br_vhost_ready(struct br_ctx *c)
 
 /* ---- both relays' state -------------------------------------------- */
 
+/* split_drv translation: the front-end's mapping of guest memory. */
+static void *
+br_xlate(void *gm, uint64_t gpa, uint64_t len)
+{
+	return gm_hva(gm, gpa, len);
+}
+
 static int
 br_relay_create(struct br_ctx *c)
 {
@@ -351,21 +360,19 @@ br_chains(struct br_ctx *c, const struct br_scen *s)
 {
 	uint32_t need = s->pkt + BR_VNET_HDR;
 	uint32_t k = (need + s->buf - 1) / s->buf;
+	struct split_drv_seg seg[BR_MAX_CHAIN];
 	uint64_t gpa = c->buf_gpa;
-	struct vring_desc *d = c->vr.desc;
-	uint16_t i, j, id;
+	uint16_t i, j;
 
 	for (i = 0; i < c->o.burst; i++) {
-		c->heads[i] = i * k;
 		for (j = 0; j < k; j++) {
-			id = i * k + j;
-			d[id].addr = gpa;
-			d[id].len = s->buf;
-			d[id].flags = VRING_DESC_F_WRITE |
-				(j + 1U < k ? VRING_DESC_F_NEXT : 0);
-			d[id].next = id + 1;
+			seg[j] = (struct split_drv_seg){ gpa, s->buf,
+							 VRING_DESC_F_WRITE };
 			gpa += s->buf;
 		}
+		c->heads[i] = i * k;
+		split_drv_write_chain(c->drv.desc, BR_RING, c->heads[i], seg,
+				      k);
 	}
 	c->len = need;
 }
@@ -398,16 +405,12 @@ br_fill_used(struct br_ctx *c, struct vring_used *u, uint16_t start)
 static uint64_t
 br_round_ours(struct br_ctx *c, uint64_t *pages)
 {
-	struct vring_avail *ga = c->vr.avail;
 	struct vrelay_queue *q = c->rq;
-	uint16_t a = q->split.last_avail, i;
 	uint64_t t0, t1;
 	int n;
 
-	for (i = 0; i < c->o.burst; i++)
-		ga->ring[(uint16_t)(a + i) & (BR_RING - 1)] = c->heads[i];
-	__atomic_store_n(&ga->idx, (uint16_t)(a + c->o.burst),
-			 __ATOMIC_RELEASE);
+	/* The relay took every chain last round: avail idx == last_avail. */
+	split_drv_publish_n(&c->drv, c->heads, c->o.burst);
 	if (vrelay_queue_relay_avail(q, c->o.burst) != (int)c->o.burst)
 		return 0;
 	br_fill_used(c, q->split.mused, q->split.last_used);
@@ -541,6 +544,10 @@ br_setup(struct br_ctx *c)
 	ret = br_vhost_server(c);
 	if (ret == 0)
 		ret = br_frontend(c);
+	if (ret == 0 && split_drv_init(&c->drv, BR_RING, c->vq[0].desc_gpa,
+					c->vq[0].avail_gpa, c->vq[0].used_gpa,
+					br_xlate, &c->gm) != 0)
+		ret = -EFAULT;
 	if (ret == 0)
 		ret = br_vhost_ready(c);
 	if (ret == 0)

@@ -3,9 +3,10 @@
  */
 
 /*
- * The datapath against a tiny virtio driver over synthetic split rings in
- * malloc'd "guest memory": TX queue 1 and RX queue 0 share one wire ring
- * (loopback), so what the guest sends comes back, MACs swapped.
+ * The datapath against the test driver (tests/lib/split_drv.h) over
+ * synthetic split rings in malloc'd "guest memory": TX queue 1 and RX
+ * queue 0 share one wire ring (loopback), so what the guest sends comes
+ * back, MACs swapped.
  */
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <rte_ring.h>
 
 #include "ifcvf_sw_hw.h"
+#include "split_drv.h"
 #include "test_common.h"
 
 #define G_IOVA	0x40000000ull	/* guest memory, two adjacent mappings */
@@ -36,15 +38,16 @@ static struct ifcsw_hw hw;
 static uint8_t *gmem;		/* G_SIZE + G_GUARD bytes */
 static uint8_t ro_mem[4096];
 static size_t g_brk;
+/* The driver's view of guest memory: its own, not the device's map. */
+static struct split_drv_flat gflat;
 
 struct drv {
 	struct ifcsw_hwq *q;
+	struct split_drv r;
+	/* r's ring areas, for the cases that corrupt or inspect them */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t next_desc;
-	uint16_t avail_idx;
-	uint16_t used_seen;
 };
 
 /* One RX chain's writable buffer, by head id. */
@@ -90,12 +93,12 @@ drv_setup(struct drv *d, uint16_t index, uint32_t features,
 		close(q->regs.irq_fd);
 	memset(d, 0, sizeof(*d));
 	memset(q, 0, sizeof(*q));
-	desc = galloc(sizeof(struct vring_desc) * RING);
-	avail = galloc(4 + 2 * RING + 2);
-	used = galloc(4 + sizeof(struct vring_used_elem) * RING + 2);
-	memset(gva(desc), 0, sizeof(struct vring_desc) * RING);
-	memset(gva(avail), 0, 4 + 2 * RING + 2);
-	memset(gva(used), 0, 4 + sizeof(struct vring_used_elem) * RING + 2);
+	desc = galloc(SPLIT_DRV_DESC_BYTES(RING));
+	avail = galloc(SPLIT_DRV_AVAIL_BYTES(RING));
+	used = galloc(SPLIT_DRV_USED_BYTES(RING));
+	CHECK(split_drv_init(&d->r, RING, desc, avail, used,
+			     split_drv_xlate_flat, &gflat) == 0);
+	split_drv_clear(&d->r);
 	q->hw = &hw;
 	q->index = index;
 	q->regs.desc_iova = desc;
@@ -116,65 +119,26 @@ drv_setup(struct drv *d, uint16_t index, uint32_t features,
 	CHECK(q->desc != NULL && q->avail != NULL && q->used != NULL);
 	q->wire = wire;
 	d->q = q;
-	d->desc = q->desc;
-	d->avail = q->avail;
-	d->used = q->used;
-}
-
-struct seg {
-	uint64_t iova;
-	uint32_t len;
-	uint16_t flags;		/* VRING_DESC_F_WRITE or 0 */
-};
-
-/* Fill n descriptors of tbl (ring or indirect table) as one chain. */
-static uint16_t
-drv_fill(struct vring_desc *tbl, uint16_t *next, uint16_t tbl_size,
-	 const struct seg *s, unsigned int n)
-{
-	uint16_t head = *next, idx = head;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		uint16_t nxt = (idx + 1) % tbl_size;
-
-		tbl[idx].addr = s[i].iova;
-		tbl[idx].len = s[i].len;
-		tbl[idx].flags = s[i].flags |
-				 (i + 1 < n ? VRING_DESC_F_NEXT : 0);
-		tbl[idx].next = i + 1 < n ? nxt : 0;
-		idx = nxt;
-	}
-	*next = idx;
-	return head;
+	d->desc = d->r.desc;
+	d->avail = d->r.avail;
+	d->used = d->r.used;
 }
 
 /* Post a chain, directly or through an indirect table. Returns head. */
 static uint16_t
-drv_post(struct drv *d, const struct seg *s, unsigned int n, bool indirect)
+drv_post(struct drv *d, const struct split_drv_seg *s, unsigned int n,
+	 bool indirect)
 {
-	uint16_t head;
-
-	if (indirect) {
-		uint64_t t = galloc(sizeof(struct vring_desc) * n);
-		uint16_t tnext = 0;
-		struct seg ind = { t, sizeof(struct vring_desc) * n, 0 };
-
-		drv_fill(gva(t), &tnext, n, s, n);
-		head = drv_fill(d->desc, &d->next_desc, RING, &ind, 1);
-		d->desc[head].flags = VRING_DESC_F_INDIRECT;
-	} else {
-		head = drv_fill(d->desc, &d->next_desc, RING, s, n);
-	}
-	d->avail->ring[d->avail_idx % RING] = head;
-	__atomic_store_n(&d->avail->idx, ++d->avail_idx, __ATOMIC_RELEASE);
-	return head;
+	if (indirect)
+		return split_drv_add_indirect(&d->r, s, n,
+				galloc(sizeof(struct vring_desc) * n));
+	return split_drv_add(&d->r, s, n);
 }
 
 static uint16_t
 drv_used_idx(const struct drv *d)
 {
-	return __atomic_load_n(&d->used->idx, __ATOMIC_ACQUIRE);
+	return split_drv_used_idx(&d->r);
 }
 
 static void
@@ -206,25 +170,25 @@ tx_post(struct drv *d, uint32_t len, uint8_t seed, enum tx_layout lay,
 {
 	uint32_t hl = (d->q->regs.features & IFCSW_HWQ_F_HDR_MRG) ? 12 : 10;
 	uint64_t b = galloc(hl + len);
-	struct seg s[3];
+	struct split_drv_seg s[3];
 	unsigned int n;
 
 	memset(gva(b), 0x77, hl);	/* the device must skip it whatever */
 	fill_frame((uint8_t *)gva(b) + hl, len, seed);
 	switch (lay) {
 	case TX_HDR_OWN:
-		s[0] = (struct seg){ b, hl, 0 };
-		s[1] = (struct seg){ b + hl, len, 0 };
+		s[0] = (struct split_drv_seg){ b, hl, 0 };
+		s[1] = (struct split_drv_seg){ b + hl, len, 0 };
 		n = 2;
 		break;
 	case TX_HDR_SHARED:
-		s[0] = (struct seg){ b, hl + len, 0 };
+		s[0] = (struct split_drv_seg){ b, hl + len, 0 };
 		n = 1;
 		break;
 	default:
-		s[0] = (struct seg){ b, hl + 100, 0 };
-		s[1] = (struct seg){ b + hl + 100, len / 2, 0 };
-		s[2] = (struct seg){ b + hl + 100 + len / 2,
+		s[0] = (struct split_drv_seg){ b, hl + 100, 0 };
+		s[1] = (struct split_drv_seg){ b + hl + 100, len / 2, 0 };
+		s[2] = (struct split_drv_seg){ b + hl + 100 + len / 2,
 				     len - 100 - len / 2, 0 };
 		n = 3;
 		break;
@@ -240,7 +204,7 @@ rx_post(struct drv *d, uint32_t buflen, unsigned int count, bool indirect)
 
 	for (i = 0; i < count; i++) {
 		uint64_t b = galloc(buflen);
-		struct seg s[2] = {
+		struct split_drv_seg s[2] = {
 			{ b, buflen, VRING_DESC_F_WRITE },
 			{ b + buflen / 2, buflen - buflen / 2,
 			  VRING_DESC_F_WRITE },
@@ -270,8 +234,7 @@ rx_check(struct drv *d, uint32_t len, uint8_t seed, uint32_t buflen,
 	uint16_t i;
 
 	for (i = 0; i < nb_expected; i++) {
-		struct vring_used_elem *e =
-			&d->used->ring[(d->used_seen + i) % RING];
+		struct vring_used_elem *e = split_drv_used_elem(&d->r, i);
 		uint32_t want = RTE_MIN(buflen, hl + len - off);
 
 		CHECK_EQ(e->len, want);
@@ -292,7 +255,7 @@ rx_check(struct drv *d, uint32_t len, uint8_t seed, uint32_t buflen,
 	if (hl == 12)
 		CHECK_EQ(got[10] | got[11] << 8, nb_expected);
 out:
-	d->used_seen += nb_expected;
+	split_drv_used_consume(&d->r, nb_expected);
 	free(got);
 	free(exp);
 }
@@ -302,15 +265,14 @@ tx_check_used(struct drv *d, const uint16_t *heads, unsigned int n)
 {
 	unsigned int i;
 
-	CHECK_EQ(drv_used_idx(d), (uint16_t)(d->used_seen + n));
+	CHECK_EQ(drv_used_idx(d), (uint16_t)(d->r.used_seen + n));
 	for (i = 0; i < n; i++) {
-		struct vring_used_elem *e =
-			&d->used->ring[(d->used_seen + i) % RING];
+		struct vring_used_elem *e = split_drv_used_elem(&d->r, i);
 
 		CHECK_EQ(e->id, heads[i]);
 		CHECK_EQ(e->len, 0);
 	}
-	d->used_seen += n;
+	split_drv_used_consume(&d->r, n);
 }
 
 static struct rte_mempool *mp;
@@ -484,31 +446,28 @@ static void
 case_irq_event_idx(void)
 {
 	struct ifcsw_hwq *tq = &hw.q[1];
-	uint16_t *used_event, *avail_event;
 
 	reset(IFCSW_HWQ_F_EVENT_IDX);
-	used_event = &txd.avail->ring[RING];
-	avail_event = (uint16_t *)&txd.used->ring[RING];
 	/* The first interrupt is unconditional: nothing signalled yet. */
-	*used_event = 0xffff;
+	split_drv_set_used_event(&txd.r, 0xffff);
 	CHECK_EQ(tx_one_irqs(), 1);		/* used 0 -> 1 */
-	*used_event = 2;			/* "after entry 2 is used" */
+	split_drv_set_used_event(&txd.r, 2);	/* "after entry 2 is used" */
 	CHECK_EQ(tx_one_irqs(), 0);		/* 1 -> 2 */
 	CHECK_EQ(tx_one_irqs(), 1);		/* 2 -> 3 crosses */
-	*used_event = 100;
+	split_drv_set_used_event(&txd.r, 100);
 	CHECK_EQ(tx_one_irqs(), 0);
 	CHECK_EQ(tx_one_irqs(), 0);
 	CHECK_EQ(tq->stats.irqs, 2);
 	/* Flags are not the suppression with EVENT_IDX. */
 	txd.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	*used_event = 5;			/* current used idx */
+	split_drv_set_used_event(&txd.r, 5);	/* current used idx */
 	CHECK_EQ(tx_one_irqs(), 1);
 
 	ifcsw_dp_disable_notify(tq);
 	CHECK_EQ(txd.used->flags, 0);
 	CHECK(!ifcsw_dp_enable_notify(tq));
-	CHECK_EQ(*avail_event, tq->regs.last_avail_idx);
-	CHECK_EQ(*avail_event, 6);
+	CHECK_EQ(split_drv_avail_event(&txd.r), tq->regs.last_avail_idx);
+	CHECK_EQ(split_drv_avail_event(&txd.r), 6);
 }
 
 /* Bad addresses fault without touching anything outside the map. */
@@ -519,14 +478,14 @@ case_faults(void)
 	uint64_t end = G_IOVA + G_SIZE;
 	uint64_t faults0 = hw.dma.faults;
 	uint8_t ro_copy[sizeof(ro_mem)];
-	struct seg s[2];
+	struct split_drv_seg s[2];
 	unsigned int i;
 
 	reset(IFCSW_HWQ_F_INDIRECT | IFCSW_HWQ_F_HDR_MRG |
 	      IFCSW_HWQ_F_MRG_RXBUF);
 	/* TX data runs off the end of guest memory. */
-	s[0] = (struct seg){ galloc(12), 12, 0 };
-	s[1] = (struct seg){ end - 16, 64, 0 };
+	s[0] = (struct split_drv_seg){ galloc(12), 12, 0 };
+	s[1] = (struct split_drv_seg){ end - 16, 64, 0 };
 	drv_post(&txd, s, 2, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), -EFAULT);
 	CHECK_EQ(tq->stats.dma_faults, 1);
@@ -536,7 +495,7 @@ case_faults(void)
 
 	/* Indirect table outside the map. */
 	reset(IFCSW_HWQ_F_INDIRECT);
-	s[0] = (struct seg){ 0x1000, 64, 0 };
+	s[0] = (struct split_drv_seg){ 0x1000, 64, 0 };
 	drv_post(&txd, s, 1, false);
 	txd.desc[0].flags = VRING_DESC_F_INDIRECT;
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), -EFAULT);
@@ -548,7 +507,7 @@ case_faults(void)
 	tx_post(&txd, 100, 7, TX_HDR_SHARED, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), 1);
 	memcpy(ro_copy, ro_mem, sizeof(ro_mem));
-	s[0] = (struct seg){ RO_IOVA, 2048, VRING_DESC_F_WRITE };
+	s[0] = (struct split_drv_seg){ RO_IOVA, 2048, VRING_DESC_F_WRITE };
 	drv_post(&rxd, s, 1, false);
 	CHECK_EQ(ifcsw_dp_rx(rq, 32), -EFAULT);
 	CHECK_EQ(rq->stats.dma_faults, 1);
@@ -560,7 +519,7 @@ case_faults(void)
 	tx_post(&txd, 100, 7, TX_HDR_SHARED, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), 1);
 	memset(gmem + G_SIZE - 8, 0xee, 8);
-	s[0] = (struct seg){ end - 8, 2048, VRING_DESC_F_WRITE };
+	s[0] = (struct split_drv_seg){ end - 8, 2048, VRING_DESC_F_WRITE };
 	drv_post(&rxd, s, 1, false);
 	CHECK_EQ(ifcsw_dp_rx(rq, 32), -EFAULT);
 	CHECK_EQ(rq->stats.dma_faults, 1);
@@ -591,7 +550,7 @@ static void
 case_malformed(void)
 {
 	uint32_t f = IFCSW_HWQ_F_INDIRECT;
-	struct seg s[3];
+	struct split_drv_seg s[3];
 	uint16_t head;
 
 	reset(f);
@@ -636,13 +595,13 @@ case_malformed(void)
 	expect_eio("INDIRECT with NEXT");
 
 	reset(f);
-	s[0] = (struct seg){ galloc(10), 10, VRING_DESC_F_WRITE };
-	s[1] = (struct seg){ galloc(64), 64, 0 };
+	s[0] = (struct split_drv_seg){ galloc(10), 10, VRING_DESC_F_WRITE };
+	s[1] = (struct split_drv_seg){ galloc(64), 64, 0 };
 	drv_post(&txd, s, 2, false);
 	expect_eio("readable after writable");
 
 	reset(f);
-	s[0] = (struct seg){ galloc(8), 8, 0 };
+	s[0] = (struct split_drv_seg){ galloc(8), 8, 0 };
 	drv_post(&txd, s, 1, false);
 	expect_eio("chain shorter than the virtio-net header");
 
@@ -691,6 +650,7 @@ test_dp(void)
 	gmem = aligned_alloc(4096, G_SIZE + G_GUARD);
 	CHECK(gmem != NULL);
 	memset(gmem + G_SIZE, 0x5a, G_GUARD);
+	gflat = (struct split_drv_flat){ G_IOVA, G_SIZE, gmem };
 	memset(ro_mem, 0x33, sizeof(ro_mem));
 	ifcsw_dma_init(&hw.dma);
 	CHECK_EQ(ifcsw_dma_map(&hw.dma, G_IOVA, G_SIZE / 2, gmem, RW_PERM), 0);

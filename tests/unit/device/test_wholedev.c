@@ -26,6 +26,7 @@
 #include <rte_ring.h>
 
 #include "ifcvf_sw_hw.h"
+#include "split_drv.h"
 #include "test_common.h"
 
 #define W_IOVA	0x40000000ull
@@ -35,23 +36,16 @@
 #define W_FRAME	(12 + 60)	/* virtio_net_hdr_mrg_rxbuf + frame */
 
 struct wq {
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
+	struct split_drv r;	/* the guest driver of the queue */
 	uint64_t buf_iova;	/* W_RING frames */
-	uint16_t avail_idx;
+	uint16_t avail_idx;	/* chains posted so far */
 	int doorbell;
 };
 
 static struct ifcsw_hw hw;
 static uint8_t *wmem;
 static struct wq wq[W_NQ];
-
-static void *
-wva(uint64_t iova)
-{
-	return wmem + (iova - W_IOVA);
-}
+static struct split_drv_flat wflat;	/* the guest's view of wmem */
 
 /* Lay out queue qid's rings and buffers in its 256 KiB of memory. */
 static void
@@ -68,9 +62,10 @@ wq_regs(uint16_t qid, struct ifcsw_hwq_regs *r)
 	r->features = IFCSW_HWQ_F_HDR_MRG;
 	r->doorbell_fd = w->doorbell;
 	r->irq_fd = -1;
-	w->desc = wva(r->desc_iova);
-	w->avail = wva(r->avail_iova);
-	w->used = wva(r->used_iova);
+	/* Binding writes nothing: a second call for the same queue is safe. */
+	CHECK(split_drv_init(&w->r, W_RING, r->desc_iova, r->avail_iova,
+			     r->used_iova, split_drv_xlate_flat,
+			     &wflat) == 0);
 	w->buf_iova = base + 0x8000;
 }
 
@@ -80,20 +75,22 @@ wq_post(uint16_t qid, unsigned int n)
 {
 	struct wq *w = &wq[qid];
 	bool rx = (qid & 1) == 0;
+	uint16_t heads[W_RING];
 	uint64_t one = 1;
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		uint16_t id = w->avail_idx % W_RING;
+	CHECK(n <= W_RING);
+	/* Head == slot; all n published at once, as the device runs. */
+	for (i = 0; i < n && i < W_RING; i++) {
+		uint16_t id = (uint16_t)(w->avail_idx + i) % W_RING;
+		struct split_drv_seg seg = { w->buf_iova + id * 128,
+			rx ? 128 : W_FRAME, rx ? VRING_DESC_F_WRITE : 0 };
 
-		w->desc[id].addr = w->buf_iova + id * 128;
-		w->desc[id].len = rx ? 128 : W_FRAME;
-		w->desc[id].flags = rx ? VRING_DESC_F_WRITE : 0;
-		w->desc[id].next = 0;
-		w->avail->ring[id] = id;
-		w->avail_idx++;
+		split_drv_write_chain(w->r.desc, W_RING, id, &seg, 1);
+		heads[i] = id;
 	}
-	__atomic_store_n(&w->avail->idx, w->avail_idx, __ATOMIC_RELEASE);
+	split_drv_publish_n(&w->r, heads, i);
+	w->avail_idx += i;
 	if (write(w->doorbell, &one, sizeof(one)) != sizeof(one))
 		CHECK(0);
 }
@@ -101,7 +98,7 @@ wq_post(uint16_t qid, unsigned int n)
 static uint16_t
 wq_used(uint16_t qid)
 {
-	return __atomic_load_n(&wq[qid].used->idx, __ATOMIC_ACQUIRE);
+	return split_drv_used_idx(&wq[qid].r);
 }
 
 /* Wait up to 2 s for TX queue qid to complete up to idx. */
@@ -230,6 +227,7 @@ test_wholedev(void)
 	uint16_t qid;
 
 	wmem = calloc(1, W_SIZE);
+	wflat = (struct split_drv_flat){ W_IOVA, W_SIZE, wmem };
 	conf.mp = rte_pktmbuf_pool_create("wd_mp", 1023, 0, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	CHECK(wmem != NULL && conf.mp != NULL);

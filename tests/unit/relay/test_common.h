@@ -4,8 +4,9 @@
 
 /*
  * Test scaffolding: synthetic guest memory (three regions, the first two
- * adjacent, then a hole), guest rings inside it, a tiny driver and a
- * tiny device that writes through the guest descriptor table.
+ * adjacent, then a hole), guest rings inside it driven by the shared
+ * test driver (tests/lib/split_drv.h), and a tiny device that writes
+ * through the guest descriptor table.
  */
 
 #ifndef TEST_COMMON_H
@@ -19,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 
+#include "split_drv.h"
 #include "vdpa_relay.h"
 
 #define CHECK(c) do { \
@@ -44,6 +46,9 @@ struct tctx {
 	struct vrelay_mem mt;
 	struct vrelay_device *dev;
 	uint16_t size;
+	struct split_drv_flat flat;	/* drv's view: all of mem, holes too */
+	struct split_drv drv;		/* the guest driver of the ring */
+	/* drv's ring areas, by the names the tests have always used */
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
@@ -77,9 +82,12 @@ t_init(struct tctx *t, uint16_t size)
 	t->dev = vrelay_device_create("tdev", &t->mt);
 	CHECK(t->dev != NULL);
 	t->size = size;
-	t->desc = t_hva(t, T_DESC_GPA);
-	t->avail = t_hva(t, T_AVAIL_GPA);
-	t->used = t_hva(t, T_USED_GPA);
+	t->flat = (struct split_drv_flat){ 0, T_MEM_SIZE, t->mem };
+	CHECK(split_drv_init(&t->drv, size, T_DESC_GPA, T_AVAIL_GPA,
+			     T_USED_GPA, split_drv_xlate_flat, &t->flat) == 0);
+	t->desc = t->drv.desc;
+	t->avail = t->drv.avail;
+	t->used = t->drv.used;
 	t->log = calloc(1, T_LOG_SIZE);
 	CHECK(t->log != NULL);
 	t->kick_fd = eventfd(0, EFD_NONBLOCK);
@@ -117,8 +125,7 @@ t_conf(struct tctx *t, uint16_t start)
 		.log_from_used_idx = start,
 	};
 
-	t->avail->idx = start;
-	t->used->idx = start;
+	split_drv_reset(&t->drv, start);
 	t->dev_avail = start;
 	t->dev_used = start;
 	return c;
@@ -128,19 +135,17 @@ t_conf(struct tctx *t, uint16_t start)
 static inline void
 t_publish(struct tctx *t, uint16_t head)
 {
-	uint16_t idx = t->avail->idx;
-
-	t->avail->ring[idx & (t->size - 1)] = head;
-	__atomic_store_n(&t->avail->idx, (uint16_t)(idx + 1),
-			 __ATOMIC_RELEASE);
+	split_drv_publish(&t->drv, head);
 }
 
 /* Driver: one writable buffer per head (head == slot). */
 static inline void
 t_add_rx(struct tctx *t, uint16_t head, uint64_t gpa, uint32_t len)
 {
-	t->desc[head] = (struct vring_desc){ gpa, len, VRING_DESC_F_WRITE, 0 };
-	t_publish(t, head);
+	struct split_drv_seg s = { gpa, len, VRING_DESC_F_WRITE };
+
+	split_drv_write_chain(t->desc, t->size, head, &s, 1);
+	split_drv_publish(&t->drv, head);
 }
 
 static inline uint64_t

@@ -25,6 +25,7 @@ static int dev_stop;
 static uint16_t sent;
 static bool evidx;
 
+/* The fake device's event fields on the mediated rings (guest: drv). */
 #define EV(ring_base, off) \
 	(*(volatile uint16_t *)((char *)(ring_base) + (off)))
 #define USED_EVENT(avail) EV(avail, 4 + 2 * SZ)
@@ -71,7 +72,8 @@ static void
 guest_kick(uint16_t old)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (evidx ? vring_need_event(AVAIL_EVENT(t.used), t.avail->idx, old) :
+	if (evidx ? vring_need_event(split_drv_avail_event(&t.drv),
+				     t.avail->idx, old) :
 	    !(t.used->flags & VRING_USED_F_NO_NOTIFY))
 		eventfd_write(t.kick_fd, 1);
 }
@@ -101,7 +103,7 @@ pump(unsigned int n, uint16_t start)
 			continue;
 		}
 		/* Ask for an interrupt on the next used entry, re-check. */
-		USED_EVENT(t.avail) = done;
+		split_drv_set_used_event(&t.drv, done);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&t.used->idx, __ATOMIC_ACQUIRE) != done)
 			continue;

@@ -57,7 +57,7 @@ test_descending_segments(void)
 {
 	const struct vrelay_mring_info *m;
 	struct vrelay_queue *q;
-	struct vring_desc *tab;
+	static struct split_drv_seg seg[NSEG];
 	uint64_t before, cmps, nranges, bound;
 	static bool exp[NPAGES];
 	struct tctx t;
@@ -67,11 +67,10 @@ test_descending_segments(void)
 	m = vrelay_queue_mring(q);
 
 	/* Every chain is an indirect descriptor to the same table. */
-	tab = t_hva(&t, TABLE_GPA);
 	for (k = 0; k < NSEG; k++)
-		tab[k] = (struct vring_desc){ seg_gpa(k), 1,
-			VRING_DESC_F_WRITE |
-			(k + 1 < NSEG ? VRING_DESC_F_NEXT : 0), k + 1 };
+		seg[k] = (struct split_drv_seg){ seg_gpa(k), 1,
+						 VRING_DESC_F_WRITE };
+	split_drv_write_chain(t_hva(&t, TABLE_GPA), NSEG, 0, seg, NSEG);
 	for (k = 0; k < SZ; k++) {
 		t.desc[k] = (struct vring_desc){ TABLE_GPA,
 			NSEG * sizeof(struct vring_desc),

@@ -50,7 +50,7 @@ one_case(uint32_t pkt, uint32_t bufsz, int log_misalign, bool indirect)
 	struct vrelay_queue_conf c;
 	struct vrelay_queue_stats st;
 	struct vrelay_queue *q;
-	struct vring_desc *tab;
+	struct split_drv_seg seg[4] = { { 0x50000, 12, 0 } };
 	uint64_t addr[3];
 	uint32_t blen[3];
 	uint8_t *raw, *log;
@@ -69,20 +69,19 @@ one_case(uint32_t pkt, uint32_t bufsz, int log_misalign, bool indirect)
 	CHECK(vrelay_device_set_log(t.dev, log, T_LOG_SIZE - (log_misalign ?
 					3 : 0)) == 0);
 
-	tab = indirect ? t_hva(&t, 0x30000) : t.desc;
-	tab[0] = (struct vring_desc){ 0x50000, 12, VRING_DESC_F_NEXT, 1 };
 	for (i = 0; i < 3; i++) {
 		addr[i] = T_BUF_GPA + 0x800 + (uint64_t)i * 0x40000;
 		blen[i] = bufsz;
-		tab[i + 1] = (struct vring_desc){ addr[i], bufsz,
-			VRING_DESC_F_WRITE | (i < 2 ? VRING_DESC_F_NEXT : 0),
-			i + 2 };
+		seg[i + 1] = (struct split_drv_seg){ addr[i], bufsz,
+						     VRING_DESC_F_WRITE };
 	}
 	if (indirect) {
+		split_drv_write_chain(t_hva(&t, 0x30000), 4, 0, seg, 4);
 		t.desc[5] = (struct vring_desc){ 0x30000, 4 * 16,
 			VRING_DESC_F_INDIRECT, 0 };
 		t_publish(&t, 5);
 	} else {
+		split_drv_write_chain(t.desc, t.size, 0, seg, 4);
 		t_publish(&t, 0);
 	}
 	CHECK(vrelay_queue_relay_avail(q, 64) == 1);

@@ -97,17 +97,17 @@ expect_log_all(struct tctx *t, struct vrelay_queue *q)
 static void
 test_budget(void)
 {
-	struct vring_desc *tab;
+	static struct split_drv_seg seg[LONG_TABLE];
 	struct vrelay_queue *q;
 	struct tctx t;
 	uint32_t k;
 
 	t_init(&t, SZ);
-	tab = t_hva(&t, TABLE_GPA);
 	for (k = 0; k < LONG_TABLE; k++)
-		tab[k] = (struct vring_desc){ T_BUF_GPA + k * 4096ULL, 1,
-			VRING_DESC_F_WRITE |
-			(k + 1 < LONG_TABLE ? VRING_DESC_F_NEXT : 0), k + 1 };
+		seg[k] = (struct split_drv_seg){ T_BUF_GPA + k * 4096ULL, 1,
+						 VRING_DESC_F_WRITE };
+	split_drv_write_chain(t_hva(&t, TABLE_GPA), LONG_TABLE, 0, seg,
+			      LONG_TABLE);
 	for (k = 0; k < SZ; k++) {
 		t.desc[k] = (struct vring_desc){ TABLE_GPA,
 			LONG_TABLE * sizeof(struct vring_desc),
@@ -174,7 +174,7 @@ test_genuine(void)
 	static bool exp[NPAGES];
 	struct vrelay_queue_stats st;
 	struct vrelay_queue *q;
-	struct vring_desc *tab;
+	struct split_drv_seg seg[4];
 	struct tctx t;
 	uint32_t k, i;
 
@@ -186,13 +186,11 @@ test_genuine(void)
 		uint64_t buf = T_BUF_GPA + k * 0x3000ULL + 0x800;
 		uint32_t len = 0x1000 + k;	/* into the second buffer */
 
-		tab = t_hva(&t, tgpa);
-		tab[0] = (struct vring_desc){ 0x50000, 12, VRING_DESC_F_NEXT,
-			1 };
+		seg[0] = (struct split_drv_seg){ 0x50000, 12, 0 };
 		for (i = 0; i < 3; i++)
-			tab[i + 1] = (struct vring_desc){ buf + i * 0x1000,
-				0x1000, VRING_DESC_F_WRITE |
-				(i < 2 ? VRING_DESC_F_NEXT : 0), i + 2 };
+			seg[i + 1] = (struct split_drv_seg){ buf + i * 0x1000,
+				0x1000, VRING_DESC_F_WRITE };
+		split_drv_write_chain(t_hva(&t, tgpa), 4, 0, seg, 4);
 		t.desc[k] = (struct vring_desc){ tgpa, 64,
 			VRING_DESC_F_INDIRECT, 0 };
 		t.used->ring[k].id = k;
