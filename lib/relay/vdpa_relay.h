@@ -423,14 +423,24 @@ struct vrelay_queue_conf {
 };
 
 /**
- * Where a queue's mediated rings live, so the driver can map them into
- * the device's IOVA space. Both areas are page aligned and page sized.
+ * Where a queue's mediated ring areas live, so the driver can map them
+ * into the device's IOVA space (virtio 1.1 names, as in struct
+ * vrelay_queue_conf). Every area is page aligned and page sized.
+ *
+ * Split: no mediated descriptor table (desc NULL: the device keeps the
+ * guest's), driver area = mediated avail ring, device area = mediated
+ * used ring. A packed ring will have a mediated descriptor ring, which
+ * the device reads and writes (used descriptors are written in place),
+ * and its two event suppression areas.
  */
 struct vrelay_mring_info {
-	void *avail;		/**< mediated avail ring (device reads) */
-	uint64_t avail_len;	/**< bytes to map read-only */
-	void *used;		/**< mediated used ring (device writes) */
-	uint64_t used_len;	/**< bytes to map read-write */
+	enum vrelay_ring_format format;	/**< the queue's ring format */
+	void *desc;		/**< descriptor ring (read-write), or NULL */
+	uint64_t desc_len;	/**< its bytes, 0 if none */
+	void *driver_area;	/**< the device reads it: map read-only */
+	uint64_t driver_len;	/**< its bytes */
+	void *device_area;	/**< the device writes it: map read-write */
+	uint64_t device_len;	/**< its bytes */
 };
 
 /**

@@ -95,18 +95,21 @@ split_alloc_mrings(struct vrelay_queue *q)
 	}
 	q->split.mavail = a;
 	q->split.mused = u;
-	q->mring.avail = a;
-	q->mring.avail_len = alen;
-	q->mring.used = u;
-	q->mring.used_len = ulen;
+	q->mring.format = VRELAY_RING_SPLIT;
+	q->mring.desc = NULL;	/* the device keeps the guest's table */
+	q->mring.desc_len = 0;
+	q->mring.driver_area = a;
+	q->mring.driver_len = alen;
+	q->mring.device_area = u;
+	q->mring.device_len = ulen;
 	return 0;
 }
 
 static void
 split_free_mrings(struct vrelay_queue *q)
 {
-	munmap(q->mring.avail, q->mring.avail_len);
-	munmap(q->mring.used, q->mring.used_len);
+	munmap(q->mring.driver_area, q->mring.driver_len);
+	munmap(q->mring.device_area, q->mring.device_len);
 }
 
 static void

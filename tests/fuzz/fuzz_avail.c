@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_forwarded(struct fg_guest *g, uint16_t from, int n)
 {
-	const struct vring_avail *ma = vrelay_queue_mring(g->q)->avail;
+	const struct vring_avail *ma = vrelay_queue_mring(g->q)->driver_area;
 	uint16_t idx, head;
 	bool in_mem;
 	int i;
@@ -44,7 +44,7 @@ check_forwarded(struct fg_guest *g, uint16_t from, int n)
 static bool
 avail_round(struct fg_guest *g, struct fg_in *in)
 {
-	const struct vring_avail *ma = vrelay_queue_mring(g->q)->avail;
+	const struct vring_avail *ma = vrelay_queue_mring(g->q)->driver_area;
 	uint16_t from = ma->idx;
 	unsigned int budget;
 	int ret;

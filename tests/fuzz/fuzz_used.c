@@ -56,7 +56,7 @@ page_add(void *arg, uint64_t page)
 static void
 forward_all(struct fg_guest *g, struct fg_in *in, struct fwd *f)
 {
-	const struct vring_avail *ma = vrelay_queue_mring(g->q)->avail;
+	const struct vring_avail *ma = vrelay_queue_mring(g->q)->driver_area;
 	uint16_t from = ma->idx;
 	int ret, i;
 
@@ -74,7 +74,7 @@ static uint16_t
 device_write_used(struct fg_guest *g, struct fg_in *in,
 		  const struct fwd *f)
 {
-	struct vring_used *mu = vrelay_queue_mring(g->q)->used;
+	struct vring_used *mu = vrelay_queue_mring(g->q)->device_area;
 	uint16_t n = fg_u8(in) % (g->size + 1), i, id;
 	uint8_t sel;
 	uint32_t lenv;
@@ -122,7 +122,7 @@ static void
 check_pass(struct fg_guest *g, const uint8_t *log_before,
 	   uint16_t gidx_before)
 {
-	struct vring_used *mu = vrelay_queue_mring(g->q)->used;
+	struct vring_used *mu = vrelay_queue_mring(g->q)->device_area;
 	uint16_t n = g->used->idx - gidx_before, i, slot;
 	struct pageset req, allowed;
 	uint64_t p, ring_first, ring_last;
@@ -159,7 +159,7 @@ check_pass(struct fg_guest *g, const uint8_t *log_before,
 static bool
 used_round(struct fg_guest *g, struct fg_in *in, const struct fwd *f)
 {
-	struct vring_used *mu = vrelay_queue_mring(g->q)->used;
+	struct vring_used *mu = vrelay_queue_mring(g->q)->device_area;
 	uint8_t log_before[FG_LOG_MAX];
 	uint16_t gidx = g->used->idx, n;
 	uint8_t act;

@@ -153,17 +153,19 @@ qctl_program_relay(void *ctx, uint16_t qid,
 	int ret;
 
 	/* Mediated rings are split's: never under a packed queue. */
-	if (regs.features & IFCSW_HWQ_F_PACKED)
+	if ((regs.features & IFCSW_HWQ_F_PACKED) ||
+	    mring->format != VRELAY_RING_SPLIT)
 		return -ENOTSUP;
-	if (mring->avail_len > IFCSW_MRING_SLOT / 2 ||
-	    mring->used_len > IFCSW_MRING_SLOT / 2)
+	if (mring->driver_len > IFCSW_MRING_SLOT / 2 ||
+	    mring->device_len > IFCSW_MRING_SLOT / 2)
 		return -E2BIG;
-	ret = ifcsw_dma_map(&dev->hw.dma, avail_iova, mring->avail_len,
-			    mring->avail, IFCSW_DMA_READ);
+	ret = ifcsw_dma_map(&dev->hw.dma, avail_iova, mring->driver_len,
+			    mring->driver_area, IFCSW_DMA_READ);
 	if (ret < 0)
 		goto fail_avail;
-	ret = ifcsw_dma_map(&dev->hw.dma, used_iova, mring->used_len,
-			    mring->used, IFCSW_DMA_READ | IFCSW_DMA_WRITE);
+	ret = ifcsw_dma_map(&dev->hw.dma, used_iova, mring->device_len,
+			    mring->device_area,
+			    IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (ret < 0)
 		goto fail_used;
 	regs.avail_iova = avail_iova;

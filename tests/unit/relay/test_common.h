@@ -167,8 +167,8 @@ static inline unsigned int
 t_device_run(struct tctx *t, const struct vrelay_mring_info *m, uint32_t len,
 	     unsigned int max)
 {
-	struct vring_avail *ma = m->avail;
-	struct vring_used *mu = m->used;
+	struct vring_avail *ma = m->driver_area;
+	struct vring_used *mu = m->device_area;
 	uint16_t aidx = __atomic_load_n(&ma->idx, __ATOMIC_ACQUIRE);
 	unsigned int n = 0;
 

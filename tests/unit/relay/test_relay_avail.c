@@ -61,7 +61,7 @@ test_forward_indices(void)
 
 	q = mkq(&t, start, true, false);
 	m = vrelay_queue_mring(q);
-	ma = m->avail;
+	ma = m->driver_area;
 	CHECK(ma->idx == start);
 	for (i = 0; i < 20; i++)
 		t_add_rx(&t, (i * 7) % SZ, T_BUF_GPA + i * 4096, 4096);
@@ -69,7 +69,7 @@ test_forward_indices(void)
 	CHECK(ma->idx == (uint16_t)(start + 7));
 	CHECK(t_rd_eventfd(t.doorbell_fd) == 1);	/* device wants kicks */
 	/* The device asks for no notifications: no doorbell. */
-	((struct vring_used *)m->used)->flags = VRING_USED_F_NO_NOTIFY;
+	((struct vring_used *)m->device_area)->flags = VRING_USED_F_NO_NOTIFY;
 	CHECK(vrelay_queue_relay_avail(q, 100) == 13);
 	CHECK(t_rd_eventfd(t.doorbell_fd) == 0);
 	CHECK(ma->idx == t.avail->idx);
@@ -92,7 +92,7 @@ test_event_idx_doorbell(void)
 
 	q = mkq(&t, 0, false, true);
 	m = vrelay_queue_mring(q);
-	mu = m->used;
+	mu = m->device_area;
 	/* Device wants a kick only when avail passes index 5. */
 	*(volatile uint16_t *)((char *)mu + 4 + 8 * SZ) = 5;
 	t_add_rx(&t, 0, T_BUF_GPA, 4096);
@@ -248,7 +248,7 @@ test_bogus_used(void)
 	for (kind = 0; kind < 4; kind++) {
 		q = mkq(&t, 10, true, false);
 		m = vrelay_queue_mring(q);
-		mu = m->used;
+		mu = m->device_area;
 		t_add_rx(&t, 3, T_BUF_GPA, 1500);
 		t_add_rx(&t, 4, T_BUF_GPA + 4096, 1500);
 		CHECK(vrelay_queue_relay_avail(q, 64) == 2);

@@ -43,8 +43,8 @@ wait_fd(int fd)
 static void *
 device(void *arg)
 {
-	struct vring_used *mu = m->used;
-	struct vring_avail *ma = m->avail;
+	struct vring_used *mu = m->device_area;
+	struct vring_avail *ma = m->driver_area;
 
 	(void)arg;
 	mu->flags = 0;	/* kick me */
@@ -144,7 +144,7 @@ run(enum vrelay_mode mode0, bool event_idx, uint16_t start)
 	for (cyc = 0; cyc < 12; cyc++) {
 		pump(300, start);
 		if (cyc % 4 == 3) {
-			uint16_t fwd = ((struct vring_avail *)m->avail)->idx;
+			uint16_t fwd = ((struct vring_avail *)m->driver_area)->idx;
 
 			CHECK(vrelay_engine_detach(e, q) == 0);
 			CHECK(vrelay_engine_detach(e, q) == -ENOENT);
@@ -156,7 +156,7 @@ run(enum vrelay_mode mode0, bool event_idx, uint16_t start)
 			guest_kick(sent - 1);
 			t_rd_eventfd(t.kick_fd);
 			usleep(1000);
-			CHECK(((struct vring_avail *)m->avail)->idx == fwd);
+			CHECK(((struct vring_avail *)m->driver_area)->idx == fwd);
 			CHECK(vrelay_engine_attach(e, q) == 0);
 		} else {
 			CHECK(vrelay_engine_set_mode(e, modes[cyc % 4]) == 0);
@@ -170,8 +170,8 @@ run(enum vrelay_mode mode0, bool event_idx, uint16_t start)
 	/* Exact indices everywhere. */
 	CHECK(t.avail->idx == sent);
 	CHECK(t.used->idx == sent);
-	CHECK(((struct vring_avail *)m->avail)->idx == sent);
-	CHECK(((struct vring_used *)m->used)->idx == sent);
+	CHECK(((struct vring_avail *)m->driver_area)->idx == sent);
+	CHECK(((struct vring_used *)m->device_area)->idx == sent);
 	CHECK(t.used->ring[(uint16_t)(sent - 1) % SZ].len == PKT);
 	vrelay_queue_get_stats(q, &st);
 	CHECK(st.avail_relayed == (uint16_t)(sent - start));

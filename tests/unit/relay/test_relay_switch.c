@@ -34,13 +34,13 @@ struct fdev {
 static struct vring_avail *
 fd_avail(struct fdev *d)
 {
-	return d->relay ? d->m->avail : d->t->avail;
+	return d->relay ? d->m->driver_area : d->t->avail;
 }
 
 static struct vring_used *
 fd_used(struct fdev *d)
 {
-	return d->relay ? d->m->used : d->t->used;
+	return d->relay ? d->m->device_area : d->t->used;
 }
 
 static void
@@ -182,7 +182,7 @@ faulted_queue_stops_exactly(struct vrelay_engine *e, struct fdev *d,
 	CHECK(rep.devq == VRELAY_DEVQ_RUNNING);
 	add(d->t, 4);
 	eventfd_write(d->t->kick_fd, 1);
-	for (i = 0; i < 1000 && ((struct vring_avail *)d->m->avail)->idx !=
+	for (i = 0; i < 1000 && ((struct vring_avail *)d->m->driver_area)->idx !=
 		    d->t->avail->idx; i++)
 		usleep(1000);
 	fd_fetch(d, 4);
@@ -258,7 +258,7 @@ main(void)
 	/* Relayed traffic: 20 in, 15 done before the switch back. */
 	add(&t, 20);
 	eventfd_write(t.kick_fd, 1);
-	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->avail)->idx != 31;
+	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->driver_area)->idx != 31;
 	     i++)
 		usleep(1000);
 	fd_fetch(&d, 20);
