@@ -330,7 +330,6 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 	bool packed;
 	uint16_t size;
 
-	vq->loaded = false;
 	packed = (v->features & (1ULL << VIRTIO_F_RING_PACKED)) != 0;
 	r->format = packed ? VRELAY_RING_PACKED : VRELAY_RING_SPLIT;
 	if (rte_vhost_get_vhost_vring(v->vid, qid, &vq->vring) < 0 ||
@@ -375,12 +374,11 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 	r->call_fd = vq->vring.callfd >= 0 ? vq->vring.callfd : -1;
 	r->features = v->features;
 	vq->log_guest_addr = vq->vring.log_guest_addr;
-	vq->loaded = true;
 	return 0;
 }
 
 /*
- * Program an enabled, loaded queue onto the guest's rings at vhost's
+ * Program an enabled queue, its rings read and checked, onto the guest's rings at vhost's
  * indices, and run it unless the relay is wanted: then it stays stopped
  * and the switch that follows resumes it on the mediated rings, so the
  * device makes no unlogged write while the frontend logs.

@@ -28,7 +28,6 @@
 struct vrelay_vq {
 	enum vrelay_qmode mode;		/* changed by vrelay_vq_set_mode() */
 	bool enabled;			/* SET_VRING_ENABLE state */
-	bool loaded;			/* rings read and checked */
 	struct rte_vhost_vring vring;	/* host view: rings, fds, size */
 	struct vrelay_vhost_ring ring;	/* what the driver was given */
 	uint64_t log_guest_addr;	/* device area address in the log */
