@@ -37,7 +37,6 @@
 static struct ifcsw_hw hw;
 static uint8_t *gmem;		/* G_SIZE + G_GUARD bytes */
 static uint8_t ro_mem[4096];
-static size_t g_brk;
 /* The driver's view of guest memory: its own, not the device's map. */
 static struct split_drv_flat gflat;
 
@@ -53,23 +52,18 @@ struct drv {
 /* One RX chain's writable buffer, by head id. */
 static uint64_t rx_buf_iova[RING];
 
+static struct t_arena arena = { .iova = G_IOVA, .size = G_SIZE };
+
 static void *
 gva(uint64_t iova)
 {
-	return gmem + (iova - G_IOVA);
+	return t_arena_ptr(&arena, iova);
 }
 
 static uint64_t
 galloc(size_t len)
 {
-	uint64_t iova;
-
-	g_brk = RTE_ALIGN_CEIL(g_brk, 64);
-	iova = G_IOVA + g_brk;
-	g_brk += len;
-	if (g_brk > G_SIZE)
-		abort();
-	return iova;
+	return t_arena_alloc(&arena, len);
 }
 
 static uint64_t
@@ -295,7 +289,7 @@ reset(uint32_t features)
 	wire_drain(wire);
 	rte_pktmbuf_free(hw.q[0].rx_pending);
 	hw.q[0].rx_pending = NULL;
-	g_brk = 0;
+	arena.brk = 0;
 	drv_setup(&txd, 1, features, wire);
 	drv_setup(&rxd, 0, features, wire);
 }
@@ -648,6 +642,7 @@ void
 test_dp(void)
 {
 	gmem = aligned_alloc(4096, G_SIZE + G_GUARD);
+	arena.base = gmem;
 	CHECK(gmem != NULL);
 	memset(gmem + G_SIZE, 0x5a, G_GUARD);
 	gflat = (struct split_drv_flat){ G_IOVA, G_SIZE, gmem };

@@ -37,7 +37,6 @@
 
 static struct ifcsw_hw hw;
 static uint8_t *gmem;
-static size_t brk_off;
 static struct rte_mempool *mp;
 static struct rte_ring *wire;
 
@@ -63,23 +62,19 @@ struct pseg {
 	uint16_t flags;		/* VRING_DESC_F_WRITE or 0 */
 };
 
+static struct t_arena arena = { .iova = P_IOVA, .size = P_SIZE,
+				 .recycle = true };
+
 static void *
 gva(uint64_t iova)
 {
-	return gmem + (iova - P_IOVA);
+	return t_arena_ptr(&arena, iova);
 }
 
 static uint64_t
 galloc(size_t len)
 {
-	uint64_t iova;
-
-	brk_off = RTE_ALIGN_CEIL(brk_off, 64);
-	if (brk_off + len > P_SIZE)
-		brk_off = 0;	/* tests reuse memory: nothing is kept long */
-	iova = P_IOVA + brk_off;
-	brk_off += len;
-	return iova;
+	return t_arena_alloc(&arena, len);
 }
 
 /* What queue start does: translate the rings once, keep the registers. */
@@ -576,6 +571,7 @@ void
 test_packed(void)
 {
 	gmem = aligned_alloc(4096, P_SIZE);
+	arena.base = gmem;
 	CHECK(gmem != NULL);
 	if (gmem == NULL)
 		return;
