@@ -27,6 +27,15 @@
  * direct I/O therefore only needs the device's own queue state (struct
  * vrelay_qstate: its next avail and used positions).
  *
+ * A packed ring (virtio 1.1, 2.8) has no separate avail and used rings:
+ * the device writes used descriptors into the descriptor ring itself.
+ * The device then runs on a mediated descriptor ring that mirrors the
+ * guest's slot for slot: each checked guest descriptor is copied to the
+ * same position with the same buffer id (addresses untouched, still zero
+ * copy), and each used descriptor the device writes is copied back to
+ * the same position of the guest's ring, id and len first, flags last.
+ * Positions and wrap counters are the guest's, so the invariant holds.
+ *
  * Objects:
  *  - struct vrelay_device: one vhost device (connection): its guest memory
  *    table and dirty log, shared by its queues.
@@ -38,8 +47,7 @@
  *
  * The ring format is a parameter (enum vrelay_ring_format) of the queue,
  * of the queue state the switchover passes around, and of the rings the
- * controller hands a driver. Only split virtqueues are relayed so far: a
- * packed queue is refused (ENOTSUP).
+ * controller hands a driver. Split and packed virtqueues are relayed.
  *
  * Errors are negative errno values. -EAGAIN means "full, retry later";
  * -EIO means the queue is broken (the guest misbehaved) and stays broken
@@ -378,7 +386,7 @@ struct vrelay_queue_conf {
 	const char *name;		/**< for log lines; copied */
 	uint16_t qid;			/**< virtqueue index (even RX, odd TX) */
 	uint16_t size;			/**< ring size, a power of two */
-	/** Ring layout; VRELAY_RING_PACKED is refused (ENOTSUP) for now. */
+	/** Ring layout. */
 	enum vrelay_ring_format format;
 	/**
 	 * The guest's ring areas (virtio 1.1 names), mapped in this
@@ -396,6 +404,13 @@ struct vrelay_queue_conf {
 	 * relay's writes to it; its whole extent is guest memory.
 	 */
 	uint64_t device_area_gpa;
+	/**
+	 * Packed: guest physical address of the descriptor ring, for
+	 * logging the used descriptors the relay writes into it; its whole
+	 * extent is guest memory. Unused for split (the relay never writes
+	 * a split descriptor table).
+	 */
+	uint64_t desc_gpa;
 	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
@@ -420,6 +435,17 @@ struct vrelay_queue_conf {
 	 * reads is logged as all of guest memory instead.
 	 */
 	uint16_t log_from_used_idx;
+	/**
+	 * Packed only (log_from_used_idx is unused there): the device may
+	 * have completed buffers in direct I/O since logging began. A
+	 * packed used descriptor overwrites the chain it completes and the
+	 * guest may reuse the slots at once, so such a window cannot be
+	 * attributed: when set, all of guest memory is logged at create
+	 * (once per switch; the frontend's first pass copies all of it
+	 * anyway). Set it whenever the queue ran on the guest's rings while
+	 * the frontend logged.
+	 */
+	bool log_window_all;
 };
 
 /**
@@ -429,9 +455,12 @@ struct vrelay_queue_conf {
  *
  * Split: no mediated descriptor table (desc NULL: the device keeps the
  * guest's), driver area = mediated avail ring, device area = mediated
- * used ring. A packed ring will have a mediated descriptor ring, which
- * the device reads and writes (used descriptors are written in place),
- * and its two event suppression areas.
+ * used ring. Packed: a mediated descriptor ring, which the device reads
+ * and writes (used descriptors are written in place: map it read-write),
+ * and its two event suppression areas (driver area read-only, device
+ * area read-write). Descriptor addresses in a mediated packed ring are
+ * the guest's own (zero copy): the device keeps reaching buffers and
+ * indirect tables by guest physical address.
  */
 struct vrelay_mring_info {
 	enum vrelay_ring_format format;	/**< the queue's ring format */
@@ -448,16 +477,17 @@ struct vrelay_mring_info {
  *
  * The mediated avail ring starts at conf->state.avail_idx and the
  * mediated used ring at conf->state.used_idx (index invariant above).
- * Entries of the in-flight window (conf->log_from_used_idx) are logged
- * here if the device has a log.
+ * Entries of the in-flight window (conf->log_from_used_idx, or for a
+ * packed ring conf->log_window_all) are logged here if the device has a
+ * log.
  *
  * @param dev   owning device; must outlive the queue.
  * @param conf  copied; fds are borrowed and must stay open until destroy.
  * @return the queue in state VRELAY_QUEUE_IDLE, or NULL with errno set:
- * EINVAL (bad conf, size not a power of two in 1..32768), ENOTSUP (a ring
- * format not relayed yet: packed), EFAULT (a ring, or the device area's
- * log address, not wholly inside guest memory; checked before any ring is
- * touched), ENOMEM.
+ * EINVAL (bad conf; a split size not a power of two in 1..32768, a
+ * packed size not in 1..32768), EFAULT (a ring, or the device area's or
+ * a packed descriptor ring's log address, not wholly inside guest memory;
+ * checked before any ring is touched), ENOMEM.
  * Thread context: control thread.
  */
 struct vrelay_queue *vrelay_queue_create(struct vrelay_device *dev,
@@ -606,9 +636,11 @@ struct vrelay_qctl_ops {
 	int (*suspend)(void *ctx, uint16_t qid, struct vrelay_qstate *state);
 	/**
 	 * Point the stopped queue at the mediated rings (mapping them into
-	 * the device's address space, avail read-only, used writable), keep
-	 * the guest's descriptor table, and use doorbell_fd / irq_fd in place
-	 * of the guest's kick and call fds.
+	 * the device's address space as struct vrelay_mring_info says:
+	 * driver area read-only, device area and a packed descriptor ring
+	 * read-write), keep reaching buffers (and a split queue's
+	 * descriptor table) by guest address, and use doorbell_fd / irq_fd
+	 * in place of the guest's kick and call fds.
 	 */
 	int (*program_relay)(void *ctx, uint16_t qid,
 			     const struct vrelay_mring_info *mring,
