@@ -360,13 +360,13 @@ br_chains(struct br_ctx *c, const struct br_scen *s)
 {
 	uint32_t need = s->pkt + BR_VNET_HDR;
 	uint32_t k = (need + s->buf - 1) / s->buf;
-	struct split_drv_seg seg[BR_MAX_CHAIN];
+	struct vq_drv_seg seg[BR_MAX_CHAIN];
 	uint64_t gpa = c->buf_gpa;
 	uint16_t i, j;
 
 	for (i = 0; i < c->o.burst; i++) {
 		for (j = 0; j < k; j++) {
-			seg[j] = (struct split_drv_seg){ gpa, s->buf,
+			seg[j] = (struct vq_drv_seg){ gpa, s->buf,
 							 VRING_DESC_F_WRITE };
 			gpa += s->buf;
 		}
