@@ -254,7 +254,8 @@ fp_table(const struct fp_guest *p, bool snap,
 	 const struct vring_packed_desc *d, uint64_t *len, fg_page_fn fn,
 	 void *arg, struct fp_chain *c)
 {
-	const struct vring_packed_desc *t;
+	struct vring_packed_desc e;
+	const uint8_t *t;
 	uint32_t i;
 
 	if (d->len == 0 || d->len % 16 != 0)
@@ -262,8 +263,11 @@ fp_table(const struct fp_guest *p, bool snap,
 	t = fg_view(fg_hva(&p->g, d->addr, d->len), snap);
 	if (t == NULL)
 		return -1;
-	for (i = 0; i < d->len / 16; i++)
-		fp_buffer(&t[i], len, fn, arg, c);
+	for (i = 0; i < d->len / 16; i++) {
+		/* A table need not be aligned: read it as bytes. */
+		memcpy(&e, t + 16 * i, sizeof(e));
+		fp_buffer(&e, len, fn, arg, c);
+	}
 	return 0;
 }
 
