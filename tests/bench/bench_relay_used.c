@@ -112,6 +112,7 @@ struct br_ctx {
 	uint64_t buf_gpa;		/* pool of buffers, 64 KiB aligned */
 	int doorbell;			/* our queue's device doorbell */
 	struct vrelay_device *rdev;
+	struct vrelay_mem rmem;		/* its table: the back-end's mapping */
 	struct vrelay_queue *rq;
 	struct vring sv;		/* DPDK's mediated vring */
 	struct packed_drv pdrv;		/* the guest side of the packed ring */
@@ -318,6 +319,7 @@ br_relay_create(struct br_ctx *c)
 		mem.regions[i].hva = m->regions[i].host_user_addr;
 	}
 	free(m);
+	c->rmem = mem;
 	c->rdev = vrelay_device_create("bench", &mem);
 	if (c->rdev == NULL ||
 	    vrelay_device_set_log(c->rdev, c->log_base, c->log_size) != 0) {
@@ -596,6 +598,21 @@ br_print(const struct br_ctx *c, const struct br_scen *s,
 	printf("}");
 }
 
+/* A guest range as the relay's memory table (the back-end) maps it. */
+static void *
+br_backend_hva(const struct br_ctx *c, uint64_t gpa)
+{
+	const struct vrelay_mem_region *r;
+	uint32_t i;
+
+	for (i = 0; i < c->rmem.nregions; i++) {
+		r = &c->rmem.regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return (void *)(uintptr_t)(r->hva + gpa - r->gpa);
+	}
+	return NULL;
+}
+
 /*
  * A packed ring in the same guest memory, idle at slot 0, and our packed
  * queue on it, with the same log; no notifications either way.
@@ -619,9 +636,10 @@ br_packed_create(struct br_ctx *c)
 	qc.name = "rx0p";
 	qc.size = BR_RING;
 	qc.format = VRELAY_RING_PACKED;
-	qc.desc = c->pdrv.desc;
-	qc.driver_area = c->pdrv.driver;
-	qc.device_area = c->pdrv.device;
+	/* The relay reads the rings through the back-end's mapping. */
+	qc.desc = br_backend_hva(c, desc);
+	qc.driver_area = br_backend_hva(c, drv);
+	qc.device_area = br_backend_hva(c, dev);
 	qc.desc_gpa = desc;
 	qc.device_area_gpa = dev;
 	qc.guest_kick_fd = -1;
