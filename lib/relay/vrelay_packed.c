@@ -3,7 +3,7 @@
  */
 
 /*
- * The packed ring format (virtio 1.1, 2.8) behind the ring format seam:
+ * The packed ring format (virtio 1.1, "Packed Virtqueues") behind the ring format seam:
  * geometry checks, the mediated ring, event suppression, and the
  * vrelay_packed_ops table the queue dispatches through. The data paths
  * are in vrelay_packed_avail.c and vrelay_packed_used.c.
@@ -37,7 +37,8 @@ page_round(uint64_t len)
 
 /*
  * The guest's ring and event areas whole inside guest memory with the
- * size the queue will use, aligned as virtio 2.8.10.1 requires, and the
+ * size the queue will use, aligned as virtio requires ("Structure Size and
+ * Alignment"), and the
  * addresses the relay logs its writes at (the descriptor ring and the
  * device area) inside guest memory too. Nothing indexes the ring before.
  * @return 0, -EINVAL or -EFAULT, logged once.
@@ -236,8 +237,8 @@ vrelay_packed_notify_peer(struct vrelay_queue *q, bool to_guest,
 
 	/*
 	 * The descriptors just published visible before we read the
-	 * peer's event suppression (virtio 2.8.21: publish, then read the
-	 * area), so a peer re-enabling notifications either sees them or
+	 * peer's event suppression (virtio "Supplying Buffers to The
+	 * Device": update the descriptors, barrier, then check suppression), so a peer re-enabling notifications either sees them or
 	 * is notified.
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -56,7 +56,7 @@ walk_seg(void *arg, uint64_t gpa, uint32_t len)
 }
 
 /*
- * Walk an indirect table (virtio 2.8.19): len / 16 consecutive packed
+ * Walk an indirect table (virtio "Indirect Flag"): len / 16 consecutive packed
  * descriptors; NEXT means nothing there, a nested INDIRECT is refused.
  */
 static const char *
@@ -95,7 +95,7 @@ walk_indirect(struct vrelay_queue *q, struct packed_walk *w,
 	return NULL;
 }
 
-/* A descriptor's flags as available at a slot of lap wrap (2.8.1). */
+/* A descriptor's flags as available at a slot of lap wrap. */
 static uint16_t
 mirror_flags(uint16_t flags, bool wrap)
 {
@@ -130,7 +130,10 @@ chain_walk(struct vrelay_queue *q, struct packed_walk *w, uint16_t pos,
 			d.flags = head_flags;
 		w->ndesc++;
 		w->total++;
-		if (d.flags & VRING_DESC_F_INDIRECT)
+		if ((d.flags & VRING_DESC_F_INDIRECT) && w->ndesc > 1)
+			/* Virtio: an indirect descriptor is a list of its own. */
+			err = "indirect descriptor inside a chain";
+		else if (d.flags & VRING_DESC_F_INDIRECT)
 			err = walk_indirect(q, w, &d);
 		else
 			err = vrelay_chain_buffer(q, &w->acc, d.addr, d.len,
@@ -229,8 +232,8 @@ avail_take_chain(struct vrelay_queue *q, uint16_t head_flags, bool mirror)
 	q->inflight++;
 	/*
 	 * The chain's descriptors visible before its head's flags: the
-	 * device reads the head flags, then the chain (virtio 2.8.21, the
-	 * driver's write barrier before making a buffer available).
+	 * device reads the head flags, then the chain (virtio "Updating
+	 * flags": a barrier before the first descriptor's flags).
 	 */
 	if (mirror)
 		__atomic_store_n(&q->packed.mdesc[pos].flags, hflags,
@@ -315,7 +318,7 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	while (n < budget) {
 		/*
 		 * The head's flags before the chain: the driver writes them
-		 * last (virtio 2.8.21), so the acquire load orders our reads
+		 * last (virtio "Updating flags"), so the acquire load orders our reads
 		 * of the descriptors after it.
 		 */
 		flags = __atomic_load_n(

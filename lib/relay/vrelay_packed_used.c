@@ -10,7 +10,8 @@
  * Each used descriptor is checked against the chain the relay forwarded
  * under its buffer id, and exactly the first len bytes of that chain's
  * writable buffers are logged. The relay's used position then moves by
- * the descriptors that chain took in the ring (virtio 2.8.7), which is
+ * the descriptors that chain took in the ring (virtio "Next Flag:
+ * Descriptor Chaining"), which is
  * where the device writes its next used descriptor, in order or not.
  */
 
@@ -92,7 +93,7 @@ used_write_guest(struct vrelay_queue *q, const struct used_el *el,
 		/*
 		 * id and len visible before the flags that make the slot
 		 * used: the guest reads the flags, then the rest (virtio
-		 * 2.8.21, the device's write barrier before the flags).
+		 * "Receiving Used Buffers From The Device": flags last).
 		 */
 		__atomic_store_n(&g->flags, el[i].flags, __ATOMIC_RELEASE);
 	}
@@ -115,7 +116,7 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 		if (q->nranges + VRELAY_MAX_CHAIN_LEN > VRELAY_RANGES_CAP)
 			break;
 		m = &q->packed.mdesc[pos];
-		/* Flags first: the device writes them last (2.8.21). */
+		/* Flags first: the device writes them last. */
 		flags = __atomic_load_n(&m->flags, __ATOMIC_ACQUIRE);
 		if (!vrelay_packed_desc_used(flags, wrap))
 			break;

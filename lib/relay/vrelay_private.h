@@ -363,7 +363,8 @@ vrelay_avail_event(struct vring_used *used, uint16_t size)
 }
 
 /*
- * Packed descriptor flags (virtio 1.1, 2.8.1): available to a device
+ * Packed descriptor flags (virtio 1.1, "Driver and Device Ring Wrap
+ * Counters"): available to a device
  * whose avail wrap counter is wrap when AVAIL == wrap and USED != wrap;
  * used, for a driver whose used wrap counter is wrap, when both equal it.
  */
