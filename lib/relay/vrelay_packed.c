@@ -98,7 +98,6 @@ packed_alloc_mrings(struct vrelay_queue *q)
 				 sizeof(*q->packed.chain));
 	if (q->packed.chain == NULL)
 		goto fail_chain;
-	/* Zeroed: flags 0 are neither available nor used, at either wrap. */
 	d = mmap(NULL, dlen, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (d == MAP_FAILED)
@@ -145,6 +144,28 @@ packed_free_mrings(struct vrelay_queue *q)
 	free(q->packed.chain);
 }
 
+/*
+ * Lay the mediated ring out idle at the device's used position: every
+ * slot used in its last lap (AVAIL == USED == that lap's wrap), so none
+ * reads as a completion to the relay nor as available to the device. A
+ * zeroed ring would not do: flags 0 read as used in a lap of wrap 0.
+ */
+static void
+mring_idle(struct vrelay_queue *q)
+{
+	const uint16_t both = (1u << VRING_PACKED_DESC_F_AVAIL) |
+		(1u << VRING_PACKED_DESC_F_USED);
+	bool lap_wrap;
+	uint16_t i;
+
+	for (i = 0; i < q->size; i++) {
+		/* Before the used position: this lap; after: the last one. */
+		lap_wrap = i < q->packed.last_used ? q->packed.used_wrap :
+			!q->packed.used_wrap;
+		q->packed.mdesc[i].flags = lap_wrap ? both : 0;
+	}
+}
+
 static void
 packed_init(struct vrelay_queue *q, const struct vrelay_queue_conf *c)
 {
@@ -157,6 +178,7 @@ packed_init(struct vrelay_queue *q, const struct vrelay_queue_conf *c)
 	q->packed.avail_wrap = c->state.avail_wrap;
 	q->packed.last_used = c->state.used_idx;
 	q->packed.used_wrap = c->state.used_wrap;
+	mring_idle(q);
 }
 
 /* Write the flags of the guest's device event area; log if changed. */
