@@ -413,6 +413,14 @@ struct vrelay_queue_conf {
 	uint64_t desc_gpa;
 	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	/**
+	 * The device only reads this queue's buffers (a virtio-net TX
+	 * queue). Packed: WRITE flags inside its indirect tables are
+	 * ignored, as devices ignore them (DPDK's virtio PMD leaves WRITE
+	 * set on its TX indirect entries); nothing in them is writable, so
+	 * a used length must be 0.
+	 */
+	bool device_read_only;
 	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
 	int guest_call_fd;		/**< eventfd to interrupt the guest; -1: none */
 	int device_doorbell_fd;		/**< eventfd that wakes the device */

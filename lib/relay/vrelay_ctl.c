@@ -328,6 +328,8 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	 */
 	conf->log_from_used_idx = vq->used_idx_at_log_on;
 	conf->log_window_all = window_unattributable(v, vq);
+	/* virtio-net: odd queues transmit, the device only reads them. */
+	conf->device_read_only = (qid & 1) != 0;
 }
 
 int

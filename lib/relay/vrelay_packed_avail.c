@@ -85,9 +85,14 @@ walk_indirect(struct vrelay_queue *q, struct packed_walk *w,
 		memcpy(&e, &t[i], sizeof(e));
 		if (e.flags & VRING_DESC_F_INDIRECT)
 			return "indirect descriptor inside an indirect table";
+		/*
+		 * A read-only queue's WRITE flags are ignored here, as its
+		 * device ignores them (DPDK's virtio PMD leaves WRITE on its
+		 * TX indirect entries): none of its buffers is writable.
+		 */
 		err = vrelay_chain_buffer(q, &w->acc, e.addr, e.len,
-					  e.flags & VRING_DESC_F_WRITE,
-					  walk_seg, w);
+					  (e.flags & VRING_DESC_F_WRITE) &&
+					  !q->device_read_only, walk_seg, w);
 		if (err != NULL)
 			return err;
 	}

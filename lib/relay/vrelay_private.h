@@ -163,6 +163,7 @@ struct vrelay_queue {
 	uint16_t size;			/* ring size */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
+	bool device_read_only;		/* the device never writes buffers */
 	uint64_t device_area_gpa;	/* guest device area, for the log */
 	struct vrelay_mring_info mring;	/* mediated rings' mapping */
 

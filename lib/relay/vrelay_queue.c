@@ -134,6 +134,7 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	q->qid = c->qid;
 	q->event_idx = c->event_idx;
 	q->indirect = c->indirect;
+	q->device_read_only = c->device_read_only;
 	q->device_area_gpa = c->device_area_gpa;
 	q->guest_kick_fd = c->guest_kick_fd;
 	q->guest_call_fd = c->guest_call_fd;

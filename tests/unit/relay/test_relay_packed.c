@@ -423,6 +423,47 @@ test_indirect(void)
 }
 
 /*
+ * A read-only (TX) queue: DPDK's virtio PMD leaves WRITE set on the
+ * entries of its packed TX indirect tables, header first. The relay
+ * ignores WRITE there, as the device does: the chain is forwarded, it
+ * has nothing writable (a used len must be 0), and its completion logs
+ * only the ring slot. The same table on a queue the device writes is
+ * a readable-after-writable chain; test_relay_packed_hostile breaks it.
+ */
+static void
+test_tx_indirect_write(void)
+{
+	struct vq_drv_seg s[2] = {
+		{ T_BUF_GPA + 0x10000, 12, VRING_DESC_F_WRITE },
+		{ T_BUF_GPA + 0x20000, 1500, 0 },
+	};
+	struct vrelay_queue_conf c;
+	struct packed_dev_chain ch[1];
+	struct ptctx p;
+	uint32_t len;
+	uint16_t id;
+
+	pt_init(&p, 256, (struct packed_pos){ 0, true });
+	c = pt_conf(&p);
+	c.device_read_only = true;
+	CHECK(vrelay_device_set_log(p.t.dev, p.t.log, T_LOG_SIZE) == 0);
+	pt_create(&p, &c);
+	packed_drv_add_indirect(&p.drv, s, 2, 7, P_TABLE_GPA);
+	CHECK(fwd_fetch(&p, ch, 1) == 1);
+	packed_dev_complete(&p.dev, 7, 0, 1);
+	CHECK(vrelay_queue_relay_used(p.q, 64) == 1);
+	exp_slot(0);
+	check_log_exact(&p, "tx indirect");
+	CHECK(packed_drv_get_used(&p.drv, &id, &len) == 1 && id == 7);
+	/* Nothing writable: a used len past 0 breaks the queue. */
+	packed_drv_add_indirect(&p.drv, s, 2, 8, P_TABLE_GPA + 0x100);
+	CHECK(fwd_fetch(&p, ch, 1) == 1);
+	packed_dev_complete(&p.dev, 8, 12, 1);
+	CHECK(vrelay_queue_relay_used(p.q, 64) == -EIO);
+	pt_fini(&p);
+}
+
+/*
  * Mergeable-like RX: single-buffer chains, one 9000-byte packet over
  * three of them (each its own used descriptor and len) and a short one,
  * across the end of a ring of 100: each buffer logged by its own len.
@@ -578,6 +619,7 @@ main(void)
 	test_ids();
 	test_straddle();
 	test_indirect();
+	test_tx_indirect_write();
 	test_rx_mergeable();
 	test_seeded_inflight();
 	test_qstate();
