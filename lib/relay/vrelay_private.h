@@ -320,6 +320,10 @@ void vrelay_split_notify_apply(struct vrelay_queue *q);
 void vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
 			      uint16_t old, bool force);
 
+/* vrelay_engine.c: one engine pass over qs; true if any had work. */
+bool vrelay_engine_pass_queues(struct vrelay_queue *const *qs,
+			       unsigned int n);
+
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);

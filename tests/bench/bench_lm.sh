@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Throughput, relay CPU, idle CPU, switchover and scale of ifcvf_sw served
-# by vdpa-lm in loopback, with vu_guest (DPDK virtio-user) as the guest.
+# Throughput, CPU per packet, idle CPU, switchover and scale of ifcvf_sw
+# served by vdpa-lm in loopback, with vu_guest (DPDK virtio-user) as the
+# guest; and the same guest traffic through DPDK's software vhost datapath
+# (a net_vhost port in dpdk-testpmd, macswap, on CPU 0) as the baseline.
 #
 # Usage: bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
 #   WHAT: throughput idle switchover timeline scale (default: all)
@@ -11,6 +13,13 @@
 # thread on CPU 0 (-l 0 --hw-cpu 0 --relay-cpu 0), every guest on CPU 1.
 # Relay figures are ratios to direct I/O measured in the same run, the
 # modes interleaved (rotated order) in every repetition.
+#
+# CPU per packet: each thread's CPU time (/proc/PID/task/*/schedstat, ns)
+# over the guest's traffic window, divided by the packets the guest got
+# back in it. A packet is one guest frame, which crosses the relay twice
+# (TX queue out, RX queue back). relay_*: the relay engine thread; hw_*:
+# the device thread (ifcvf_sw's; for net_vhost, testpmd's forwarding
+# lcore, rte-worker-1); proc_*: every thread of the process.
 #
 # Output: one JSON object per line in DIR/results.jsonl, a summary in
 # DIR/summary.json, and data files for doc/img plots (plot.sh).
@@ -103,13 +112,53 @@ start_lm() {
 		sleep 0.05
 	done
 	SAMPLES=$TMP/$PREFIX.cpu
-	$PROBE sample "$LM_PID" "$SAMPLES" 0.1 &
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
 	PIDS+=("$!")
 }
 
 stop_lm() {
 	stop_pid "$LM_PID"
 	rm -f "${SOCKS[@]}"
+}
+
+# start_vhost NDEV QUEUES: the baseline, DPDK's software vhost datapath:
+# dpdk-testpmd with one net_vhost port per socket, each forwarding to
+# itself (macswap, as ifcvf_sw's loopback does), its main and forwarding
+# lcores both on CPU 0. Sets the same variables as start_lm.
+TESTPMD=${TESTPMD:-dpdk-testpmd}
+start_vhost() {
+	local ndev=$1 queues=$2 i vdevs=()
+
+	SOCKS=()
+	for ((i = 0; i < ndev; i++)); do
+		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
+		vdevs+=(--vdev "net_vhost$i,iface=$TMP/socks/$SEQ.$i.sock,queues=$queues")
+	done
+	prefix vh
+	LM_PREFIX=$PREFIX
+	LM_LOG=$TMP/$PREFIX.log
+	# stdin held open: testpmd quits at EOF of its "Press enter" read.
+	[ -p "$TMP/vh.fifo" ] || mkfifo "$TMP/vh.fifo"
+	exec 7<>"$TMP/vh.fifo"
+	"$TESTPMD" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci \
+		--file-prefix "$LM_PREFIX" --log-level=error "${vdevs[@]}" -- \
+		--forward-mode=macswap --port-topology=loop --nb-cores=1 \
+		--rxq="$queues" --txq="$queues" --total-num-mbufs=32768 \
+		<&7 >"$LM_LOG" 2>&1 &
+	LM_PID=$!
+	PIDS+=("$LM_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "${SOCKS[$((ndev - 1))]}" ] && break
+		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
+		sleep 0.05
+	done
+	SAMPLES=$TMP/$PREFIX.cpu
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
+	PIDS+=("$!")
+}
+
+have_vhost() {
+	command -v "$TESTPMD" >/dev/null
 }
 
 # guest_cmd SOCK QUEUES SIZE PACKETS: the vu_guest command line.
@@ -153,22 +202,34 @@ mode_opts() {
 	direct) echo "--relay-policy off" ;;
 	epoll) echo "--relay-policy on --relay epoll" ;;
 	poll) echo "--relay-policy on --relay poll" ;;
+	adaptive) echo "--relay-policy on --relay auto" ;;
 	esac
 }
 
 # one_run TEST NDEV QUEUES SIZE MODE PACKETS REP: one measurement line.
 one_run() {
-	local test=$1 ndev=$2 q=$3 size=$4 mode=$5 pkts=$6 rep=$7 cpu hw
-	# shellcheck disable=SC2046
-	start_lm "$ndev" "$q" $(mode_opts "$mode")
+	local test=$1 ndev=$2 q=$3 size=$4 mode=$5 pkts=$6 rep=$7 cpu hw all
+	local hwp=ifcsw-
+
+	if [ "$mode" = net_vhost ]; then
+		have_vhost || { log "no $TESTPMD: no net_vhost row"; return 0; }
+		start_vhost "$ndev" "$q"
+		hwp=rte-worker
+	else
+		# shellcheck disable=SC2046
+		start_lm "$ndev" "$q" $(mode_opts "$mode")
+	fi
 	run_guests "$q" "$size" "$pkts"
 	sleep 0.15
 	cpu=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" relay-)
-	hw=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" ifcsw-)
+	hw=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" "$hwp")
+	all=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" "")
 	stop_lm
-	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s}\n' \
+	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s,"proc_cpu":%s,"relay_ns_pkt":%s,"hw_ns_pkt":%s,"proc_ns_pkt":%s}\n' \
 		"$test" "$ndev" "$q" "$size" "$mode" "$rep" "$GOK" "$PPS" \
-		"$ELAPSED" "$cpu" "$hw" | tee -a "$RES" >&2
+		"$ELAPSED" "$cpu" "$hw" "$all" "$($PROBE nspp "$cpu" "$PPS")" \
+		"$($PROBE nspp "$hw" "$PPS")" "$($PROBE nspp "$all" "$PPS")" \
+		| tee -a "$RES" >&2
 }
 
 # Packets for about SECS seconds of traffic at the given size.
@@ -184,16 +245,18 @@ packets_for() {
 	fi
 }
 
+THROUGHPUT_MODES=(direct epoll poll adaptive net_vhost)
 do_throughput() {
-	local reps=2 rep q size mode modes=(direct epoll poll) k
+	local reps=${REPS:-2} rep q size mode modes=("${THROUGHPUT_MODES[@]}") k
+	local nm=${#THROUGHPUT_MODES[@]}
 
 	[ "$QUICK" = 1 ] && reps=1
 	for ((rep = 0; rep < reps; rep++)); do
 		for q in 1 4; do
 			for size in 64 1500; do
 				[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
-				for k in 0 1 2; do
-					mode=${modes[$(((k + rep) % 3))]}
+				for ((k = 0; k < nm; k++)); do
+					mode=${modes[$(((k + rep) % nm))]}
 					one_run throughput 1 "$q" "$size" "$mode" \
 						"$(packets_for "$size" 2)" "$rep"
 				done
@@ -278,7 +341,7 @@ do_timeline() {
 do_scale() {
 	local q n mode pk
 
-	for mode in direct epoll poll; do
+	for mode in direct epoll poll adaptive; do
 		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
 		for q in 1 4 8; do
 			[ "$QUICK" = 1 ] && continue
