@@ -96,8 +96,15 @@ vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	/* Mediated ring entries visible before mediated avail->idx. */
 	__atomic_store_n(&mavail->idx, q->split.last_avail, __ATOMIC_RELEASE);
 	q->stats.avail_relayed += n;
-	/* Move the guest's avail_event along with what we consumed. */
-	vrelay_split_notify_apply(q);
+	/*
+	 * Armed (want_notify): move the guest's avail_event along with what
+	 * we consumed. Quiet, the suppression set_notify wrote stays: flags
+	 * need no moving, and an event index one behind where the engine
+	 * went quiet asks for nothing until the index wraps (a spurious
+	 * kick per 64 Ki entries at most): no guest write, no log per batch.
+	 */
+	if (q->want_notify)
+		vrelay_split_notify_apply(q);
 	/* Ring the device's doorbell if it asked for it. */
 	vrelay_split_notify_peer(q, false, old, false);
 	return n;

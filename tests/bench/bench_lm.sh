@@ -239,21 +239,25 @@ packets_for() {
 	if [ "$QUICK" = 1 ]; then
 		echo 20000
 	elif [ "$size" -le 64 ]; then
-		echo $((200000 * secs))
+		echo $((1000000 * secs))
 	else
-		echo $((50000 * secs))
+		echo $((250000 * secs))
 	fi
 }
 
-THROUGHPUT_MODES=(direct epoll poll adaptive net_vhost)
+# Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
+# the throughput matrix (e.g. for a short sanity run).
+read -ra THROUGHPUT_MODES <<<"${MODES:-direct epoll poll adaptive net_vhost}"
+read -ra TP_QUEUES <<<"${QUEUES:-1 4}"
+read -ra TP_SIZES <<<"${SIZES:-64 1500}"
 do_throughput() {
 	local reps=${REPS:-2} rep q size mode modes=("${THROUGHPUT_MODES[@]}") k
 	local nm=${#THROUGHPUT_MODES[@]}
 
 	[ "$QUICK" = 1 ] && reps=1
 	for ((rep = 0; rep < reps; rep++)); do
-		for q in 1 4; do
-			for size in 64 1500; do
+		for q in "${TP_QUEUES[@]}"; do
+			for size in "${TP_SIZES[@]}"; do
 				[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
 				for ((k = 0; k < nm; k++)); do
 					mode=${modes[$(((k + rep) % nm))]}
@@ -331,7 +335,7 @@ do_timeline() {
 	PIDS+=("$!")
 	# Enough frames to keep direct I/O (the fastest mode) busy for the
 	# whole window: the plot is about the switches, not the end of a run.
-	run_guests 1 64 $(($(packets_for 64 $((secs + 3))) * 12))
+	run_guests 1 64 $((200000 * (secs + 3) * 12))
 	wait "${PIDS[-1]}" || true
 	stop_lm
 	printf '{"test":"timeline","samples":%d}\n' \

@@ -64,20 +64,26 @@ def sample_at(samples, t):
 
 def cmd_window(out, t_end, secs, prefix):
     """CPU share (cores) of the threads named prefix* over the window;
-    an empty prefix ("") is the whole process. Per thread id, so a
-    thread that starts or ends inside the window does not make it
-    negative (one that ended loses its last sample interval)."""
+    an empty prefix ("") is the whole process. Per thread id, from its
+    value at the window's start (0 if it started later) to the last
+    sample that saw it inside the window: a thread that ends early (the
+    relay engine goes when the guest leaves) still counts, less its
+    last sample interval at most."""
     with open(out) as f:
         samples = [json.loads(line) for line in f if line.strip()]
     if not samples:
         print("0.0")
         return
-    s1 = sample_at(samples, float(t_end))
-    s0 = sample_at(samples, float(t_end) - float(secs))
-    ns = 0
-    for tid, (comm, v) in s1["thr"].items():
-        if comm.startswith(prefix):
-            ns += v - s0["thr"].get(tid, [comm, 0])[1]
+    t1 = float(t_end)
+    s0 = sample_at(samples, t1 - float(secs))
+    s1 = sample_at(samples, t1)
+    last = {}
+    for s in samples:
+        if s0["t"] <= s["t"] <= s1["t"]:
+            for tid, (comm, v) in s["thr"].items():
+                if comm.startswith(prefix):
+                    last[tid] = v
+    ns = sum(v - s0["thr"].get(tid, ["", 0])[1] for tid, v in last.items())
     dt = s1["t"] - s0["t"]
     print("%.4f" % (ns / 1e9 / dt if dt > 0 else 0.0))
 
