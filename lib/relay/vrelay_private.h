@@ -265,6 +265,28 @@ void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
 			     uint64_t len);
 
+/*
+ * vrelay_mem_contains() for the per-buffer checks of the data path: a
+ * buffer almost always lies in one region, found here inline; one that
+ * does not (it may straddle adjacent regions) takes the general walk.
+ */
+static inline bool
+vrelay_mem_contains_fast(const struct vrelay_mem *mem, uint64_t gpa,
+			 uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vrelay_mem_region *r = &mem->regions[i];
+
+		/* Subtractions only: a region may end at 2^64. */
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return true;
+	}
+	return vrelay_mem_contains(mem, gpa, len);
+}
+
 /* vrelay_queue.c: one descriptor's checks, whatever the format. */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
 

@@ -77,7 +77,7 @@ vrelay_chain_buffer(struct vrelay_queue *q, struct vrelay_chain_acc *acc,
 		    uint64_t addr, uint32_t len, bool writable,
 		    vrelay_wdesc_fn fn, void *arg)
 {
-	if (!vrelay_mem_contains(&q->dev->mem, addr, len))
+	if (!vrelay_mem_contains_fast(&q->dev->mem, addr, len))
 		return "buffer outside guest memory";
 	if (!writable) {
 		/* Virtio: device-readable descriptors come first. */
