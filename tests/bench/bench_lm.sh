@@ -275,8 +275,8 @@ do_idle() {
 	local mode gpid secs=3 t0 cpu
 
 	[ "$QUICK" = 1 ] && secs=1
-	for mode in epoll poll; do
-		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+	for mode in epoll poll adaptive; do
+		[ "$QUICK" = 1 ] && [ "$mode" != adaptive ] && continue
 		# shellcheck disable=SC2046
 		start_lm 1 1 $(mode_opts "$mode")
 		guest_cmd "${SOCKS[0]}" 1 64 100000000
@@ -307,9 +307,9 @@ do_switchover() {
 
 	[ "$QUICK" = 1 ] && pkts=20000
 	for win in 256 32; do
-		for mode in epoll poll; do
+		for mode in epoll poll auto; do
 			for q in 1 4; do
-				[ "$QUICK" = 1 ] && { [ "$mode" != epoll ] ||
+				[ "$QUICK" = 1 ] && { [ "$mode" != auto ] ||
 					[ "$q" != 1 ] || [ "$win" != 256 ]; } && continue
 				start_lm 1 "$q" --relay "$mode" --relay-cycle 2
 				GUEST_WINDOW=$win run_guests "$q" 64 "$pkts"
@@ -329,7 +329,7 @@ do_timeline() {
 	local secs=9 sock
 
 	[ "$QUICK" = 1 ] && secs=2
-	start_lm 1 1 --relay epoll --relay-cycle 1500
+	start_lm 1 1 --relay auto --relay-cycle 1500
 	sock=$RUNDIR/$LM_PREFIX/dpdk_telemetry.v2
 	$PROBE timeline "$sock" ifcvf_sw0 0.1 "$secs" >"$OUT/timeline.dat" &
 	PIDS+=("$!")
@@ -346,7 +346,7 @@ do_scale() {
 	local q n mode pk
 
 	for mode in direct epoll poll adaptive; do
-		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+		[ "$QUICK" = 1 ] && [ "$mode" != adaptive ] && continue
 		for q in 1 4 8; do
 			[ "$QUICK" = 1 ] && continue
 			one_run scale-queues 1 "$q" 64 "$mode" \

@@ -27,7 +27,7 @@ rows = [json.loads(l) for l in open(lmo + "/results.jsonl") if l.strip()]
 xkey = {"scale-queues": lambda r: r["devices"] * r["queues"],
         "scale-devices": lambda r: r["devices"]}
 for test in ("scale-queues", "scale-devices"):
-    for mode in ("direct", "epoll", "poll"):
+    for mode in ("direct", "epoll", "poll", "adaptive"):
         sel = sorted((xkey[test](r), r["pps"], r["relay_cpu"]) for r in rows
                      if r["test"] == test and r["mode"] == mode)
         with open("%s/%s-%s.dat" % (tmp, test, mode), "w") as f:
@@ -39,7 +39,7 @@ awk '{ print $1, $2, ($3 == "relay" ? 1 : 0) }' "$LMO/timeline.dat" >"$TMP/tl.da
 gnuplot <<GP
 set terminal pngcairo size 900,450 noenhanced
 set output "$IMG/switchover-timeline.png"
-set title "64 B loopback, 1 queue pair: relay/epoll on and off every 1.5 s"
+set title "64 B loopback, 1 queue pair: relay (adaptive) on and off every 1.5 s"
 set xlabel "time (s)"; set ylabel "packets/s"; set y2label "relay on"
 set y2range [0:4]; set y2tics ("off" 0, "on" 1)
 set grid
@@ -63,9 +63,9 @@ set output "$IMG/scale.png"
 set style data linespoints
 set multiplot layout 1,2 title "64 B loopback, one relay thread"
 set xlabel "queue pairs (16 = 2 devices x 8)"; set ylabel "packets/s"; set logscale x 2
-plot for [m in "direct epoll poll"] "$TMP/scale-queues-".m.".dat" using 1:2 title m
+plot for [m in "direct epoll poll adaptive"] "$TMP/scale-queues-".m.".dat" using 1:2 title m
 set xlabel "devices on one relay thread"
-plot for [m in "direct epoll poll"] "$TMP/scale-devices-".m.".dat" using 1:2 title m
+plot for [m in "direct epoll poll adaptive"] "$TMP/scale-devices-".m.".dat" using 1:2 title m
 unset multiplot
 GP
 ls "$IMG"
