@@ -7,7 +7,8 @@
 # (a net_vhost port in dpdk-testpmd, macswap, on CPU 0) as the baseline.
 #
 # Usage: bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
-#   WHAT: throughput idle switchover timeline scale (default: all)
+#   WHAT: throughput idle switchover timeline scale (default: all), and
+#         profile (perf samples of the relay thread; not in the default)
 #
 # Pinning (2 CPUs): vdpa-lm's main thread, the device thread and the relay
 # thread on CPU 0 (-l 0 --hw-cpu 0 --relay-cpu 0), every guest on CPU 1.
@@ -215,6 +216,12 @@ one_run() {
 		have_vhost || { log "no $TESTPMD: no net_vhost row"; return 0; }
 		start_vhost "$ndev" "$q"
 		hwp=rte-worker
+	elif [ "${mode%-before}" != "$mode" ]; then
+		# MODE-before: the same mode with LM_BEFORE's vdpa-lm (an
+		# earlier build), interleaved with the others in one run.
+		[ -n "${LM_BEFORE:-}" ] || { log "no LM_BEFORE: no $mode row"; return 0; }
+		# shellcheck disable=SC2046
+		LM=$LM_BEFORE start_lm "$ndev" "$q" $(mode_opts "${mode%-before}")
 	else
 		# shellcheck disable=SC2046
 		start_lm "$ndev" "$q" $(mode_opts "$mode")
@@ -246,7 +253,9 @@ packets_for() {
 }
 
 # Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
-# the throughput matrix (e.g. for a short sanity run).
+# the throughput matrix (e.g. for a short sanity run). A mode MODE-before
+# (e.g. epoll-before) runs MODE with the vdpa-lm named by LM_BEFORE, an
+# earlier build, interleaved with the others: before/after in one run.
 read -ra THROUGHPUT_MODES <<<"${MODES:-direct epoll poll adaptive net_vhost}"
 read -ra TP_QUEUES <<<"${QUEUES:-1 4}"
 read -ra TP_SIZES <<<"${SIZES:-64 1500}"
@@ -362,6 +371,68 @@ do_scale() {
 			one_run scale-devices "$n" 1 64 "$mode" \
 				$((pk / n)) 0
 		done
+	done
+}
+
+# Where the relay thread's time goes (not in the default WHAT): perf's
+# cpu-clock samples of the relay-* thread for 1.5 s of 64 B traffic, 1
+# queue pair, per mode of PROFILE_MODES (MODE-before: LM_BEFORE's
+# build). DIR/profile-MODE.txt: the top symbols; results.jsonl: the
+# share of samples in the kernel and in lib/relay's ring code.
+do_profile() {
+	local mode tid gp f pm
+
+	command -v perf >/dev/null || { log "no perf: no profile"; return 0; }
+	read -ra pm <<<"${PROFILE_MODES:-epoll adaptive}"
+	for mode in "${pm[@]}"; do
+		if [ "${mode%-before}" != "$mode" ]; then
+			[ -n "${LM_BEFORE:-}" ] || continue
+			# shellcheck disable=SC2046
+			LM=$LM_BEFORE start_lm 1 1 $(mode_opts "${mode%-before}")
+		else
+			# shellcheck disable=SC2046
+			start_lm 1 1 $(mode_opts "$mode")
+		fi
+		guest_cmd "${SOCKS[0]}" 1 64 "$(packets_for 64 6)"
+		"${GCMD[@]}" </dev/null >"$TMP/prof.out" 2>&1 &
+		gp=$!
+		PIDS+=("$gp")
+		tid=""
+		for _ in $(seq 100); do
+			sleep 0.05
+			for f in /proc/"$LM_PID"/task/*/comm; do
+				[[ $(cat "$f" 2>/dev/null) == relay-* ]] &&
+					tid=$(basename "$(dirname "$f")")
+			done
+			[ -n "$tid" ] && break
+		done
+		sleep 0.5
+		f=$TMP/perf.$mode.data
+		[ -n "$tid" ] && perf record -q -e cpu-clock -F 4000 -t "$tid" \
+			-o "$f" -- sleep 1.5 >/dev/null 2>&1 || true
+		wait "$gp" || true
+		stop_lm
+		[ -s "$f" ] || { log "profile $mode: no samples"; continue; }
+		perf report -i "$f" --stdio --no-children --sort dso,symbol \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 \
+			>"$OUT/profile-$mode.txt"
+		python3 - "$OUT/profile-$mode.txt" "$mode" <<'PY' | tee -a "$RES" >&2
+import json, re, sys
+kern = ring = tot = 0.0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S+)", line)
+    if not m:
+        continue
+    pct, dso, kind, sym = float(m.group(1)), m.group(2), m.group(3), m.group(4)
+    tot += pct
+    if kind == "k":
+        kern += pct
+    elif "vdpa_relay" in dso and not sym.startswith("engine_"):
+        ring += pct
+print(json.dumps({"test": "profile", "mode": sys.argv[2],
+                  "kernel_pct": round(kern, 1), "ring_code_pct": round(ring, 1),
+                  "top_pct_listed": round(tot, 1)}))
+PY
 	done
 }
 

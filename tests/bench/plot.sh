@@ -33,6 +33,21 @@ for test in ("scale-queues", "scale-devices"):
         with open("%s/%s-%s.dat" % (tmp, test, mode), "w") as f:
             for x in sel:
                 f.write("%d %d %s\n" % x)
+# CPU ns per packet, 1 queue pair, per mode: relay thread, device thread
+# (net_vhost: its forwarding lcore) and the rest of the process.
+import statistics
+with open(tmp + "/cpu.dat", "w") as f:
+    for size in (64, 1500):
+        for mode in ("epoll", "poll", "adaptive", "net_vhost", "direct"):
+            sel = [r for r in rows if r["test"] == "throughput" and
+                   r["queues"] == 1 and r["size"] == size and
+                   r["mode"] == mode and "relay_ns_pkt" in r]
+            if not sel:
+                continue
+            m = lambda k: statistics.median(r[k] for r in sel)
+            rest = max(0.0, m("proc_ns_pkt") - m("relay_ns_pkt") - m("hw_ns_pkt"))
+            f.write('"%s %dB" %s %s %s\n' % (mode, size, m("relay_ns_pkt"),
+                                             m("hw_ns_pkt"), rest))
 PY
 awk '{ print $1, $2, ($3 == "relay" ? 1 : 0) }' "$LMO/timeline.dat" >"$TMP/tl.dat"
 
@@ -58,6 +73,17 @@ set ylabel "instructions / entry (callgrind)"
 set title "Instructions per entry"
 plot "$TMP/ru.dat" using 4:xtic(1) title "vdpa-relay", "" using 5 title "DPDK"
 unset multiplot
+
+set output "$IMG/cpu-per-packet.png"
+set title "CPU per packet, 1 queue pair (loopback; net_vhost: DPDK's software vhost)"
+set style data histograms; set style histogram rowstacked; set boxwidth 0.7
+set style fill solid 0.8 border -1
+unset logscale; set xtics rotate by -30
+set ylabel "CPU ns / packet (TX + RX)"; set xlabel ""
+plot "$TMP/cpu.dat" using 2:xtic(1) title "relay thread", \
+     "" using 3 title "device thread (net_vhost: forwarding lcore)", \
+     "" using 4 title "rest of the process"
+set xtics norotate autofreq; set style fill empty
 
 set output "$IMG/scale.png"
 set style data linespoints

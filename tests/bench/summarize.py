@@ -20,7 +20,8 @@ def throughput(rows):
         sel = [r for r in rows if r["queues"] == q and r["size"] == size]
         ent = {"queues": q, "size": size}
         direct = {r["rep"]: r["pps"] for r in sel if r["mode"] == "direct"}
-        for mode in MODES:
+        modes = list(MODES) + sorted({r["mode"] for r in sel} - set(MODES))
+        for mode in modes:
             m = [r for r in sel if r["mode"] == mode]
             if not m:
                 continue
@@ -54,7 +55,8 @@ def main():
            "idle": by.get("idle", []),
            "switchover": by.get("switchover", []),
            "scale": by.get("scale-queues", []) + by.get("scale-devices", []),
-           "timeline": by.get("timeline", [])}
+           "timeline": by.get("timeline", []),
+           "profile": by.get("profile", [])}
     print(json.dumps(res, indent=1))
 
 
