@@ -45,9 +45,13 @@
  * device or guest sharing the CPU runs first, then arms and sleeps. Its
  * cost: at most this much CPU per wake-up of an engine that then finds
  * no more work (5 % of a core at 1000 isolated wake-ups a second), none
- * when idle, none under load (every pass finds work).
+ * when idle, none under load (every pass finds work); and traffic whose
+ * gaps are all shorter than the budget keeps it polling, as a poll
+ * engine that yields. VRELAY_ADAPTIVE_POLL_US (0 to 10000), read when
+ * the engine is created, overrides it.
  */
-#define ENGINE_ADAPTIVE_POLL_NS (50 * 1000)
+#define ENGINE_ADAPTIVE_POLL_US 50
+#define ENGINE_ADAPTIVE_POLL_US_MAX 10000
 /* Sleep bound when some queue has no fd to wake us. */
 #define ENGINE_POLL_ONLY_MS 1
 #define ENGINE_EVENTS 64
@@ -91,6 +95,9 @@ struct vrelay_engine {
 	 * the tests can show that a slow relay loses no dirty page.
 	 */
 	unsigned int fault_delay_us;
+
+	/* Adaptive: poll budget after the last work, ns. */
+	uint64_t poll_ns;
 };
 
 /* Engine thread: take the list for a pass, stepping aside for control. */
@@ -358,7 +365,7 @@ engine_run_poll(struct vrelay_engine *e)
 
 /*
  * Adaptive: pass while there is work; then poll on for
- * ENGINE_ADAPTIVE_POLL_NS, yielding the CPU between passes; then arm,
+ * e->poll_ns, yielding the CPU between passes; then arm,
  * re-check and sleep (engine_sleep), and after a wake-up poll again with
  * notifications off. *last: when the last pass had work (0: not polling).
  */
@@ -374,7 +381,7 @@ engine_run_adaptive(struct vrelay_engine *e, uint64_t *last)
 	now = engine_now_ns();
 	if (*last == 0)
 		*last = now;
-	if (now - *last < ENGINE_ADAPTIVE_POLL_NS) {
+	if (now - *last < e->poll_ns) {
 		sched_yield();
 		return;
 	}
@@ -428,6 +435,25 @@ engine_start_thread(struct vrelay_engine *e)
 	return 0;
 }
 
+/* VRELAY_ADAPTIVE_POLL_US, read once per engine; see poll_ns. */
+static uint64_t
+engine_poll_budget_ns(void)
+{
+	const char *v = getenv("VRELAY_ADAPTIVE_POLL_US");
+	unsigned long us;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return ENGINE_ADAPTIVE_POLL_US * 1000ULL;
+	errno = 0;
+	us = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || us > ENGINE_ADAPTIVE_POLL_US_MAX) {
+		VRELAY_LOG(WARNING, "ignoring VRELAY_ADAPTIVE_POLL_US=%s", v);
+		return ENGINE_ADAPTIVE_POLL_US * 1000ULL;
+	}
+	return us * 1000ULL;
+}
+
 /* VRELAY_FAULT_DELAY_US, read once per engine; see fault_delay_us. */
 static unsigned int
 engine_fault_delay(void)
@@ -468,6 +494,7 @@ vrelay_engine_create(const char *name, enum vrelay_mode mode, int cpu)
 	e->mode = mode;
 	e->cpu = cpu;
 	e->fault_delay_us = engine_fault_delay();
+	e->poll_ns = engine_poll_budget_ns();
 	pthread_mutex_init(&e->lock, NULL);
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->epfd < 0)
