@@ -253,7 +253,8 @@ packets_for() {
 }
 
 # Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
-# the throughput matrix (e.g. for a short sanity run). A mode MODE-before
+# the throughput matrix (e.g. for a short sanity run); SCALE_MODES the
+# scale runs'. A mode MODE-before
 # (e.g. epoll-before) runs MODE with the vdpa-lm named by LM_BEFORE, an
 # earlier build, interleaved with the others: before/after in one run.
 read -ra THROUGHPUT_MODES <<<"${MODES:-direct epoll poll adaptive net_vhost}"
@@ -354,7 +355,9 @@ do_timeline() {
 do_scale() {
 	local q n mode pk
 
-	for mode in direct epoll poll adaptive; do
+	local sm
+	read -ra sm <<<"${SCALE_MODES:-direct epoll poll adaptive}"
+	for mode in "${sm[@]}"; do
 		[ "$QUICK" = 1 ] && [ "$mode" != adaptive ] && continue
 		for q in 1 4 8; do
 			[ "$QUICK" = 1 ] && continue
