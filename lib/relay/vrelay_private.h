@@ -237,6 +237,13 @@ struct vrelay_queue {
 	 * sleeps on fds and so wants guest kicks and device interrupts.
 	 */
 	bool want_notify;
+	/*
+	 * Inside an engine pass: doorbells and guest interrupts the relay
+	 * paths decide on are noted in notify_pending and sent once, at
+	 * the end of the pass (vrelay_queue_notify_flush()).
+	 */
+	bool defer_notify;
+	uint8_t notify_pending;		/* VRELAY_PENDING_* */
 
 	int state;			/* enum vrelay_queue_state, atomic */
 
@@ -370,6 +377,10 @@ int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
 struct vrelay_queue *vrelay_queue_create_owned(struct vrelay_device *dev,
 		const struct vrelay_queue_conf *conf, bool own_fds);
 bool vrelay_queue_arm(struct vrelay_queue *q);
+#define VRELAY_PENDING_CALL 1		/* interrupt the guest */
+#define VRELAY_PENDING_KICK 2		/* ring the device's doorbell */
+void vrelay_queue_notify(struct vrelay_queue *q, bool to_guest);
+void vrelay_queue_notify_flush(struct vrelay_queue *q);
 void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
 void vrelay_queue_get_qstate(const struct vrelay_queue *q,
 			     struct vrelay_qstate *s);

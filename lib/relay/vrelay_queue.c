@@ -278,6 +278,46 @@ vrelay_queue_get_qstate(const struct vrelay_queue *q,
 	q->ops->get_state(q, s);
 }
 
+/*
+ * Notify a peer that asked for it (the format's notify_peer decided):
+ * to_guest, interrupt the guest; else ring the device's doorbell. Inside
+ * an engine pass only noted, and sent at its end: one doorbell and one
+ * interrupt per queue and pass, after all of the pass's work, so a
+ * device woken on the relay's CPU does not preempt the rest of the pass.
+ * The decision was taken right after publishing, past the barrier that
+ * makes it safe; sending it a pass later loses nothing.
+ */
+void
+vrelay_queue_notify(struct vrelay_queue *q, bool to_guest)
+{
+	if (q->defer_notify) {
+		q->notify_pending |= to_guest ? VRELAY_PENDING_CALL :
+						VRELAY_PENDING_KICK;
+		return;
+	}
+	if (to_guest) {
+		vrelay_eventfd_signal(q->guest_call_fd);
+		q->stats.guest_calls++;
+	} else {
+		vrelay_eventfd_signal(q->doorbell_fd);
+		q->stats.device_kicks++;
+	}
+}
+
+/* Send what the pass noted, and stop deferring. */
+void
+vrelay_queue_notify_flush(struct vrelay_queue *q)
+{
+	uint8_t p = q->notify_pending;
+
+	q->defer_notify = false;
+	q->notify_pending = 0;
+	if (p & VRELAY_PENDING_CALL)
+		vrelay_queue_notify(q, true);
+	if (p & VRELAY_PENDING_KICK)
+		vrelay_queue_notify(q, false);
+}
+
 /* ---- eventfds ------------------------------------------------------- */
 
 void

@@ -209,13 +209,7 @@ vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
 		notify = !(vrelay_load16(flags) & no_flag);
 	if (!notify && !force)
 		return;
-	if (to_guest) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	} else {
-		vrelay_eventfd_signal(q->doorbell_fd);
-		q->stats.device_kicks++;
-	}
+	vrelay_queue_notify(q, to_guest);
 }
 
 static void

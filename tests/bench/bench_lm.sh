@@ -173,7 +173,9 @@ guest_cmd() {
 }
 
 # run_guests QUEUES SIZE PACKETS: one guest per socket, all on CPU 1, in
-# parallel; sets PPS (sum), ELAPSED (max), T_END, GOK (all passed).
+# parallel; sets PPS (sum), ELAPSED (max), T_END, GOK (all passed), and
+# W_END, W_SECS: the traffic window (CLOCK_MONOTONIC) of all guests, from
+# their own clocks (the window of their teardown is not traffic).
 run_guests() {
 	local q=$1 size=$2 pkts=$3 i gp=() line
 
@@ -190,12 +192,23 @@ run_guests() {
 	T_END=$($PROBE now)
 	PPS=0
 	ELAPSED=0
+	W_END=$T_END
+	W_SECS=0
+	local ws=1e18 we=0
 	for ((i = 0; i < ${#SOCKS[@]}; i++)); do
 		line=$(grep '^{"result"' "$TMP/g.$i.out" | tail -1 || true)
 		[ -n "$line" ] || { GOK=0; tail -3 "$TMP/g.$i.out" >&2; continue; }
 		PPS=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["pps"]) + int(sys.argv[2]))' "$line" "$PPS")
 		ELAPSED=$(python3 -c 'import json,sys; print(max(float(json.loads(sys.argv[1])["elapsed_s"]), float(sys.argv[2])))' "$line" "$ELAPSED")
+		read -r ws we < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(min(r.get("mono_start",1e18),float(sys.argv[2])), max(r.get("mono_end",0),float(sys.argv[3])))' "$line" "$ws" "$we")
 	done
+	# Guests that print their window (vu_guest does); else up to T_END.
+	if python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < float(sys.argv[2]))' "$ws" "$we"; then
+		W_END=$we
+		W_SECS=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$ws" "$we")
+	else
+		W_SECS=$ELAPSED
+	fi
 }
 
 mode_opts() {
@@ -228,9 +241,9 @@ one_run() {
 	fi
 	run_guests "$q" "$size" "$pkts"
 	sleep 0.15
-	cpu=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" relay-)
-	hw=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" "$hwp")
-	all=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" "")
+	cpu=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" relay-)
+	hw=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" "$hwp")
+	all=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" "")
 	stop_lm
 	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s,"proc_cpu":%s,"relay_ns_pkt":%s,"hw_ns_pkt":%s,"proc_ns_pkt":%s}\n' \
 		"$test" "$ndev" "$q" "$size" "$mode" "$rep" "$GOK" "$PPS" \
