@@ -267,7 +267,7 @@ packets_for() {
 
 # Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
 # the throughput matrix (e.g. for a short sanity run); SCALE_MODES the
-# scale runs'. A mode MODE-before
+# scale runs', SWITCH_MODES the switchover runs' (epoll poll auto). A mode MODE-before
 # (e.g. epoll-before) runs MODE with the vdpa-lm named by LM_BEFORE, an
 # earlier build, interleaved with the others: before/after in one run.
 read -ra THROUGHPUT_MODES <<<"${MODES:-direct epoll poll adaptive net_vhost}"
@@ -330,7 +330,7 @@ do_switchover() {
 
 	[ "$QUICK" = 1 ] && pkts=20000
 	for win in 256 32; do
-		for mode in epoll poll auto; do
+		for mode in ${SWITCH_MODES:-epoll poll auto}; do
 			for q in 1 4; do
 				[ "$QUICK" = 1 ] && { [ "$mode" != auto ] ||
 					[ "$q" != 1 ] || [ "$win" != 256 ]; } && continue
