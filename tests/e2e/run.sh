@@ -148,16 +148,16 @@ migrate() {
 		>/dev/null
 	if [ "$mode" = cancel ]; then
 		sleep 2
-		MIG=$(e2e_qmp "$CUR" query-migrate)
+		MIG=$(e2e_qmp "$CUR" query-migrate) || MIG=""
 		check "migration still active before cancel" \
 			grep -q '"status": "active"' <<<"$MIG"
 		SRC_STATUS_DURING=$(e2e_vdpa_status "$CUR_HOST" || true)
-		e2e_qmp "$CUR" migrate_cancel >/dev/null
+		e2e_qmp "$CUR" migrate_cancel >/dev/null || true
 	fi
 	MIG=$(e2e_qmp "$CUR" wait-migrate 120) || true
-	MIG_STATUS=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("status"))' <<<"$MIG")
-	DOWNTIME=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("downtime", -1))' <<<"$MIG")
-	TOTAL=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("total-time", -1))' <<<"$MIG")
+	MIG_STATUS=$(mig_field status gone)
+	DOWNTIME=$(mig_field downtime -1)
+	TOTAL=$(mig_field total-time -1)
 	RAMDIFF="" RAMDATA=""
 	if [ -n "${E2E_RAMCMP:-}" ] && [ "$MIG_STATUS" = completed ]; then
 		ram_compare "$dst"
@@ -174,7 +174,23 @@ migrate() {
 	else
 		# The destination gives up (and exits) when the stream breaks.
 		e2e_qemu_stop "$dst"
+		# A source that exited took the guest along (assert_migration
+		# fails the scenario): boot a new one for the next.
+		if ! e2e_qmp "$CUR" query-status >/dev/null 2>&1; then
+			e2e_log "  source $CUR exited:" \
+				"$(tail -3 "$E2E_TMP/qemu-$CUR.log" | tr '\n' ' ')"
+			shutdown_guest
+			boot_guest "$CUR_HOST"
+		fi
 	fi
+}
+
+# mig_field KEY DEFAULT: KEY of query-migrate's last answer (MIG), or
+# DEFAULT (no answer: the source is gone).
+mig_field() {
+	"$E2E_PYTHON" -c 'import json, sys
+print(json.loads(sys.argv[1]).get(sys.argv[2], sys.argv[3]))' \
+		"$MIG" "$1" "$2" 2>/dev/null || echo "$2"
 }
 
 # ram_compare DST: with the source stopped and the destination not yet
