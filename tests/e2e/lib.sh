@@ -35,6 +35,10 @@ E2E_OUTSIDE_IP=10.99.0.1
 # path, which resets the TLB.
 # doc/performance.md has the evidence.
 E2E_GUEST_RAM_KB=${E2E_GUEST_RAM_KB:-262136}
+# Virtqueue format of the guest's NIC and of the vdpa-lm devices: split
+# or packed (packed=on on the NIC, ifcvf_sw devarg packed=1). DPDK's
+# net_vhost takes either.
+E2E_RING=${E2E_RING:-split}
 E2E_GUEST_RAM_BYTES=$((E2E_GUEST_RAM_KB << 10))
 E2E_TMP=$(mktemp -d /tmp/vdpa-e2e.XXXXXX)
 E2E_PIDS=()
@@ -136,6 +140,31 @@ e2e_eal_args() {
 	E2E_EAL=(--no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix")
 }
 
+# e2e_vdpa_device [vdpa-lm options...]: the ifcvf_sw device for
+# E2E_RING. vdpa-lm makes a split one itself from its options; packed=1
+# is a driver devarg that vdpa-lm has no option for, so a packed device
+# is given with the EAL and named for the socket (doc/user-guide.md),
+# the relay options vdpa-lm would have turned into devargs turned into
+# devargs here. Sets E2E_VDPA_DEV (EAL args) and E2E_VDPA_OPTS.
+e2e_vdpa_device() {
+	local da=packed=1
+
+	E2E_VDPA_DEV=()
+	E2E_VDPA_OPTS=("$@")
+	[ "$E2E_RING" = packed ] || return 0
+	E2E_VDPA_OPTS=(--device ifcvf_sw0)
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--relay-policy) da+=",relay=$2"; shift 2 ;;
+		--relay) da+=",relay_mode=$2"; shift 2 ;;
+		--relay-cpu) da+=",relay_cpu=$2"; shift 2 ;;
+		--hw-cpu) da+=",hw_cpu=$2"; shift 2 ;;
+		*) E2E_VDPA_OPTS+=("$1"); shift ;;
+		esac
+	done
+	E2E_VDPA_DEV=(--vdev "ifcvf_sw0,$da")
+}
+
 # e2e_backend_start HOST vdpa|vhost [vdpa-lm options...]: start the
 # backend of host HOST (A or B) serving $E2E_TMP/vhost-HOST.sock and
 # bridge its tap with the host's veth.
@@ -147,10 +176,12 @@ e2e_backend_start() {
 	rm -f "$sock"
 	if [ "$kind" = vdpa ]; then
 		e2e_eal_args "$h"
+		e2e_vdpa_device "$@"
 		e2e_spawn "$log" ip netns exec "$ns" "$E2E_VDPA_LM" \
-			"${E2E_EAL[@]}" -l 0 \
+			"${E2E_EAL[@]}" -l 0 "${E2E_VDPA_DEV[@]}" \
 			--vdev "net_tap0,iface=vrtap$h" -- \
-			--socket "$sock" --uplink net_tap0 --stats-period 1 "$@"
+			--socket "$sock" --uplink net_tap0 --stats-period 1 \
+			"${E2E_VDPA_OPTS[@]}"
 	else
 		# io forwarding between the vhost port and the tap; the
 		# forwarding lcore busy-polls, so keep it to CPU 1.
@@ -200,10 +231,11 @@ e2e_qmp() {
 # backend. TCG only (KVM hangs on these machines); memfd shared memory
 # for vhost-user; vectors=0 because QEMU 7.2 under TCG crashes with
 # MSI-X on vhost-user virtio-net; romfile= because no option ROM is
-# needed to boot a -kernel guest.
+# needed to boot a -kernel guest; packed=on|off after E2E_RING.
 e2e_qemu_start() {
-	local name=$1 h=$2 incoming=${3:-} extra=()
+	local name=$1 h=$2 incoming=${3:-} extra=() packed=off
 
+	[ "$E2E_RING" = packed ] && packed=on
 	[ -n "$incoming" ] && extra=(-incoming "unix:$E2E_TMP/migrate.sock")
 	# Paused on arrival when the caller compares guest RAM first.
 	[ -n "$incoming" ] && [ -n "${E2E_RAMCMP:-}" ] && extra+=(-S)
@@ -218,7 +250,7 @@ e2e_qemu_start() {
 		-serial "file:$E2E_TMP/qemu-$name.console" \
 		-chardev "socket,id=vu,path=$E2E_TMP/vhost-$h.sock" \
 		-netdev vhost-user,id=n0,chardev=vu \
-		-device "virtio-net-pci,netdev=n0,vectors=0,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
+		-device "virtio-net-pci,id=nic0,netdev=n0,vectors=0,packed=$packed,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
 		-qmp "unix:$E2E_TMP/qemu-$name.qmp,server=on,wait=off" \
 		"${extra[@]}"
 	E2E_QEMU_PID[$name]=$E2E_LAST_PID
@@ -250,6 +282,34 @@ e2e_guest_wait_ready() {
 	e2e_wait_for 30 e2e_ns "$E2E_NS_N" ping -c1 -W1 -q "$E2E_GUEST_IP" \
 		>/dev/null || e2e_die "guest in $name does not answer pings"
 	e2e_log "guest in $name is up"
+}
+
+# e2e_guest_ring NAME: the ring format the guest in QEMU NAME
+# negotiated (packed if its driver acked VIRTIO_F_RING_PACKED, bit 34),
+# as the guest itself printed it at boot.
+e2e_guest_ring() {
+	local f
+
+	f=$(sed -n 's/^E2E-READY .*features=\([01]*\).*/\1/p' \
+		"$E2E_TMP/qemu-$1.console" | tail -1)
+	if [ ${#f} -le 34 ]; then
+		echo unknown
+	elif [ "${f:34:1}" = 1 ]; then
+		echo packed
+	else
+		echo split
+	fi
+}
+
+# e2e_qemu_ring NAME: the same as QEMU NAME sees it now (after a
+# migration: what the destination loaded).
+e2e_qemu_ring() {
+	e2e_qmp "$1" x-query-virtio-status \
+		'{"path": "/machine/peripheral/nic0/virtio-backend"}' |
+		"$E2E_PYTHON" -c 'import json, sys
+t = json.load(sys.stdin)["guest-features"]["transports"]
+print("packed" if any(f.startswith("VIRTIO_F_RING_PACKED:") for f in t)
+      else "split")' 2>/dev/null || echo unknown
 }
 
 # e2e_ping_gap_ms LOG START END: longest silence (ms) between two

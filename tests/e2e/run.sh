@@ -77,7 +77,9 @@ check() {
 	fi
 }
 
+# record scenario=LABEL KEY=VALUE...: one results row (with the ring).
 record() {
+	set -- "$1" "ring=$E2E_RING" "${@:2}"
 	echo "$*" | tee -a "$RESULTS.txt"
 	"$E2E_PYTHON" -c 'import json, sys
 d = dict(kv.split("=", 1) for kv in sys.argv[1:])
@@ -92,6 +94,9 @@ boot_guest() {
 	CUR_HOST=$h
 	e2e_qemu_start "$CUR" "$h"
 	e2e_guest_wait_ready "$CUR"
+	# So that a packed set cannot pass on split rings.
+	SCEN=boot-$CUR check "guest negotiated the $E2E_RING ring" \
+		[ "$(e2e_guest_ring "$CUR")" = "$E2E_RING" ]
 }
 
 shutdown_guest() {
@@ -168,6 +173,8 @@ migrate() {
 		STRICT=${E2E_STRICT_RUNNING:-$STRICT} \
 			check "destination running" \
 			e2e_qmp "$dst" wait-status running 10 >/dev/null
+		check "destination runs the $E2E_RING ring" \
+			[ "$(e2e_qemu_ring "$dst")" = "$E2E_RING" ]
 		e2e_qemu_stop "$CUR"
 		CUR=$dst
 		CUR_HOST=$to
@@ -485,7 +492,7 @@ stress_migrations() {
 		fi
 	done
 	echo "$label: $kind ${policy:+relay $policy/$engine, }$NEG_PPS pps," \
-		"1024-entry rx ring: RAM compared after $COMPARED of" \
+		"1024-entry $E2E_RING rx ring: RAM compared after $COMPARED of" \
 		"$NEG_MIGRATIONS migrations; stale datagram pages after $STALE," \
 		"other differing pages after $CPU_LOST; dup/corrupt datagrams" \
 		"after $DAMAGED; guest lost after $CRASHED" | tee -a "$RESULTS.txt"
