@@ -43,7 +43,9 @@ E2E_GUEST_RAM_BYTES=$((E2E_GUEST_RAM_KB << 10))
 E2E_TMP=$(mktemp -d /tmp/vdpa-e2e.XXXXXX)
 E2E_PIDS=()
 declare -A E2E_NS=([A]=vrA$E2E_ID [B]=vrB$E2E_ID)
-declare -A E2E_BACKEND_PID=() E2E_BACKEND_KIND=() E2E_QEMU_PID=()
+declare -A E2E_BACKEND_PID=() E2E_BACKEND_KIND=() E2E_BACKEND_LOG=()
+declare -A E2E_QEMU_PID=()
+E2E_BACKEND_SEQ=0
 E2E_PREFIXES=()
 E2E_FAILED=0
 
@@ -170,7 +172,11 @@ e2e_vdpa_device() {
 # bridge its tap with the host's veth.
 e2e_backend_start() {
 	local h=$1 kind=$2 ns=${E2E_NS[$1]} sock=$E2E_TMP/vhost-$1.sock
-	local log=$E2E_TMP/backend-$1-$kind.log
+	local log
+
+	# Numbered: every backend of a run keeps its own log.
+	E2E_BACKEND_SEQ=$((E2E_BACKEND_SEQ + 1))
+	log=$E2E_TMP/backend-$E2E_BACKEND_SEQ-$1-$kind.log
 
 	shift 2
 	rm -f "$sock"
@@ -195,6 +201,7 @@ e2e_backend_start() {
 	fi
 	E2E_BACKEND_PID[$h]=$E2E_LAST_PID
 	E2E_BACKEND_KIND[$h]=$kind
+	E2E_BACKEND_LOG[$h]=$log
 	e2e_wait_for 30 test -S "$sock" ||
 		{ cat "$log" >&2; e2e_die "backend $kind on $h: no socket"; }
 	e2e_wait_for 10 e2e_ns "$ns" ip link show "vrtap$h" >/dev/null ||
@@ -212,7 +219,7 @@ e2e_backend_stop() {
 }
 
 e2e_backend_log() {
-	echo "$E2E_TMP/backend-$1-${E2E_BACKEND_KIND[$1]}.log"
+	echo "${E2E_BACKEND_LOG[$1]}"
 }
 
 # Last status line of host H's vdpa-lm.
