@@ -183,8 +183,12 @@ e2e_backend_start() {
 	if [ "$kind" = vdpa ]; then
 		e2e_eal_args "$h"
 		e2e_vdpa_device "$@"
+		# E2E_VDPA_EAL: more EAL arguments for every vdpa-lm, e.g.
+		# --log-level=lib.relay:debug (word-split).
+		# shellcheck disable=SC2086
 		e2e_spawn "$log" ip netns exec "$ns" "$E2E_VDPA_LM" \
 			"${E2E_EAL[@]}" -l 0 "${E2E_VDPA_DEV[@]}" \
+			${E2E_VDPA_EAL:-} \
 			--vdev "net_tap0,iface=vrtap$h" -- \
 			--socket "$sock" --uplink net_tap0 --stats-period 1 \
 			"${E2E_VDPA_OPTS[@]}"
