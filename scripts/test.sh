@@ -45,7 +45,8 @@ if [ $# -eq 0 ]; then
 	run_suites build-asan --suite unit --suite integration --suite relay \
 		--suite migration --suite app --suite robustness
 	setup_extra build-fuzz clang -Dfuzz=true
-	run_suites build-fuzz fuzz_avail-smoke fuzz_used-smoke
+	run_suites build-fuzz fuzz_avail-smoke fuzz_used-smoke \
+		fuzz_packed_avail-smoke fuzz_packed_used-smoke
 fi
 
 python3 - "${LOGS[@]}" <<'PY'

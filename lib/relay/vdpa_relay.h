@@ -27,7 +27,7 @@
  * direct I/O therefore only needs the device's own queue state (struct
  * vrelay_qstate: its next avail and used positions).
  *
- * A packed ring (virtio 1.1, 2.8) has no separate avail and used rings:
+ * A packed ring (virtio 1.1, 2.7) has no separate avail and used rings:
  * the device writes used descriptors into the descriptor ring itself.
  * The device then runs on a mediated descriptor ring that mirrors the
  * guest's slot for slot: each checked guest descriptor is copied to the
@@ -161,7 +161,7 @@ vrelay_qstate_equal(const struct vrelay_qstate *a,
 #define VRELAY_MAX_RING_SIZE 32768
 
 /*
- * Extent of a split virtqueue's rings (virtio 1.x, 2.7), in bytes. Whoever
+ * Extent of a split virtqueue's rings (virtio 1.1, 2.6), in bytes. Whoever
  * indexes a ring with its size must first check that this whole extent
  * lies in guest memory, with the size and features it will use: an
  * address checked for an earlier size (SET_VRING_NUM may follow
@@ -209,7 +209,7 @@ vrelay_split_used_len(uint32_t size, bool event_idx)
 
 /**
  * @return true if the rings have the alignment the virtio spec requires
- * of a split virtqueue (2.7: descriptor table 16, avail ring 2, used
+ * of a split virtqueue (2.6: descriptor table 16, avail ring 2, used
  * ring 4 bytes). Check guest physical and host addresses alike: the
  * device and the relay both read the rings as naturally aligned fields.
  */
@@ -220,7 +220,7 @@ vrelay_split_rings_aligned(uint64_t desc, uint64_t avail, uint64_t used)
 }
 
 /*
- * Extent of a packed virtqueue's rings (virtio 1.1, 2.8): one descriptor
+ * Extent of a packed virtqueue's rings (virtio 1.1, 2.7): one descriptor
  * ring of size 16-byte descriptors, written by both sides, and two
  * 4-byte event suppression areas (driver's, device's).
  */
@@ -245,7 +245,7 @@ vrelay_packed_desc_len(uint32_t size)
 
 /**
  * @return true if the rings have the alignment virtio requires of a
- * packed virtqueue (2.8.10.1: descriptor ring 16, event areas 4 bytes).
+ * packed virtqueue (2.7: descriptor ring 16, event areas 4 bytes).
  */
 static inline bool
 vrelay_packed_rings_aligned(uint64_t desc, uint64_t driver_area,
@@ -413,6 +413,14 @@ struct vrelay_queue_conf {
 	uint64_t desc_gpa;
 	bool event_idx;			/**< VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;			/**< VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	/**
+	 * The device only reads this queue's buffers (a virtio-net TX
+	 * queue). Packed: WRITE flags inside its indirect tables are
+	 * ignored, as devices ignore them (DPDK's virtio PMD leaves WRITE
+	 * set on its TX indirect entries); nothing in them is writable, so
+	 * a used length must be 0.
+	 */
+	bool device_read_only;
 	int guest_kick_fd;		/**< eventfd the guest kicks; -1: poll only */
 	int guest_call_fd;		/**< eventfd to interrupt the guest; -1: none */
 	int device_doorbell_fd;		/**< eventfd that wakes the device */

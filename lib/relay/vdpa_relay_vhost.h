@@ -124,8 +124,11 @@ struct vrelay_vhost_ops {
 	/**
 	 * The device's own used index of the queue: where an in-flight
 	 * window starts. Never read from the guest's used ring, which the
-	 * guest can forge. Split rings only for now (see
-	 * vrelay_queue_conf.log_from_used_idx).
+	 * guest can forge. Split rings only
+	 * (vrelay_queue_conf.log_from_used_idx): a packed window cannot be
+	 * attributed and is logged as all of guest memory
+	 * (vrelay_queue_conf.log_window_all), so for a packed queue the
+	 * value is not used.
 	 */
 	uint16_t (*used_idx)(void *ctx, uint16_t qid);
 	/** Forget a fault of a stopped queue (device reset). Optional. */

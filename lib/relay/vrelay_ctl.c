@@ -62,6 +62,9 @@ vrelay_vq_set_mode(struct vrelay_vhost *v, uint16_t qid,
 	if (to == VRELAY_QMODE_HELD && vq->mode != VRELAY_QMODE_HELD)
 		VRELAY_LOG(WARNING, "%s: queue %u held stopped: it cannot be "
 			   "relayed while the frontend logs", v->name, qid);
+	/* Out of DIRECT the device queue is stopped or on mediated rings. */
+	if (to != VRELAY_QMODE_DIRECT)
+		vq->direct_run = false;
 	vq->mode = to;
 	return 0;
 }
@@ -102,13 +105,17 @@ int
 vrelay_vq_run(struct vrelay_vhost *v, uint16_t qid)
 {
 	struct vrelay_vq *vq = &v->vq[qid];
+	int ret;
 
 	if (!vrelay_vhost_direct_allowed(v)) {
 		VRELAY_LOG(ERR, "%s: queue %u: refusing direct I/O while the "
 			   "frontend logs dirty pages", v->name, qid);
 		return -EPERM;
 	}
-	return v->ops->qctl.resume(v->ctx, qid, &vq->ring.state);
+	ret = v->ops->qctl.resume(v->ctx, qid, &vq->ring.state);
+	if (ret == 0)
+		vq->direct_run = true;
+	return ret;
 }
 
 int
@@ -243,6 +250,31 @@ vrelay_ctl_qstats(const struct vrelay_vq *vq, struct vrelay_queue_stats *s)
 	}
 }
 
+/*
+ * Whether a packed queue's in-flight window must be logged as all of
+ * guest memory (vrelay_queue_conf.log_window_all): the one place that
+ * decides it.
+ *
+ * A packed used descriptor overwrites, in the guest's ring, the chain it
+ * completes, and the guest may reuse the slot at once: a completion the
+ * device made on the guest's rings cannot be attributed to buffer pages
+ * afterwards, as a split window can. So whenever the queue may have run
+ * on the guest's rings while the frontend logs, all memory is logged at
+ * the switch. That is exactly "running direct now, and logging": fail
+ * closed lets a queue run direct while logging only until its switch
+ * (the switch at log-on, vrelay_ctl_start(), from SET_FEATURES or a
+ * policy change) or with relay=off (a later policy change switches it
+ * here too); a queue stopped while logging is held, relayed, or
+ * reprogrammed at vhost's indices (vq_start: not run, no window), as a
+ * queue started straight on the relay at dev_conf or while relaying.
+ */
+static bool
+window_unattributable(const struct vrelay_vhost *v, const struct vrelay_vq *vq)
+{
+	return vq->ring.format == VRELAY_RING_PACKED && vq->direct_run &&
+		vrelay_vhost_logging(v);
+}
+
 /* Build the relay's view of a queue. */
 static void
 queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
@@ -254,9 +286,14 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	/*
 	 * The frontend gives the used ring's log address with the LOG flag
 	 * of SET_VRING_ADDR, typically only when migration starts: read it
-	 * now. Without a vIOMMU it is the used ring's GPA.
+	 * now. Without a vIOMMU it is the used ring's GPA. A packed ring
+	 * has no single meaning for it (DPDK's vhost logs used
+	 * descriptors at log_guest_addr + slot * 16, so its frontends
+	 * give the descriptor ring; QEMU gives the device area): use the
+	 * GPAs the memory table gave both areas (vq_load()).
 	 */
-	if (rte_vhost_get_vhost_vring(v->vid, qid, &vring) == 0 &&
+	if (vq->ring.format != VRELAY_RING_PACKED &&
+	    rte_vhost_get_vhost_vring(v->vid, qid, &vring) == 0 &&
 	    vring.log_guest_addr != 0)
 		vq->log_guest_addr = vring.log_guest_addr;
 	else
@@ -271,6 +308,8 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	conf->driver_area = vq->vring.avail;
 	conf->device_area = vq->vring.used;
 	conf->device_area_gpa = vq->log_guest_addr;
+	/* Packed: the relay writes used descriptors into the guest's ring. */
+	conf->desc_gpa = vq->ring.desc_gpa;
 	conf->event_idx = (v->features &
 			   (1ULL << VIRTIO_RING_F_EVENT_IDX)) != 0;
 	conf->indirect = (v->features &
@@ -285,8 +324,12 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	 * relay. It starts at the device's own used index, which the guest
 	 * cannot forge (used->idx it can), so the window holds only real
 	 * completions: at most the ring size, bounded work per switch.
+	 * Split only: a packed window is all of memory or nothing.
 	 */
 	conf->log_from_used_idx = vq->used_idx_at_log_on;
+	conf->log_window_all = window_unattributable(v, vq);
+	/* virtio-net: odd queues transmit, the device only reads them. */
+	conf->device_read_only = (qid & 1) != 0;
 }
 
 int
@@ -372,6 +415,8 @@ vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
 		break;
 	}
 	vrelay_vq_set_mode(v, qid, to);
+	/* Resumed on the guest's rings: a later switch has a window. */
+	vq->direct_run = rep.devq == VRELAY_DEVQ_RUNNING;
 	if (ret == 0)
 		switch_account(vq, rep.unavailable_ns, false);
 	return ret;

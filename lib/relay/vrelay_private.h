@@ -80,13 +80,19 @@ struct vrelay_slot {
 	/*
 	 * The chain's writable buffers as checked when it was forwarded,
 	 * so that the used side logs without walking the chain again.
-	 * nseg > VRELAY_SLOT_SEGS: too many to keep, walk at used time.
+	 * nseg > VRELAY_SLOT_SEGS: too many to keep inline. Split walks
+	 * the chain again at used time (the guest's table is stable while
+	 * the chain is in flight); packed cannot (its slots are reused
+	 * out of order) and keeps them all in ovf instead.
 	 */
 	uint64_t seg_gpa[VRELAY_SLOT_SEGS];
 	uint32_t seg_len[VRELAY_SLOT_SEGS];
 	uint32_t wlen;		/* writable bytes of the chain when checked */
-	uint8_t nseg;		/* writable buffers in the chain */
+	uint16_t ndesc;		/* packed: ring descriptors the chain takes */
+	uint16_t nseg;		/* writable buffers in the chain */
 	uint8_t inflight;	/* forwarded to the device, not yet used */
+	uint8_t log_all;	/* packed: segments not kept; log all memory */
+	struct vrelay_range *ovf;	/* packed: all nseg, if > inline */
 };
 
 struct vrelay_engine;
@@ -121,8 +127,9 @@ struct vrelay_ring_ops {
 	void (*init)(struct vrelay_queue *q, const struct vrelay_queue_conf *c);
 	/* Record the chains the device fetched before the switch. */
 	int (*seed_inflight)(struct vrelay_queue *q);
-	/* Log the in-flight window: used entries [from, to). */
-	int (*log_window)(struct vrelay_queue *q, uint16_t from, uint16_t to);
+	/* Log the in-flight window the conf describes. */
+	int (*log_window)(struct vrelay_queue *q,
+			  const struct vrelay_queue_conf *c);
 	/* Forward up to budget guest avail entries; queue not broken. */
 	int (*relay_avail)(struct vrelay_queue *q, unsigned int budget);
 	/* Relay up to budget used entries; force_call interrupts anyway. */
@@ -137,8 +144,9 @@ struct vrelay_ring_ops {
 			  struct vrelay_qstate *s);
 };
 
-/* vrelay_split.c */
+/* vrelay_split.c, vrelay_packed.c */
 extern const struct vrelay_ring_ops vrelay_split_ops;
+extern const struct vrelay_ring_ops vrelay_packed_ops;
 
 /* epoll cookie: which queue, and which of its fds fired. */
 struct vrelay_evsrc {
@@ -155,13 +163,13 @@ struct vrelay_queue {
 	uint16_t size;			/* ring size */
 	bool event_idx;			/* VIRTIO_RING_F_EVENT_IDX */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
+	bool device_read_only;		/* the device never writes buffers */
 	uint64_t device_area_gpa;	/* guest device area, for the log */
 	struct vrelay_mring_info mring;	/* mediated rings' mapping */
 
-	/*
-	 * Split ring state (vrelay_split*.c). A packed ring will add its
-	 * own member beside it (a union then).
-	 */
+	/* Ring state of the queue's format: q->ops says which. */
+	union {
+	/* Split ring state (vrelay_split*.c). */
 	struct {
 		uint16_t mask;		/* size - 1: slot from an index */
 		/* Guest rings, as the guest driver laid them out. */
@@ -180,6 +188,35 @@ struct vrelay_queue {
 		uint16_t last_avail;
 		uint16_t last_used;
 	} split;
+	/* Packed ring state (vrelay_packed*.c). */
+	struct {
+		/* Guest ring: avail chains read, used descriptors written. */
+		struct vring_packed_desc *gdesc;
+		/* Guest event areas: the driver's read, the device's ours. */
+		struct vring_packed_desc_event *gdriver;
+		struct vring_packed_desc_event *gdevice;
+		/* Mediated ring, slot for slot the guest's. */
+		struct vring_packed_desc *mdesc;
+		struct vring_packed_desc_event *mdriver; /* ours */
+		struct vring_packed_desc_event *mdevice; /* the device's */
+		uint64_t desc_gpa;	/* guest ring, for the log */
+		/*
+		 * Shadow positions and wrap counters: next guest slot to
+		 * check and forward, next mediated slot to relay back.
+		 */
+		uint16_t last_avail;
+		uint16_t last_used;
+		bool avail_wrap;
+		bool used_wrap;
+		/* Ring descriptors forwarded and not yet used: <= size. */
+		uint16_t inflight_desc;
+		/* Segments kept in slot ovf arrays, bounded (see avail). */
+		uint32_t ovf_segs;
+		bool ovf_warned;	/* the budget ran out once already */
+		/* Scratch: one chain's writable buffers being checked. */
+		struct vrelay_range *chain;
+	} packed;
+	};
 
 	uint16_t inflight;		/* heads forwarded and not yet used */
 
@@ -228,8 +265,21 @@ void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
 			     uint64_t len);
 
-/* vrelay_split_chain.c */
+/* vrelay_queue.c: one descriptor's checks, whatever the format. */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
+
+/* What a chain walk has seen so far (vrelay_chain_buffer()). */
+struct vrelay_chain_acc {
+	bool seen_write;	/* a writable buffer came already */
+	uint64_t wlen;		/* writable bytes so far */
+};
+
+const char *vrelay_chain_buffer(struct vrelay_queue *q,
+				struct vrelay_chain_acc *acc, uint64_t addr,
+				uint32_t len, bool writable,
+				vrelay_wdesc_fn fn, void *arg);
+
+/* vrelay_split_chain.c */
 int vrelay_split_chain_walk(struct vrelay_queue *q, uint16_t head,
 			    uint64_t *wlen, vrelay_wdesc_fn fn, void *arg,
 			    const char **reason);
@@ -245,8 +295,25 @@ int vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget);
 /* vrelay_split_used.c */
 int vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
 			    bool force_call);
-int vrelay_split_log_window(struct vrelay_queue *q, uint16_t from,
-			    uint16_t to);
+int vrelay_split_log_window(struct vrelay_queue *q,
+			    const struct vrelay_queue_conf *c);
+
+/* vrelay_packed_avail.c */
+int vrelay_packed_seed_inflight(struct vrelay_queue *q);
+int vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget);
+void vrelay_packed_slot_release(struct vrelay_queue *q,
+				struct vrelay_slot *s);
+
+/* vrelay_packed_used.c */
+int vrelay_packed_relay_used(struct vrelay_queue *q, unsigned int budget,
+			     bool force_call);
+int vrelay_packed_log_window(struct vrelay_queue *q,
+			     const struct vrelay_queue_conf *c);
+
+/* vrelay_packed.c */
+void vrelay_packed_notify_apply(struct vrelay_queue *q);
+void vrelay_packed_notify_peer(struct vrelay_queue *q, bool to_guest,
+			       uint16_t old, bool old_wrap, bool force);
 
 /* vrelay_split.c */
 void vrelay_split_notify_apply(struct vrelay_queue *q);
@@ -294,6 +361,43 @@ static inline uint16_t *
 vrelay_avail_event(struct vring_used *used, uint16_t size)
 {
 	return (uint16_t *)&used->ring[size];
+}
+
+/*
+ * Packed descriptor flags (virtio 1.1, "Driver and Device Ring Wrap
+ * Counters"): available to a device
+ * whose avail wrap counter is wrap when AVAIL == wrap and USED != wrap;
+ * used, for a driver whose used wrap counter is wrap, when both equal it.
+ */
+static inline bool
+vrelay_packed_desc_avail(uint16_t flags, bool wrap)
+{
+	bool avail = (flags & (1u << VRING_PACKED_DESC_F_AVAIL)) != 0;
+	bool used = (flags & (1u << VRING_PACKED_DESC_F_USED)) != 0;
+
+	return avail == wrap && used != wrap;
+}
+
+static inline bool
+vrelay_packed_desc_used(uint16_t flags, bool wrap)
+{
+	bool avail = (flags & (1u << VRING_PACKED_DESC_F_AVAIL)) != 0;
+	bool used = (flags & (1u << VRING_PACKED_DESC_F_USED)) != 0;
+
+	return avail == wrap && used == wrap;
+}
+
+/* The position n descriptors (n <= size) after pos, and its lap's wrap. */
+static inline void
+vrelay_packed_advance(uint16_t size, uint16_t *pos, bool *wrap, uint16_t n)
+{
+	uint32_t p = (uint32_t)*pos + n;
+
+	if (p >= size) {
+		p -= size;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
 }
 
 static inline uint16_t

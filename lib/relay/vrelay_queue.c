@@ -39,6 +39,8 @@ ring_ops(enum vrelay_ring_format format)
 
 	if (format == VRELAY_RING_SPLIT)
 		return &vrelay_split_ops;
+	if (format == VRELAY_RING_PACKED)
+		return &vrelay_packed_ops;
 	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
 		VRELAY_LOG(ERR, "ring format %s is not relayed yet",
 			   format == VRELAY_RING_PACKED ? "packed" : "?");
@@ -63,6 +65,31 @@ vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len)
 	if (s->nseg <= VRELAY_SLOT_SEGS)
 		s->nseg++;
 	return 0;
+}
+
+/*
+ * Check one buffer descriptor of a chain being walked, whatever the ring
+ * format, and hand a writable one to fn (which may refuse it: too many).
+ * @return NULL, or why the chain breaks a virtio rule.
+ */
+const char *
+vrelay_chain_buffer(struct vrelay_queue *q, struct vrelay_chain_acc *acc,
+		    uint64_t addr, uint32_t len, bool writable,
+		    vrelay_wdesc_fn fn, void *arg)
+{
+	if (!vrelay_mem_contains(&q->dev->mem, addr, len))
+		return "buffer outside guest memory";
+	if (!writable) {
+		/* Virtio: device-readable descriptors come first. */
+		if (acc->seen_write)
+			return "device-readable descriptor after a writable one";
+		return NULL;
+	}
+	acc->seen_write = true;
+	acc->wlen += len;
+	if (fn != NULL && len != 0 && fn(arg, addr, len) != 0)
+		return "too many writable descriptors";
+	return NULL;
 }
 
 struct vrelay_queue *
@@ -107,6 +134,7 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	q->qid = c->qid;
 	q->event_idx = c->event_idx;
 	q->indirect = c->indirect;
+	q->device_read_only = c->device_read_only;
 	q->device_area_gpa = c->device_area_gpa;
 	q->guest_kick_fd = c->guest_kick_fd;
 	q->guest_call_fd = c->guest_call_fd;
@@ -118,7 +146,7 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	__atomic_fetch_add(&dev->nqueues, 1, __ATOMIC_RELAXED);
 
 	if (ops->seed_inflight(q) == 0)
-		ops->log_window(q, c->log_from_used_idx, c->state.used_idx);
+		ops->log_window(q, c);
 	vrelay_queue_set_notify(q, true);
 	vrelay_queue_get_qstate(q, &st);
 	VRELAY_LOG(INFO, "%s: created, %s, size %u, avail %u used %u",

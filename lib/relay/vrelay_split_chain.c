@@ -20,8 +20,7 @@ struct chain_walk {
 	uint32_t left;			/* descriptors we may still visit */
 	uint32_t total;			/* descriptors visited overall */
 	bool in_indirect;
-	bool seen_write;
-	uint64_t wlen;
+	struct vrelay_chain_acc acc;	/* writable buffers so far */
 };
 
 static void
@@ -60,25 +59,6 @@ chain_enter_indirect(struct vrelay_queue *q, struct chain_walk *w,
 	w->n = n;
 	w->left = n;
 	w->in_indirect = true;
-	return NULL;
-}
-
-static const char *
-chain_buffer(struct vrelay_queue *q, struct chain_walk *w,
-	     const struct vring_desc *d, vrelay_wdesc_fn fn, void *arg)
-{
-	if (!vrelay_mem_contains(&q->dev->mem, d->addr, d->len))
-		return "buffer outside guest memory";
-	if (!(d->flags & VRING_DESC_F_WRITE)) {
-		/* Virtio: device-readable descriptors come first. */
-		if (w->seen_write)
-			return "device-readable descriptor after a writable one";
-		return NULL;
-	}
-	w->seen_write = true;
-	w->wlen += d->len;
-	if (fn != NULL && d->len != 0 && fn(arg, d->addr, d->len) != 0)
-		return "too many writable descriptors";
 	return NULL;
 }
 
@@ -131,7 +111,9 @@ vrelay_split_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
 			i = 0;
 			continue;
 		}
-		err = chain_buffer(q, &w, &d, fn, arg);
+		err = vrelay_chain_buffer(q, &w.acc, d.addr, d.len,
+					  d.flags & VRING_DESC_F_WRITE, fn,
+					  arg);
 		if (err != NULL)
 			break;
 		if (!(d.flags & VRING_DESC_F_NEXT))
@@ -146,7 +128,7 @@ vrelay_split_chain_walk_budget(struct vrelay_queue *q, uint16_t head,
 		*reason = err;
 		return -EIO;
 	}
-	*wlen = w.wlen;
+	*wlen = w.acc.wlen;
 	return 0;
 }
 

@@ -217,7 +217,8 @@ vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
 
 /*
  * Log the used entries [from, to) the device wrote to the guest used ring
- * in direct I/O after logging began.
+ * in direct I/O after logging began: from the conf's log_from_used_idx
+ * to the device's used index at suspend.
  *
  * The entries and the chains they name are guest-writable, so their
  * walk is bounded: at most size entries and VRELAY_WINDOW_DESC_BUDGET
@@ -229,9 +230,11 @@ vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
  * device that already wrote is never made to lose a page.
  */
 int
-vrelay_split_log_window(struct vrelay_queue *q, uint16_t from, uint16_t to)
+vrelay_split_log_window(struct vrelay_queue *q,
+			const struct vrelay_queue_conf *c)
 {
 	const uint32_t budget0 = VRELAY_WINDOW_DESC_BUDGET(q->size);
+	const uint16_t from = c->log_from_used_idx, to = c->state.used_idx;
 	const volatile struct vring_used_elem *e;
 	uint32_t budget = budget0;
 	uint16_t n = to - from, i = 0, id;

@@ -311,9 +311,8 @@ vq_aligned(enum vrelay_ring_format format, uint64_t desc, uint64_t drv,
 
 /*
  * Read a queue's rings from vhost and check their whole extent and
- * alignment with the current size, format and features. A packed queue
- * is loaded like a split one: it runs in direct I/O, and the relay
- * refuses it (ENOTSUP) when a switch asks, which holds it (fail closed).
+ * alignment with the current size, format and features, split or
+ * packed alike.
  */
 static int
 vq_load(struct vrelay_vhost *v, uint16_t qid)
@@ -395,6 +394,7 @@ vq_start(struct vrelay_vhost *v, uint16_t qid, bool run)
 	vrelay_qstate_from_base(vq->ring.format, la, lu, &vq->ring.state);
 	/* Not run yet: no in-flight window. */
 	vq->used_idx_at_log_on = vq->ring.state.used_idx;
+	vq->direct_run = false;
 	ret = v->ops->program_guest(v->ctx, qid, &vq->ring);
 	if (ret < 0)
 		return ret;

@@ -33,6 +33,13 @@ struct vrelay_vq {
 	uint64_t log_guest_addr;	/* device area address in the log */
 	/* The device's used index when the relay was asked for. */
 	uint16_t used_idx_at_log_on;
+	/*
+	 * The device queue was started on the guest's rings (vrelay_vq_run()
+	 * or a switch back to direct I/O) and has not left DIRECT since:
+	 * it may have completed buffers there. Cleared by
+	 * vrelay_vq_set_mode() and by a new program_guest.
+	 */
+	bool direct_run;
 	struct vrelay_queue *relay;	/* while mode is RELAY */
 	struct vrelay_switch_stats sw;
 	struct vrelay_queue_stats relay_total;	/* ended relay periods */

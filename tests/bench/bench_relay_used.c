@@ -16,6 +16,12 @@
  *  dpdk: the same N used entries are written to a mediated vring at the
  *        same ring slots, rte_vdpa_relay_vring_used() is timed, then the
  *        guest used index is put back.
+ *  packed: ours on a packed ring (virtio 1.1, 2.8) in the same guest
+ *        memory and log: the guest makes the same N chains available
+ *        (packed_drv), the relay forwards them, a fake device completes
+ *        them on the mediated ring (not timed), then
+ *        vrelay_queue_relay_used() is timed. DPDK's helper has no packed
+ *        counterpart (it returns -1 for a packed ring).
  *
  * The log is cleared before every call and its set bits are counted
  * after it: pages logged per packet. Repetitions alternate ours/dpdk
@@ -54,6 +60,7 @@
 
 #include "dirty_log.h"
 #include "guest_mem.h"
+#include "packed_drv.h"
 #include "split_drv.h"
 #include "vhost_dev.h"
 #include "virtq.h"
@@ -65,8 +72,9 @@
 #define BR_MAX_BURST	64
 #define BR_BLOCKS	16
 
-enum br_impl { BR_OURS, BR_DPDK, BR_NIMPL };
-static const char *const br_impl_name[BR_NIMPL] = { "ours", "dpdk" };
+enum br_impl { BR_OURS, BR_DPDK, BR_PACKED, BR_NIMPL };
+static const char *const br_impl_name[BR_NIMPL] = { "ours", "dpdk",
+						    "packed" };
 
 struct br_opts {
 	bool quick;
@@ -104,8 +112,15 @@ struct br_ctx {
 	uint64_t buf_gpa;		/* pool of buffers, 64 KiB aligned */
 	int doorbell;			/* our queue's device doorbell */
 	struct vrelay_device *rdev;
+	struct vrelay_mem rmem;		/* its table: the back-end's mapping */
 	struct vrelay_queue *rq;
 	struct vring sv;		/* DPDK's mediated vring */
+	struct packed_drv pdrv;		/* the guest side of the packed ring */
+	struct packed_dev pdev;		/* the device, on its mediated ring */
+	struct vrelay_queue *pq;	/* our packed queue */
+	/* Each chain's buffers, for the packed ring. */
+	struct vq_drv_seg seg[BR_MAX_BURST][BR_MAX_CHAIN];
+	unsigned int nseg;
 	uint16_t heads[BR_MAX_BURST];
 	uint32_t len;
 };
@@ -143,7 +158,7 @@ br_usage(const char *prog)
 {
 	fprintf(stderr,
 		"Usage: %s [EAL options] -- [--quick] [--json]\n"
-		"    [--impl both|ours|dpdk] [--rounds N] [--blocks N]\n"
+		"    [--impl both|ours|dpdk|packed] [--rounds N] [--blocks N]\n"
 		"    [--burst N]\n"
 		"  --impl    run one implementation only (for callgrind)\n"
 		"  --rounds  relay calls per timed block (default 2000)\n"
@@ -182,6 +197,8 @@ br_parse(struct br_opts *o, int argc, char **argv)
 				o->impl = BR_OURS;
 			else if (strcmp(optarg, "dpdk") == 0)
 				o->impl = BR_DPDK;
+			else if (strcmp(optarg, "packed") == 0)
+				o->impl = BR_PACKED;
 			else if (strcmp(optarg, "both") != 0)
 				return -1;
 			break;
@@ -302,6 +319,7 @@ br_relay_create(struct br_ctx *c)
 		mem.regions[i].hva = m->regions[i].host_user_addr;
 	}
 	free(m);
+	c->rmem = mem;
 	c->rdev = vrelay_device_create("bench", &mem);
 	if (c->rdev == NULL ||
 	    vrelay_device_set_log(c->rdev, c->log_base, c->log_size) != 0) {
@@ -360,21 +378,24 @@ br_chains(struct br_ctx *c, const struct br_scen *s)
 {
 	uint32_t need = s->pkt + BR_VNET_HDR;
 	uint32_t k = (need + s->buf - 1) / s->buf;
-	struct split_drv_seg seg[BR_MAX_CHAIN];
+	struct vq_drv_seg seg[BR_MAX_CHAIN];
 	uint64_t gpa = c->buf_gpa;
 	uint16_t i, j;
 
 	for (i = 0; i < c->o.burst; i++) {
 		for (j = 0; j < k; j++) {
-			seg[j] = (struct split_drv_seg){ gpa, s->buf,
+			seg[j] = (struct vq_drv_seg){ gpa, s->buf,
 							 VRING_DESC_F_WRITE };
 			gpa += s->buf;
 		}
+		/* The packed ring takes the same buffers. */
+		memcpy(c->seg[i], seg, sizeof(seg));
 		c->heads[i] = i * k;
 		split_drv_write_chain(c->drv.desc, BR_RING, c->heads[i], seg,
 				      k);
 	}
 	c->len = need;
+	c->nseg = k;
 }
 
 static uint64_t
@@ -447,6 +468,41 @@ br_round_dpdk(struct br_ctx *c, uint64_t *pages)
 	return t1 - t0;
 }
 
+/*
+ * One timed call of ours on the packed ring: the same burst of chains
+ * (each with the scenario's buffers) made available, forwarded and
+ * completed in order, untimed; then the used relay is timed.
+ */
+static uint64_t
+br_round_packed(struct br_ctx *c, uint64_t *pages)
+{
+	struct packed_dev_chain ch;
+	uint64_t t0, t1;
+	uint32_t len;
+	uint16_t i, id;
+	int n;
+
+	for (i = 0; i < c->o.burst; i++)
+		packed_drv_add(&c->pdrv, c->seg[i], c->nseg, i);
+	if (vrelay_queue_relay_avail(c->pq, c->o.burst) != (int)c->o.burst)
+		return 0;
+	for (i = 0; i < c->o.burst; i++) {
+		if (packed_dev_fetch(&c->pdev, &ch) != 1)
+			return 0;
+		packed_dev_complete(&c->pdev, ch.id, c->len, ch.ndesc);
+	}
+	memset(c->log_base, 0, c->log_size);
+	t0 = rte_rdtsc_precise();
+	n = vrelay_queue_relay_used(c->pq, c->o.burst);
+	t1 = rte_rdtsc_precise();
+	if (n != (int)c->o.burst)
+		return 0;
+	*pages += br_log_count(c);
+	while (packed_drv_get_used(&c->pdrv, &id, &len) == 1)
+		;
+	return c->pdrv.inflight == 0 ? t1 - t0 : 0;
+}
+
 static int
 br_block(struct br_ctx *c, int impl, struct br_result *r)
 {
@@ -454,8 +510,12 @@ br_block(struct br_ctx *c, int impl, struct br_result *r)
 	unsigned int i;
 
 	for (i = 0; i < c->o.rounds; i++) {
-		t = impl == BR_OURS ? br_round_ours(c, &r->pages) :
-			br_round_dpdk(c, &r->pages);
+		if (impl == BR_OURS)
+			t = br_round_ours(c, &r->pages);
+		else if (impl == BR_DPDK)
+			t = br_round_dpdk(c, &r->pages);
+		else
+			t = br_round_packed(c, &r->pages);
 		if (t == 0)
 			return -EIO;
 		cycles += t;
@@ -523,9 +583,11 @@ br_print(const struct br_ctx *c, const struct br_scen *s,
 	}
 	if (!c->o.json) {
 		printf("pkt %5u buf %6u: ours %7.1f ns/entry %6.2f pages/pkt"
-		       " | dpdk %7.1f ns/entry %6.2f pages/pkt\n",
+		       " | dpdk %7.1f ns/entry %6.2f pages/pkt"
+		       " | packed %7.1f ns/entry %6.2f pages/pkt\n",
 		       s->pkt, s->buf, ns[BR_OURS], ppp[BR_OURS],
-		       ns[BR_DPDK], ppp[BR_DPDK]);
+		       ns[BR_DPDK], ppp[BR_DPDK], ns[BR_PACKED],
+		       ppp[BR_PACKED]);
 		return;
 	}
 	printf("%s{\"pkt\":%u,\"buf\":%u", first ? "" : ",", s->pkt, s->buf);
@@ -534,6 +596,71 @@ br_print(const struct br_ctx *c, const struct br_scen *s,
 		       "\"pages_per_pkt\":%.3f}", br_impl_name[i],
 		       r[i].entries, ns[i], ppp[i]);
 	printf("}");
+}
+
+/* A guest range as the relay's memory table (the back-end) maps it. */
+static void *
+br_backend_hva(const struct br_ctx *c, uint64_t gpa)
+{
+	const struct vrelay_mem_region *r;
+	uint32_t i;
+
+	for (i = 0; i < c->rmem.nregions; i++) {
+		r = &c->rmem.regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return (void *)(uintptr_t)(r->hva + gpa - r->gpa);
+	}
+	return NULL;
+}
+
+/*
+ * A packed ring in the same guest memory, idle at slot 0, and our packed
+ * queue on it, with the same log; no notifications either way.
+ */
+static int
+br_packed_create(struct br_ctx *c)
+{
+	struct vrelay_queue_conf qc = { 0 };
+	const struct vrelay_mring_info *m;
+	uint64_t desc = gm_alloc(&c->gm, 16 * BR_RING, 4096);
+	uint64_t drv = gm_alloc(&c->gm, 4096, 4096);
+	uint64_t dev = gm_alloc(&c->gm, 4096, 4096);
+
+	if (desc == 0 || drv == 0 || dev == 0 ||
+	    packed_drv_init(&c->pdrv, BR_RING, desc, drv, dev, br_xlate,
+			    &c->gm) != 0)
+		return -ENOMEM;
+	packed_drv_reset(&c->pdrv, (struct packed_pos){ 0, true });
+	packed_drv_set_driver_event(&c->pdrv, VRING_PACKED_EVENT_FLAG_DISABLE,
+				    c->pdrv.avail);
+	qc.name = "rx0p";
+	qc.size = BR_RING;
+	qc.format = VRELAY_RING_PACKED;
+	/* The relay reads the rings through the back-end's mapping. */
+	qc.desc = br_backend_hva(c, desc);
+	qc.driver_area = br_backend_hva(c, drv);
+	qc.device_area = br_backend_hva(c, dev);
+	qc.desc_gpa = desc;
+	qc.device_area_gpa = dev;
+	qc.guest_kick_fd = -1;
+	qc.guest_call_fd = -1;
+	qc.device_doorbell_fd = c->doorbell;
+	qc.device_irq_fd = -1;
+	qc.state = (struct vrelay_qstate){ 0, 0, true, true };
+	c->pq = vrelay_queue_create(c->rdev, &qc);
+	if (c->pq == NULL) {
+		fprintf(stderr, "packed relay queue: %s\n", strerror(errno));
+		return -EIO;
+	}
+	vrelay_queue_set_notify(c->pq, false);
+	m = vrelay_queue_mring(c->pq);
+	packed_dev_init(&c->pdev, BR_RING, m->desc, m->driver_area,
+			m->device_area, br_xlate, &c->gm,
+			(struct packed_pos){ 0, true },
+			(struct packed_pos){ 0, true });
+	packed_event_set(c->pdev.device, VRING_PACKED_EVENT_FLAG_DISABLE,
+			 c->pdev.avail);
+	return 0;
 }
 
 static int
@@ -554,6 +681,8 @@ br_setup(struct br_ctx *c)
 		ret = br_relay_create(c);
 	if (ret == 0)
 		ret = br_dpdk_vring(c);
+	if (ret == 0)
+		ret = br_packed_create(c);
 	if (ret == 0) {
 		c->buf_gpa = gm_alloc(&c->gm, BR_MAX_BURST * 65536, 65536);
 		if (c->buf_gpa == 0)
@@ -593,6 +722,9 @@ br_teardown(struct br_ctx *c)
 {
 	if (c->rq != NULL)
 		vrelay_queue_destroy(c->rq);
+	if (c->pq != NULL)
+		vrelay_queue_destroy(c->pq);
+	packed_drv_fini(&c->pdrv);
 	if (c->rdev != NULL)
 		vrelay_device_destroy(c->rdev);
 	vdev_close(&c->vd);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Used-ring relay cost, ours vs DPDK's rte_vdpa_relay_vring_used():
+# Used-ring relay cost, ours (split, and packed) vs DPDK's
+# rte_vdpa_relay_vring_used() (split only):
 # ns/entry (interleaved blocks, one process), instructions/entry (one
 # callgrind run per implementation, collection toggled on the relay
 # function only, one dump per scenario) and pages logged per packet.
@@ -47,7 +48,7 @@ eal() {
 
 # Instruction counts: one implementation per process.
 if [ "$CG" = 1 ] && command -v valgrind >/dev/null; then
-	for impl in ours dpdk; do
+	for impl in ours dpdk packed; do
 		fn=vrelay_queue_relay_used
 		[ "$impl" = dpdk ] && fn=rte_vdpa_relay_vring_used
 		# shellcheck disable=SC2046
@@ -63,7 +64,7 @@ python3 - "$TMP" >"$OUTF" <<'PY'
 import glob, json, os, re, sys
 tmp = sys.argv[1]
 res = json.load(open(os.path.join(tmp, "timed.json")))
-for impl in ("ours", "dpdk"):
+for impl in ("ours", "dpdk", "packed"):
     jf = os.path.join(tmp, "cg.%s.json" % impl)
     if not os.path.exists(jf):
         continue
@@ -84,5 +85,8 @@ for r in res["results"]:
     r["ns_ratio"] = round(o["ns_per_entry"] / d["ns_per_entry"], 3) if d["ns_per_entry"] else None
     if "ir_per_entry" in o and "ir_per_entry" in d:
         r["ir_ratio"] = round(o["ir_per_entry"] / d["ir_per_entry"], 3)
+    p = r.get("packed")
+    if p and o["ns_per_entry"]:
+        r["packed_split_ns_ratio"] = round(p["ns_per_entry"] / o["ns_per_entry"], 3)
 print(json.dumps(res))
 PY

@@ -320,7 +320,7 @@ fg_guest_teardown(struct fg_guest *g)
 	vrelay_device_destroy(g->dev);
 }
 
-static bool
+bool
 fg_in_memory(uint64_t gpa, uint64_t len)
 {
 	uint64_t end = gpa + len;
@@ -333,7 +333,7 @@ fg_in_memory(uint64_t gpa, uint64_t len)
 		(gpa >= FG_C_GPA && end <= FG_GPA_END);
 }
 
-static void
+void
 fg_pages(uint64_t gpa, uint64_t len, fg_page_fn fn, void *arg)
 {
 	uint64_t p;
@@ -354,7 +354,7 @@ fg_snapshot(void)
 }
 
 /* Where a live guest pointer's bytes are in the snapshot. */
-static const void *
+const void *
 fg_view(const void *p, bool snap)
 {
 	const uint8_t *u = p;
@@ -427,6 +427,12 @@ fg_oracle_walk_snap(const struct fg_guest *g, uint16_t head, uint64_t len,
 		    fg_page_fn fn, void *arg, bool *all_in_memory)
 {
 	return fg_walk(g, true, head, len, fn, arg, all_in_memory);
+}
+
+uint8_t *
+fg_log_area(void)
+{
+	return fg_logpg;
 }
 
 bool

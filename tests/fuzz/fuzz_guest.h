@@ -128,4 +128,11 @@ int fg_oracle_walk_snap(const struct fg_guest *g, uint16_t head,
 			bool *all_in_memory);
 bool fg_log_test(const struct fg_guest *g, uint64_t page);
 
+/* For other ring formats (fuzz_packed.c): the log's page, a guard after. */
+uint8_t *fg_log_area(void);
+bool fg_in_memory(uint64_t gpa, uint64_t len);
+void fg_pages(uint64_t gpa, uint64_t len, fg_page_fn fn, void *arg);
+/* p itself, or with snap where its bytes are in the fg_snapshot(). */
+const void *fg_view(const void *p, bool snap);
+
 #endif /* FUZZ_GUEST_H */

@@ -13,10 +13,16 @@
 #          engine; the device must report switchovers, and vhost must hand
 #          back ring indices equal to the packets the guest counted.
 #  packed: packed virtqueues (virtio-user packed_vq=1, ifcvf_sw packed=1)
-#          in direct I/O, same checks; and fail closed: with the relay
-#          wanted (relay=on, as while the frontend logs) the
-#          relay refuses packed rings, so the queues must be held, never
-#          run: no frame moves and vdpa-lm says why.
+#          in direct I/O; through the relay from the first frame
+#          (relay=on, both engines); and flipped between direct I/O and
+#          the relay every few milliseconds under load (both engines).
+#          And fail closed: when every switch to the relay fails
+#          (VRELAY_FAULT_SWITCH=1) the queues are held, never run on the
+#          guest's rings: no frame moves and vdpa-lm says why.
+#
+# Every scenario also checks the relay's counters from vdpa-lm's last
+# status line: none in direct I/O, some when flipping, and every frame's
+# TX and RX entries (2 x frames, avail and used) with the relay on.
 #
 # Usage: test_ifcvf_sw.sh VDPA_LM VU_GUEST [direct|relay|packed]
 set -euo pipefail
@@ -86,19 +92,48 @@ scenario() {
 	check_pass "$name" "$(echo "$out" | tail -1 | cut -c1-120)"
 }
 
+# status_field STATUS KEY: numeric value of " KEY=N" in a status line.
+status_field() {
+	sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"$1"
+}
+
+# check_relayed NAME STATUS: the relay's counters agree with RELAYED:
+# none (direct I/O only), some (flipped under traffic: both sides moved)
+# or all (relayed from the first frame: at least one TX and one RX entry
+# per frame, each side).
+check_relayed() {
+	local name=$1 status=$2 avail used want=0
+
+	avail=$(status_field "$status" relay_avail)
+	used=$(status_field "$status" relay_used)
+	case $RELAYED in
+	none) [ "${avail:-x}" = 0 ] && [ "${used:-x}" = 0 ] && want=1 ;;
+	some) [ "${avail:-0}" -gt 0 ] && [ "${used:-0}" -gt 0 ] && want=1 ;;
+	all) [ "${avail:-0}" -ge $((2 * PACKETS)) ] &&
+		[ "${used:-0}" -ge $((2 * PACKETS)) ] && want=1 ;;
+	esac
+	if [ "$want" != 1 ]; then
+		it_log "$name: relay_avail=${avail:-?} relay_used=${used:-?}," \
+			"want $RELAYED of $((2 * PACKETS)) entries relayed"
+		return 1
+	fi
+	it_log "$name: relay_avail=$avail relay_used=$used ($RELAYED)"
+}
+
 # The last status line vdpa-lm prints on exit, and vhost's GET_VRING_BASE
 # answers, must agree with what the guest sent.
 check_lm_log() {
 	local name=$1 lm_opts=$2 status switches pkts
 
 	status=$(grep '^ifcvf_sw0:' "$LM_LOG" | tail -1)
-	switches=$(echo "$status" | sed -n 's/.*switches=\([0-9]*\).*/\1/p')
-	pkts=$(echo "$status" | sed -n 's/.* packets=\([0-9]*\).*/\1/p')
+	switches=$(status_field "$status" switches)
+	pkts=$(status_field "$status" packets)
 	# Each frame is counted once on TX and once on RX by the device.
 	if [ "${pkts:-0}" != $((2 * PACKETS)) ]; then
 		it_log "$name: device counted ${pkts:-?} packets, want $((2 * PACKETS))"
 		return 1
 	fi
+	check_relayed "$name" "$status" || return 1
 	case $lm_opts in
 	*relay-cycle*)
 		if [ "${switches:-0}" -lt 4 ]; then
@@ -115,13 +150,16 @@ check_lm_log() {
 	fi
 }
 
-# packed_held NAME: the relay is wanted from the start and cannot take
-# packed rings: every queue held, no frame through, a clear log line.
+# packed_held NAME: the relay is wanted from the start and every switch
+# to it fails (VRELAY_FAULT_SWITCH=1): every queue held, no frame
+# through, a clear log line.
 packed_held() {
 	local name=$1 status pkts
 
-	it_log "scenario $name: packed rings, relay wanted: must be held"
+	it_log "scenario $name: packed rings, switches fail: must be held"
+	export VRELAY_FAULT_SWITCH=1
 	start_lm "$name" --queues 1 --device ifcvf_sw0
+	unset VRELAY_FAULT_SWITCH
 	if run_guest "$GUEST" 1 "path=$LM_SOCK,queues=1,mrg_rxbuf=1$GUEST_VU" \
 		--packets 1000 --sizes 64 --queues 1 \
 		--timeout 5 >"$IT_TMP/$name.guest" 2>&1; then
@@ -136,7 +174,8 @@ packed_held() {
 		check_fail "$name" "device counted ${pkts:-?} packets, want 0"
 		return
 	fi
-	if ! grep -q "ring format packed is not relayed yet" "$LM_LOG" ||
+	if [ "$(grep -c "switch of queue [01] to relay failed" "$LM_LOG")" \
+		-lt 2 ] ||
 	   [ "$(grep -c "queue [01] held stopped" "$LM_LOG")" != 2 ]; then
 		check_fail "$name" "no log line says the packed queues are held"
 		return
@@ -144,16 +183,33 @@ packed_held() {
 	check_pass "$name" "$(grep -m1 "held stopped" "$LM_LOG" | cut -c1-120)"
 }
 
+RELAYED=none
 case $WHAT in
 packed)
 	GUEST_VU=",packed_vq=1"
+	PW=ifcvf_sw0,loopback=1,packed=1
 	for q in 1 2; do
-		SW_EAL="--vdev ifcvf_sw0,queues=$q,loopback=1,packed=1"
+		SW_EAL="--vdev $PW,queues=$q"
 		scenario "p-q$q-mrg1" "$q" 1 64,1500,9000 "--device ifcvf_sw0"
 		scenario "p-q$q-mrg0" "$q" 0 64,1500 "--device ifcvf_sw0"
 	done
-	# The vdev is used as is: its relay= devarg, not --relay-policy.
-	SW_EAL="--vdev ifcvf_sw0,queues=1,loopback=1,packed=1,relay=on"
+	# The vdev is used as is: its relay= and relay_mode= devargs, not
+	# --relay-policy and --relay.
+	RELAYED=all
+	SW_EAL="--vdev $PW,queues=2,relay=on,relay_mode=epoll"
+	scenario p-on-epoll-q2-mrg1 2 1 64,1500,9000 "--device ifcvf_sw0"
+	SW_EAL="--vdev $PW,queues=1,relay=on,relay_mode=poll"
+	scenario p-on-poll-q1-mrg0 1 0 64,1500 "--device ifcvf_sw0"
+	RELAYED=some
+	PACKETS=${IT_PACKETS:-50000}
+	SW_EAL="--vdev $PW,queues=2,relay_mode=epoll"
+	scenario p-cycle-epoll-q2-mrg1 2 1 64,1500,9000 \
+		"--device ifcvf_sw0 --relay-cycle 5"
+	SW_EAL="--vdev $PW,queues=1,relay_mode=poll"
+	scenario p-cycle-poll-q1-mrg0 1 0 64,1500 \
+		"--device ifcvf_sw0 --relay-cycle 5"
+	RELAYED=none
+	SW_EAL="--vdev $PW,queues=1,relay=on"
 	packed_held p-held
 	;;
 direct)
@@ -165,6 +221,7 @@ direct)
 	;;
 relay)
 	PACKETS=${IT_PACKETS:-100000}
+	RELAYED=some
 	for engine in epoll poll; do
 		scenario "r-$engine-q1-mrg1" 1 1 64,1500,9000 \
 			"--relay $engine --relay-cycle 5"
@@ -173,6 +230,7 @@ relay)
 		scenario "r-$engine-q4-mrg1" 4 1 64,1500 \
 			"--relay $engine --relay-cycle 5"
 	done
+	RELAYED=all
 	scenario r-on-q4-mrg1 4 1 64,1500 "--relay-policy on"
 	;;
 *)

@@ -6,7 +6,11 @@
 # its queue pair with MACs swapped.
 #
 # Usage: test_virtio_user.sh --guest PATH/vu_guest [--server-cmd CMD]
-#                            [--quick] [--no-negative]
+#                            [--quick] [--no-negative] [--packed]
+#
+# --packed: the guest uses packed virtqueues (packed_vq=1) in every run,
+# negative ones included (a server must offer VIRTIO_F_RING_PACKED, as
+# net_vhost does).
 #
 # The server defaults to dpdk-testpmd with net_vhost in macswap mode. To
 # test another server (e.g. the ifcvf_sw one) pass --server-cmd or set
@@ -40,6 +44,7 @@ QUICK=0
 NEGATIVE=1
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 PACKETS=${IT_PACKETS:-20000}
+PACKED=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,9 +52,12 @@ while [ $# -gt 0 ]; do
 	--server-cmd) SERVER_CMD=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
 	--no-negative) NEGATIVE=0; shift ;;
+	--packed) PACKED=1; shift ;;
 	*) it_die "unknown argument: $1" ;;
 	esac
 done
+# Ring options of every guest run.
+VU_RING="in_order=0,packed_vq=$PACKED"
 [ -x "$GUEST" ] || it_die "vu_guest not found: '$GUEST' (use --guest)"
 command -v "$TESTPMD" >/dev/null || it_die "$TESTPMD not found"
 
@@ -152,7 +160,7 @@ positive() {
 	name="q${q}-mrg${mrg}-${sizes//,/_}"
 	if ensure_server "loopback-q$q" "$q" "$cmd"; then
 		guest_run "$name" \
-			"queues=$q,mrg_rxbuf=$mrg,in_order=0,packed_vq=0" \
+			"queues=$q,mrg_rxbuf=$mrg,$VU_RING" \
 			--packets "$PACKETS" --sizes "$sizes" --queues "$q" \
 			--timeout 30
 		[ "$GUEST_RC" -eq 0 ] && server_alive &&
@@ -171,7 +179,7 @@ negative() {
 	shift 3
 	stop_server
 	if start_server "$name" 2 "$(testpmd_server_cmd "$fwd")"; then
-		guest_run "$name" "queues=2,mrg_rxbuf=1,in_order=0,packed_vq=0" \
+		guest_run "$name" "queues=2,mrg_rxbuf=1,$VU_RING" \
 			--packets 5000 --sizes 64,1500 --queues 2 --timeout 10 \
 			--idle-timeout 1000 "$@"
 		val=$(json_field "$GUEST_SUMMARY" "$field")
@@ -187,7 +195,7 @@ negative_expect_loss() {
 
 	stop_server
 	if start_server "$name" 1 "$(testpmd_server_cmd rxonly)"; then
-		guest_run "$name" "queues=1,mrg_rxbuf=1,in_order=0,packed_vq=0" \
+		guest_run "$name" "queues=1,mrg_rxbuf=1,$VU_RING" \
 			--packets 2000 --queues 1 --timeout 10 \
 			--idle-timeout 1000 --expect-loss
 		[ "$GUEST_RC" -eq 0 ] &&

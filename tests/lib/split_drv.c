@@ -12,22 +12,10 @@
 
 #include "split_drv.h"
 
-void *
-split_drv_xlate_flat(void *flat, uint64_t gpa, uint64_t len)
-{
-	const struct split_drv_flat *f = flat;
-
-	/* Differences, not sums: a hostile gpa + len must not wrap. */
-	if (gpa < f->gpa || gpa - f->gpa > f->size ||
-	    len > f->size - (gpa - f->gpa))
-		return NULL;
-	return f->hva + (gpa - f->gpa);
-}
-
 int
 split_drv_init(struct split_drv *d, uint16_t size, uint64_t desc_gpa,
 	       uint64_t avail_gpa, uint64_t used_gpa,
-	       split_drv_xlate_t xlate, void *opaque)
+	       vq_drv_xlate_t xlate, void *opaque)
 {
 	memset(d, 0, sizeof(*d));
 	d->xlate = xlate;
@@ -69,7 +57,7 @@ split_drv_ptr(const struct split_drv *d, uint64_t gpa, uint64_t len)
 
 uint16_t
 split_drv_write_chain(struct vring_desc *tbl, uint16_t tbl_size,
-		      uint16_t first, const struct split_drv_seg *s,
+		      uint16_t first, const struct vq_drv_seg *s,
 		      unsigned int n)
 {
 	uint16_t idx = first;
@@ -89,7 +77,7 @@ split_drv_write_chain(struct vring_desc *tbl, uint16_t tbl_size,
 }
 
 uint16_t
-split_drv_add(struct split_drv *d, const struct split_drv_seg *s,
+split_drv_add(struct split_drv *d, const struct vq_drv_seg *s,
 	      unsigned int n)
 {
 	uint16_t head = d->next_desc;
@@ -100,12 +88,12 @@ split_drv_add(struct split_drv *d, const struct split_drv_seg *s,
 }
 
 uint16_t
-split_drv_add_indirect(struct split_drv *d, const struct split_drv_seg *s,
+split_drv_add_indirect(struct split_drv *d, const struct vq_drv_seg *s,
 		       unsigned int n, uint64_t table_gpa)
 {
 	uint32_t bytes = sizeof(struct vring_desc) * n;
 	struct vring_desc *tbl = split_drv_ptr(d, table_gpa, bytes);
-	struct split_drv_seg ind = { table_gpa, bytes, VRING_DESC_F_INDIRECT };
+	struct vq_drv_seg ind = { table_gpa, bytes, VRING_DESC_F_INDIRECT };
 
 	if (tbl == NULL)
 		return UINT16_MAX;

@@ -23,35 +23,11 @@
 #include <stdint.h>
 #include <linux/virtio_ring.h>
 
-/**
- * Translate [gpa, gpa + len) of guest memory to a host pointer.
- * @return the pointer, or NULL if the range is not all mapped.
- */
-typedef void *(*split_drv_xlate_t)(void *opaque, uint64_t gpa, uint64_t len);
-
-/** Guest memory that is one flat host mapping: [gpa, gpa + size) at hva. */
-struct split_drv_flat {
-	uint64_t gpa;
-	uint64_t size;
-	uint8_t *hva;
-};
-
-/**
- * split_drv_xlate_t for a struct split_drv_flat (the opaque): ranges
- * wholly inside it translate, anything else is NULL.
- */
-void *split_drv_xlate_flat(void *flat, uint64_t gpa, uint64_t len);
-
-/** One buffer of a chain. */
-struct split_drv_seg {
-	uint64_t gpa;
-	uint32_t len;
-	uint16_t flags;		/**< VRING_DESC_F_WRITE or 0 */
-};
+#include "vq_drv.h"
 
 /** One split ring as the driver sees it. */
 struct split_drv {
-	split_drv_xlate_t xlate;
+	vq_drv_xlate_t xlate;
 	void *opaque;
 	uint16_t size;			/**< descriptors, a power of two */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
@@ -75,7 +51,7 @@ struct split_drv {
  */
 int split_drv_init(struct split_drv *d, uint16_t size, uint64_t desc_gpa,
 		   uint64_t avail_gpa, uint64_t used_gpa,
-		   split_drv_xlate_t xlate, void *opaque);
+		   vq_drv_xlate_t xlate, void *opaque);
 
 /** Zero the three ring areas (flags and event fields too) and the state. */
 void split_drv_clear(struct split_drv *d);
@@ -99,7 +75,7 @@ void *split_drv_ptr(const struct split_drv *d, uint64_t gpa, uint64_t len);
  * @return the entry after the chain's last.
  */
 uint16_t split_drv_write_chain(struct vring_desc *tbl, uint16_t tbl_size,
-			       uint16_t first, const struct split_drv_seg *s,
+			       uint16_t first, const struct vq_drv_seg *s,
 			       unsigned int n);
 
 /**
@@ -108,7 +84,7 @@ uint16_t split_drv_write_chain(struct vring_desc *tbl, uint16_t tbl_size,
  * publish it.
  * @return its head.
  */
-uint16_t split_drv_add(struct split_drv *d, const struct split_drv_seg *s,
+uint16_t split_drv_add(struct split_drv *d, const struct vq_drv_seg *s,
 		       unsigned int n);
 
 /**
@@ -117,7 +93,7 @@ uint16_t split_drv_add(struct split_drv *d, const struct split_drv_seg *s,
  * @return its head, or UINT16_MAX if table_gpa does not translate.
  */
 uint16_t split_drv_add_indirect(struct split_drv *d,
-				const struct split_drv_seg *s, unsigned int n,
+				const struct vq_drv_seg *s, unsigned int n,
 				uint64_t table_gpa);
 
 /** Publish n heads at the next avail slots, with one index update. */

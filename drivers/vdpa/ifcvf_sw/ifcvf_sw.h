@@ -30,7 +30,13 @@ struct rte_vdev_device;
 struct ifcsw_vq {
 	/** The guest's rings, as the controller gave them for direct I/O. */
 	struct vrelay_vhost_ring ring;
-	/** Relay-mode mediated rings as mapped in the device IOVA space. */
+	/**
+	 * Relay-mode mediated rings as mapped in the device IOVA space:
+	 * a packed queue's descriptor ring (0 for split), the driver area
+	 * (avail) and the device area (used). mring_used_iova != 0 means
+	 * the queue is on the mediated rings.
+	 */
+	uint64_t mring_desc_iova;
 	uint64_t mring_avail_iova;
 	uint64_t mring_used_iova;
 };
@@ -68,7 +74,7 @@ struct ifcsw_dev {
 	bool socket_client;
 	bool socket_registered;
 	uint16_t nb_queue_pairs;
-	/** packed=1: offer VIRTIO_F_RING_PACKED (not relayed yet). */
+	/** packed=1: offer VIRTIO_F_RING_PACKED. */
 	bool packed;
 };
 

@@ -205,6 +205,7 @@ ifcsw_dev_close(int vid)
 	ifcsw_dma_unmap_all(&dev->hw.dma);
 	for (qid = 0; qid < IFCSW_MAX_QUEUES; qid++) {
 		dev->hw.q[qid].regs.size = 0;
+		dev->vq[qid].mring_desc_iova = 0;
 		dev->vq[qid].mring_avail_iova = 0;
 		dev->vq[qid].mring_used_iova = 0;
 	}

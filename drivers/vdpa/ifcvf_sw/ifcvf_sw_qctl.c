@@ -9,9 +9,13 @@
  * starting it.
  *
  * Mediated rings are mapped above guest memory (the first 1 GiB boundary
- * past the highest GPA), one 2 MiB slot per queue: avail read-only, used
- * read-write. Guest descriptors are never translated: the VF keeps
- * reading the guest's descriptor table at its GPA.
+ * past the highest GPA), one 2 MiB slot per queue: a packed queue's
+ * mediated descriptor ring (read-write: the VF writes used descriptors
+ * in place) in the first 1 MiB, the driver area (split: avail ring) read-
+ * only at 1 MiB, the device area (split: used ring) read-write at
+ * 1.5 MiB. The largest rings fit: a 32768-entry packed ring is 512 KiB,
+ * a split used ring 260 KiB. Buffers are never translated: the VF keeps
+ * reaching them, and a split queue's descriptor table, by GPA.
  *
  * Called with the controller's lock held, from vhost's thread or a
  * control thread.
@@ -28,6 +32,13 @@
 
 #define IFCSW_MRING_SLOT (2ULL << 20)
 #define IFCSW_MRING_BASE_ALIGN (1ULL << 30)
+/* Where each mediated area sits in a queue's slot, and its room. */
+#define IFCSW_MRING_DESC_OFF 0
+#define IFCSW_MRING_DESC_MAX (1ULL << 20)
+#define IFCSW_MRING_DRIVER_OFF (1ULL << 20)
+#define IFCSW_MRING_DRIVER_MAX (512ULL << 10)
+#define IFCSW_MRING_DEVICE_OFF (3ULL << 19)
+#define IFCSW_MRING_DEVICE_MAX (512ULL << 10)
 
 static uint32_t
 hwq_features(uint64_t features)
@@ -132,12 +143,46 @@ mring_unmap(struct ifcsw_dev *dev, uint16_t qid)
 {
 	struct ifcsw_vq *vq = &dev->vq[qid];
 
+	if (vq->mring_desc_iova != 0)
+		ifcsw_dma_unmap(&dev->hw.dma, vq->mring_desc_iova);
 	if (vq->mring_avail_iova != 0)
 		ifcsw_dma_unmap(&dev->hw.dma, vq->mring_avail_iova);
 	if (vq->mring_used_iova != 0)
 		ifcsw_dma_unmap(&dev->hw.dma, vq->mring_used_iova);
+	vq->mring_desc_iova = 0;
 	vq->mring_avail_iova = 0;
 	vq->mring_used_iova = 0;
+}
+
+/*
+ * The mediated rings must be of the queue's format (a packed queue runs
+ * on a mediated descriptor ring, a split one on the guest's table) and
+ * fit their places in the slot.
+ */
+static int
+mring_check(const struct ifcsw_dev *dev, uint16_t qid,
+	    const struct vrelay_mring_info *mring)
+{
+	bool packed = (dev->hw.q[qid].regs.features & IFCSW_HWQ_F_PACKED) != 0;
+	const char *why = NULL;
+	int ret = -EINVAL;
+
+	if (mring->format != (packed ? VRELAY_RING_PACKED : VRELAY_RING_SPLIT))
+		why = "ring format differs from the queue's";
+	else if (packed != (mring->desc != NULL && mring->desc_len != 0))
+		why = packed ? "no mediated descriptor ring" :
+			"a descriptor ring for a split queue";
+	else if (mring->desc_len > IFCSW_MRING_DESC_MAX ||
+		 mring->driver_len > IFCSW_MRING_DRIVER_MAX ||
+		 mring->device_len > IFCSW_MRING_DEVICE_MAX) {
+		why = "larger than the queue's IOVA slot";
+		ret = -E2BIG;
+	}
+	if (why == NULL)
+		return 0;
+	IFCSW_LOG(ERR, "%s: queue %u: mediated rings refused: %s", dev->name,
+		  qid, why);
+	return ret;
 }
 
 static int
@@ -148,17 +193,24 @@ qctl_program_relay(void *ctx, uint16_t qid,
 	struct ifcsw_dev *dev = ctx;
 	struct ifcsw_hwq_regs regs = dev->hw.q[qid].regs;
 	struct ifcsw_vq *vq = &dev->vq[qid];
-	uint64_t avail_iova = mring_slot(dev, qid);
-	uint64_t used_iova = avail_iova + IFCSW_MRING_SLOT / 2;
+	uint64_t slot = mring_slot(dev, qid);
+	uint64_t desc_iova = 0;
+	uint64_t avail_iova = slot + IFCSW_MRING_DRIVER_OFF;
+	uint64_t used_iova = slot + IFCSW_MRING_DEVICE_OFF;
 	int ret;
 
-	/* Mediated rings are split's: never under a packed queue. */
-	if ((regs.features & IFCSW_HWQ_F_PACKED) ||
-	    mring->format != VRELAY_RING_SPLIT)
-		return -ENOTSUP;
-	if (mring->driver_len > IFCSW_MRING_SLOT / 2 ||
-	    mring->device_len > IFCSW_MRING_SLOT / 2)
-		return -E2BIG;
+	ret = mring_check(dev, qid, mring);
+	if (ret < 0)
+		return ret;
+	if (mring->desc != NULL) {
+		/* Packed: the VF writes used descriptors into it. */
+		desc_iova = slot + IFCSW_MRING_DESC_OFF;
+		ret = ifcsw_dma_map(&dev->hw.dma, desc_iova, mring->desc_len,
+				    mring->desc,
+				    IFCSW_DMA_READ | IFCSW_DMA_WRITE);
+		if (ret < 0)
+			goto fail_desc;
+	}
 	ret = ifcsw_dma_map(&dev->hw.dma, avail_iova, mring->driver_len,
 			    mring->driver_area, IFCSW_DMA_READ);
 	if (ret < 0)
@@ -168,6 +220,9 @@ qctl_program_relay(void *ctx, uint16_t qid,
 			    IFCSW_DMA_READ | IFCSW_DMA_WRITE);
 	if (ret < 0)
 		goto fail_used;
+	/* Packed: desc ring, driver and device event areas (hw model). */
+	if (desc_iova != 0)
+		regs.desc_iova = desc_iova;
 	regs.avail_iova = avail_iova;
 	regs.used_iova = used_iova;
 	regs.doorbell_fd = doorbell_fd;
@@ -175,6 +230,7 @@ qctl_program_relay(void *ctx, uint16_t qid,
 	ret = ifcsw_regs_set(dev, qid, &regs);
 	if (ret < 0)
 		goto fail_regs;
+	vq->mring_desc_iova = desc_iova;
 	vq->mring_avail_iova = avail_iova;
 	vq->mring_used_iova = used_iova;
 	return 0;
@@ -184,6 +240,9 @@ fail_regs:
 fail_used:
 	ifcsw_dma_unmap(&dev->hw.dma, avail_iova);
 fail_avail:
+	if (desc_iova != 0)
+		ifcsw_dma_unmap(&dev->hw.dma, desc_iova);
+fail_desc:
 	IFCSW_LOG(ERR, "%s: cannot map mediated rings of queue %u: %s",
 		  dev->name, qid, strerror(-ret));
 	return ret;

@@ -38,7 +38,7 @@ static struct ifcsw_hw hw;
 static uint8_t *gmem;		/* G_SIZE + G_GUARD bytes */
 static uint8_t ro_mem[4096];
 /* The driver's view of guest memory: its own, not the device's map. */
-static struct split_drv_flat gflat;
+static struct vq_drv_flat gflat;
 
 struct drv {
 	struct ifcsw_hwq *q;
@@ -91,7 +91,7 @@ drv_setup(struct drv *d, uint16_t index, uint32_t features,
 	avail = galloc(SPLIT_DRV_AVAIL_BYTES(RING));
 	used = galloc(SPLIT_DRV_USED_BYTES(RING));
 	CHECK(split_drv_init(&d->r, RING, desc, avail, used,
-			     split_drv_xlate_flat, &gflat) == 0);
+			     vq_drv_xlate_flat, &gflat) == 0);
 	split_drv_clear(&d->r);
 	q->hw = &hw;
 	q->index = index;
@@ -120,7 +120,7 @@ drv_setup(struct drv *d, uint16_t index, uint32_t features,
 
 /* Post a chain, directly or through an indirect table. Returns head. */
 static uint16_t
-drv_post(struct drv *d, const struct split_drv_seg *s, unsigned int n,
+drv_post(struct drv *d, const struct vq_drv_seg *s, unsigned int n,
 	 bool indirect)
 {
 	if (indirect)
@@ -164,25 +164,25 @@ tx_post(struct drv *d, uint32_t len, uint8_t seed, enum tx_layout lay,
 {
 	uint32_t hl = (d->q->regs.features & IFCSW_HWQ_F_HDR_MRG) ? 12 : 10;
 	uint64_t b = galloc(hl + len);
-	struct split_drv_seg s[3];
+	struct vq_drv_seg s[3];
 	unsigned int n;
 
 	memset(gva(b), 0x77, hl);	/* the device must skip it whatever */
 	fill_frame((uint8_t *)gva(b) + hl, len, seed);
 	switch (lay) {
 	case TX_HDR_OWN:
-		s[0] = (struct split_drv_seg){ b, hl, 0 };
-		s[1] = (struct split_drv_seg){ b + hl, len, 0 };
+		s[0] = (struct vq_drv_seg){ b, hl, 0 };
+		s[1] = (struct vq_drv_seg){ b + hl, len, 0 };
 		n = 2;
 		break;
 	case TX_HDR_SHARED:
-		s[0] = (struct split_drv_seg){ b, hl + len, 0 };
+		s[0] = (struct vq_drv_seg){ b, hl + len, 0 };
 		n = 1;
 		break;
 	default:
-		s[0] = (struct split_drv_seg){ b, hl + 100, 0 };
-		s[1] = (struct split_drv_seg){ b + hl + 100, len / 2, 0 };
-		s[2] = (struct split_drv_seg){ b + hl + 100 + len / 2,
+		s[0] = (struct vq_drv_seg){ b, hl + 100, 0 };
+		s[1] = (struct vq_drv_seg){ b + hl + 100, len / 2, 0 };
+		s[2] = (struct vq_drv_seg){ b + hl + 100 + len / 2,
 				     len - 100 - len / 2, 0 };
 		n = 3;
 		break;
@@ -198,7 +198,7 @@ rx_post(struct drv *d, uint32_t buflen, unsigned int count, bool indirect)
 
 	for (i = 0; i < count; i++) {
 		uint64_t b = galloc(buflen);
-		struct split_drv_seg s[2] = {
+		struct vq_drv_seg s[2] = {
 			{ b, buflen, VRING_DESC_F_WRITE },
 			{ b + buflen / 2, buflen - buflen / 2,
 			  VRING_DESC_F_WRITE },
@@ -472,14 +472,14 @@ case_faults(void)
 	uint64_t end = G_IOVA + G_SIZE;
 	uint64_t faults0 = hw.dma.faults;
 	uint8_t ro_copy[sizeof(ro_mem)];
-	struct split_drv_seg s[2];
+	struct vq_drv_seg s[2];
 	unsigned int i;
 
 	reset(IFCSW_HWQ_F_INDIRECT | IFCSW_HWQ_F_HDR_MRG |
 	      IFCSW_HWQ_F_MRG_RXBUF);
 	/* TX data runs off the end of guest memory. */
-	s[0] = (struct split_drv_seg){ galloc(12), 12, 0 };
-	s[1] = (struct split_drv_seg){ end - 16, 64, 0 };
+	s[0] = (struct vq_drv_seg){ galloc(12), 12, 0 };
+	s[1] = (struct vq_drv_seg){ end - 16, 64, 0 };
 	drv_post(&txd, s, 2, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), -EFAULT);
 	CHECK_EQ(tq->stats.dma_faults, 1);
@@ -489,7 +489,7 @@ case_faults(void)
 
 	/* Indirect table outside the map. */
 	reset(IFCSW_HWQ_F_INDIRECT);
-	s[0] = (struct split_drv_seg){ 0x1000, 64, 0 };
+	s[0] = (struct vq_drv_seg){ 0x1000, 64, 0 };
 	drv_post(&txd, s, 1, false);
 	txd.desc[0].flags = VRING_DESC_F_INDIRECT;
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), -EFAULT);
@@ -501,7 +501,7 @@ case_faults(void)
 	tx_post(&txd, 100, 7, TX_HDR_SHARED, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), 1);
 	memcpy(ro_copy, ro_mem, sizeof(ro_mem));
-	s[0] = (struct split_drv_seg){ RO_IOVA, 2048, VRING_DESC_F_WRITE };
+	s[0] = (struct vq_drv_seg){ RO_IOVA, 2048, VRING_DESC_F_WRITE };
 	drv_post(&rxd, s, 1, false);
 	CHECK_EQ(ifcsw_dp_rx(rq, 32), -EFAULT);
 	CHECK_EQ(rq->stats.dma_faults, 1);
@@ -513,7 +513,7 @@ case_faults(void)
 	tx_post(&txd, 100, 7, TX_HDR_SHARED, false);
 	CHECK_EQ(ifcsw_dp_tx(tq, 32), 1);
 	memset(gmem + G_SIZE - 8, 0xee, 8);
-	s[0] = (struct split_drv_seg){ end - 8, 2048, VRING_DESC_F_WRITE };
+	s[0] = (struct vq_drv_seg){ end - 8, 2048, VRING_DESC_F_WRITE };
 	drv_post(&rxd, s, 1, false);
 	CHECK_EQ(ifcsw_dp_rx(rq, 32), -EFAULT);
 	CHECK_EQ(rq->stats.dma_faults, 1);
@@ -544,7 +544,7 @@ static void
 case_malformed(void)
 {
 	uint32_t f = IFCSW_HWQ_F_INDIRECT;
-	struct split_drv_seg s[3];
+	struct vq_drv_seg s[3];
 	uint16_t head;
 
 	reset(f);
@@ -589,13 +589,13 @@ case_malformed(void)
 	expect_eio("INDIRECT with NEXT");
 
 	reset(f);
-	s[0] = (struct split_drv_seg){ galloc(10), 10, VRING_DESC_F_WRITE };
-	s[1] = (struct split_drv_seg){ galloc(64), 64, 0 };
+	s[0] = (struct vq_drv_seg){ galloc(10), 10, VRING_DESC_F_WRITE };
+	s[1] = (struct vq_drv_seg){ galloc(64), 64, 0 };
 	drv_post(&txd, s, 2, false);
 	expect_eio("readable after writable");
 
 	reset(f);
-	s[0] = (struct split_drv_seg){ galloc(8), 8, 0 };
+	s[0] = (struct vq_drv_seg){ galloc(8), 8, 0 };
 	drv_post(&txd, s, 1, false);
 	expect_eio("chain shorter than the virtio-net header");
 
@@ -645,7 +645,7 @@ test_dp(void)
 	arena.base = gmem;
 	CHECK(gmem != NULL);
 	memset(gmem + G_SIZE, 0x5a, G_GUARD);
-	gflat = (struct split_drv_flat){ G_IOVA, G_SIZE, gmem };
+	gflat = (struct vq_drv_flat){ G_IOVA, G_SIZE, gmem };
 	memset(ro_mem, 0x33, sizeof(ro_mem));
 	ifcsw_dma_init(&hw.dma);
 	CHECK_EQ(ifcsw_dma_map(&hw.dma, G_IOVA, G_SIZE / 2, gmem, RW_PERM), 0);

@@ -45,7 +45,7 @@ struct wq {
 static struct ifcsw_hw hw;
 static uint8_t *wmem;
 static struct wq wq[W_NQ];
-static struct split_drv_flat wflat;	/* the guest's view of wmem */
+static struct vq_drv_flat wflat;	/* the guest's view of wmem */
 
 /* Lay out queue qid's rings and buffers in its 256 KiB of memory. */
 static void
@@ -64,7 +64,7 @@ wq_regs(uint16_t qid, struct ifcsw_hwq_regs *r)
 	r->irq_fd = -1;
 	/* Binding writes nothing: a second call for the same queue is safe. */
 	CHECK(split_drv_init(&w->r, W_RING, r->desc_iova, r->avail_iova,
-			     r->used_iova, split_drv_xlate_flat,
+			     r->used_iova, vq_drv_xlate_flat,
 			     &wflat) == 0);
 	w->buf_iova = base + 0x8000;
 }
@@ -83,7 +83,7 @@ wq_post(uint16_t qid, unsigned int n)
 	/* Head == slot; all n published at once, as the device runs. */
 	for (i = 0; i < n && i < W_RING; i++) {
 		uint16_t id = (uint16_t)(w->avail_idx + i) % W_RING;
-		struct split_drv_seg seg = { w->buf_iova + id * 128,
+		struct vq_drv_seg seg = { w->buf_iova + id * 128,
 			rx ? 128 : W_FRAME, rx ? VRING_DESC_F_WRITE : 0 };
 
 		split_drv_write_chain(w->r.desc, W_RING, id, &seg, 1);
@@ -227,7 +227,7 @@ test_wholedev(void)
 	uint16_t qid;
 
 	wmem = calloc(1, W_SIZE);
-	wflat = (struct split_drv_flat){ W_IOVA, W_SIZE, wmem };
+	wflat = (struct vq_drv_flat){ W_IOVA, W_SIZE, wmem };
 	conf.mp = rte_pktmbuf_pool_create("wd_mp", 1023, 0, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	CHECK(wmem != NULL && conf.mp != NULL);

@@ -46,7 +46,7 @@ struct tctx {
 	struct vrelay_mem mt;
 	struct vrelay_device *dev;
 	uint16_t size;
-	struct split_drv_flat flat;	/* drv's view: all of mem, holes too */
+	struct vq_drv_flat flat;	/* drv's view: all of mem, holes too */
 	struct split_drv drv;		/* the guest driver of the ring */
 	/* drv's ring areas, by the names the tests have always used */
 	struct vring_desc *desc;
@@ -82,9 +82,9 @@ t_init(struct tctx *t, uint16_t size)
 	t->dev = vrelay_device_create("tdev", &t->mt);
 	CHECK(t->dev != NULL);
 	t->size = size;
-	t->flat = (struct split_drv_flat){ 0, T_MEM_SIZE, t->mem };
+	t->flat = (struct vq_drv_flat){ 0, T_MEM_SIZE, t->mem };
 	CHECK(split_drv_init(&t->drv, size, T_DESC_GPA, T_AVAIL_GPA,
-			     T_USED_GPA, split_drv_xlate_flat, &t->flat) == 0);
+			     T_USED_GPA, vq_drv_xlate_flat, &t->flat) == 0);
 	t->desc = t->drv.desc;
 	t->avail = t->drv.avail;
 	t->used = t->drv.used;
@@ -142,7 +142,7 @@ t_publish(struct tctx *t, uint16_t head)
 static inline void
 t_add_rx(struct tctx *t, uint16_t head, uint64_t gpa, uint32_t len)
 {
-	struct split_drv_seg s = { gpa, len, VRING_DESC_F_WRITE };
+	struct vq_drv_seg s = { gpa, len, VRING_DESC_F_WRITE };
 
 	split_drv_write_chain(t->desc, t->size, head, &s, 1);
 	split_drv_publish(&t->drv, head);

@@ -8,8 +8,7 @@
  * when EVENT_IDX is on, must lie whole inside one memory region, and the
  * used ring's (device area's) log address inside guest memory. vhost
  * checked the rings only for the size they had when their addresses were
- * translated. A ring format the relay does not handle yet (packed) is
- * refused (issue #12).
+ * translated. Packed rings have their own extent and alignment (#13).
  *
  * Rings are placed against the end of region 1 (GPA 0x200000), which the
  * test maps on into the GPA hole: a write past the region lands in the
@@ -194,19 +193,41 @@ test_alignment(void)
 }
 
 /*
- * Packed rings are not relayed yet: refused before any ring is touched,
- * with an error that says so.
+ * A packed ring: a descriptor ring of 16 * size bytes and two 4-byte
+ * event areas, any size in 1..32768, and the descriptor ring's log
+ * address (the relay writes used descriptors there) inside guest memory.
  */
 static void
-test_packed_refused(void)
+test_packed(void)
 {
+	const uint64_t dlen = vrelay_packed_desc_len(100);
 	struct vrelay_queue_conf c;
 	struct tctx t;
 
 	t_init(&t, 256);
-	c = geo_conf(&t, 256, T_AVAIL_GPA, T_USED_GPA, false);
+	c = geo_conf(&t, 100, T_AVAIL_GPA, T_USED_GPA, true);
 	c.format = VRELAY_RING_PACKED;
-	expect_fail(&t, &c, ENOTSUP);
+	c.desc_gpa = T_BUF_GPA;
+	expect_ok(&t, &c);	/* not a power of two: fine for packed */
+	c.size = 0;
+	expect_fail(&t, &c, EINVAL);
+	c.size = 100;
+	c.driver_area = t_hva(&t, T_AVAIL_GPA + 2);
+	expect_fail(&t, &c, EINVAL);	/* event areas are 4-aligned */
+	c.driver_area = t_hva(&t, T_AVAIL_GPA);
+	/* The descriptor ring's last slot past the region's end. */
+	c.desc = t_hva(&t, REGION_END - dlen + 16);
+	c.desc_gpa = REGION_END - dlen + 16;
+	expect_fail(&t, &c, EFAULT);
+	c.desc = t_hva(&t, REGION_END - dlen);
+	c.desc_gpa = REGION_END - dlen;
+	expect_ok(&t, &c);
+	/* Its log address must be guest memory too. */
+	c.desc_gpa = T_GAP_START;
+	expect_fail(&t, &c, EFAULT);
+	c.desc_gpa = REGION_END - dlen;
+	c.device_area = t_hva(&t, T_GAP_START);
+	expect_fail(&t, &c, EFAULT);	/* an event area in the hole */
 	c.format = VRELAY_RING_FORMAT_COUNT;
 	expect_fail(&t, &c, EINVAL);
 	t_fini(&t);
@@ -251,7 +272,7 @@ main(void)
 	test_desc_and_log();
 	test_bad_size();
 	test_alignment();
-	test_packed_refused();
+	test_packed();
 	test_qstate_base();
 	printf("test_relay_geometry: OK\n");
 	return 0;

@@ -57,7 +57,7 @@ test_descending_segments(void)
 {
 	const struct vrelay_mring_info *m;
 	struct vrelay_queue *q;
-	static struct split_drv_seg seg[NSEG];
+	static struct vq_drv_seg seg[NSEG];
 	uint64_t before, cmps, nranges, bound;
 	static bool exp[NPAGES];
 	struct tctx t;
@@ -68,7 +68,7 @@ test_descending_segments(void)
 
 	/* Every chain is an indirect descriptor to the same table. */
 	for (k = 0; k < NSEG; k++)
-		seg[k] = (struct split_drv_seg){ seg_gpa(k), 1,
+		seg[k] = (struct vq_drv_seg){ seg_gpa(k), 1,
 						 VRING_DESC_F_WRITE };
 	split_drv_write_chain(t_hva(&t, TABLE_GPA), NSEG, 0, seg, NSEG);
 	for (k = 0; k < SZ; k++) {

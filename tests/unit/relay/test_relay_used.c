@@ -50,7 +50,7 @@ one_case(uint32_t pkt, uint32_t bufsz, int log_misalign, bool indirect)
 	struct vrelay_queue_conf c;
 	struct vrelay_queue_stats st;
 	struct vrelay_queue *q;
-	struct split_drv_seg seg[4] = { { 0x50000, 12, 0 } };
+	struct vq_drv_seg seg[4] = { { 0x50000, 12, 0 } };
 	uint64_t addr[3];
 	uint32_t blen[3];
 	uint8_t *raw, *log;
@@ -72,7 +72,7 @@ one_case(uint32_t pkt, uint32_t bufsz, int log_misalign, bool indirect)
 	for (i = 0; i < 3; i++) {
 		addr[i] = T_BUF_GPA + 0x800 + (uint64_t)i * 0x40000;
 		blen[i] = bufsz;
-		seg[i + 1] = (struct split_drv_seg){ addr[i], bufsz,
+		seg[i + 1] = (struct vq_drv_seg){ addr[i], bufsz,
 						     VRING_DESC_F_WRITE };
 	}
 	if (indirect) {

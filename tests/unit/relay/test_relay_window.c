@@ -97,14 +97,14 @@ expect_log_all(struct tctx *t, struct vrelay_queue *q)
 static void
 test_budget(void)
 {
-	static struct split_drv_seg seg[LONG_TABLE];
+	static struct vq_drv_seg seg[LONG_TABLE];
 	struct vrelay_queue *q;
 	struct tctx t;
 	uint32_t k;
 
 	t_init(&t, SZ);
 	for (k = 0; k < LONG_TABLE; k++)
-		seg[k] = (struct split_drv_seg){ T_BUF_GPA + k * 4096ULL, 1,
+		seg[k] = (struct vq_drv_seg){ T_BUF_GPA + k * 4096ULL, 1,
 						 VRING_DESC_F_WRITE };
 	split_drv_write_chain(t_hva(&t, TABLE_GPA), LONG_TABLE, 0, seg,
 			      LONG_TABLE);
@@ -174,7 +174,7 @@ test_genuine(void)
 	static bool exp[NPAGES];
 	struct vrelay_queue_stats st;
 	struct vrelay_queue *q;
-	struct split_drv_seg seg[4];
+	struct vq_drv_seg seg[4];
 	struct tctx t;
 	uint32_t k, i;
 
@@ -186,9 +186,9 @@ test_genuine(void)
 		uint64_t buf = T_BUF_GPA + k * 0x3000ULL + 0x800;
 		uint32_t len = 0x1000 + k;	/* into the second buffer */
 
-		seg[0] = (struct split_drv_seg){ 0x50000, 12, 0 };
+		seg[0] = (struct vq_drv_seg){ 0x50000, 12, 0 };
 		for (i = 0; i < 3; i++)
-			seg[i + 1] = (struct split_drv_seg){ buf + i * 0x1000,
+			seg[i + 1] = (struct vq_drv_seg){ buf + i * 0x1000,
 				0x1000, VRING_DESC_F_WRITE };
 		split_drv_write_chain(t_hva(&t, tgpa), 4, 0, seg, 4);
 		t.desc[k] = (struct vring_desc){ tgpa, 64,
