@@ -142,29 +142,13 @@ e2e_eal_args() {
 	E2E_EAL=(--no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix")
 }
 
-# e2e_vdpa_device [vdpa-lm options...]: the ifcvf_sw device for
-# E2E_RING. vdpa-lm makes a split one itself from its options; packed=1
-# is a driver devarg that vdpa-lm has no option for, so a packed device
-# is given with the EAL and named for the socket (doc/user-guide.md),
-# the relay options vdpa-lm would have turned into devargs turned into
-# devargs here. Sets E2E_VDPA_DEV (EAL args) and E2E_VDPA_OPTS.
+# e2e_vdpa_device [vdpa-lm options...]: vdpa-lm's options for the
+# ifcvf_sw device of E2E_RING (--packed for a packed one). Sets
+# E2E_VDPA_OPTS.
 e2e_vdpa_device() {
-	local da=packed=1
-
-	E2E_VDPA_DEV=()
 	E2E_VDPA_OPTS=("$@")
-	[ "$E2E_RING" = packed ] || return 0
-	E2E_VDPA_OPTS=(--device ifcvf_sw0)
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--relay-policy) da+=",relay=$2"; shift 2 ;;
-		--relay) da+=",relay_mode=$2"; shift 2 ;;
-		--relay-cpu) da+=",relay_cpu=$2"; shift 2 ;;
-		--hw-cpu) da+=",hw_cpu=$2"; shift 2 ;;
-		*) E2E_VDPA_OPTS+=("$1"); shift ;;
-		esac
-	done
-	E2E_VDPA_DEV=(--vdev "ifcvf_sw0,$da")
+	[ "$E2E_RING" = packed ] && E2E_VDPA_OPTS+=(--packed)
+	return 0
 }
 
 # e2e_backend_start HOST vdpa|vhost [vdpa-lm options...]: start the
@@ -187,7 +171,7 @@ e2e_backend_start() {
 		# --log-level=lib.relay:debug (word-split).
 		# shellcheck disable=SC2086
 		e2e_spawn "$log" ip netns exec "$ns" "$E2E_VDPA_LM" \
-			"${E2E_EAL[@]}" -l 0 "${E2E_VDPA_DEV[@]}" \
+			"${E2E_EAL[@]}" -l 0 \
 			${E2E_VDPA_EAL:-} \
 			--vdev "net_tap0,iface=vrtap$h" -- \
 			--socket "$sock" --uplink net_tap0 --stats-period 1 \
