@@ -272,15 +272,8 @@ vrelay_packed_notify_peer(struct vrelay_queue *q, bool to_guest,
 		notify = packed_need_event(q, q->packed.mdevice, old,
 					   old_wrap, q->packed.last_avail,
 					   q->packed.avail_wrap);
-	if (!notify && !force)
-		return;
-	if (to_guest) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	} else {
-		vrelay_eventfd_signal(q->doorbell_fd);
-		q->stats.device_kicks++;
-	}
+	if (notify || force)
+		vrelay_queue_notify(q, to_guest);
 }
 
 static void

@@ -347,6 +347,7 @@ bool vrelay_queue_arm(struct vrelay_queue *q);
 void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
 void vrelay_queue_get_qstate(const struct vrelay_queue *q,
 			     struct vrelay_qstate *s);
+void vrelay_queue_notify(struct vrelay_queue *q, bool to_guest);
 void vrelay_eventfd_signal(int fd);
 bool vrelay_eventfd_drain(int fd);
 
