@@ -99,6 +99,34 @@ used_write_guest(struct vrelay_queue *q, const struct used_el *el,
 	}
 }
 
+/*
+ * The guest ring slots written for a burst, as ranges in q->ranges:
+ * slots next to each other (in-order completions of one-descriptor
+ * chains, the common case) make one range. @return how many.
+ */
+static uint32_t
+used_slot_ranges(struct vrelay_queue *q, const struct used_el *el,
+		 unsigned int n)
+{
+	const uint64_t sz = sizeof(struct vring_packed_desc);
+	struct vrelay_range *r = q->ranges;
+	uint32_t nr = 0;
+	unsigned int i;
+	uint64_t gpa;
+
+	for (i = 0; i < n; i++) {
+		gpa = q->packed.desc_gpa + el[i].pos * sz;
+		if (nr > 0 && r[nr - 1].gpa + r[nr - 1].len == gpa) {
+			r[nr - 1].len += sz;
+			continue;
+		}
+		r[nr].gpa = gpa;
+		r[nr].len = sz;
+		nr++;
+	}
+	return nr;
+}
+
 /* Relay up to max (<= VRELAY_BURST) used descriptors as one burst. */
 static int
 used_burst(struct vrelay_queue *q, unsigned int max)
@@ -107,7 +135,7 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 	uint16_t pos = q->packed.last_used, flags;
 	bool wrap = q->packed.used_wrap, log_all = false;
 	const struct vring_packed_desc *m;
-	unsigned int i, n;
+	unsigned int n;
 	uint64_t pages;
 
 	q->nranges = 0;
@@ -146,12 +174,8 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 	 * the write lands (the release stores above order the writes before
 	 * the log's atomic OR).
 	 */
-	for (i = 0; i < n; i++) {
-		q->ranges[i].gpa = q->packed.desc_gpa +
-			(uint64_t)el[i].pos * sizeof(struct vring_packed_desc);
-		q->ranges[i].len = sizeof(struct vring_packed_desc);
-	}
-	pages += vrelay_log_ranges(q->dev, q->ranges, n);
+	pages += vrelay_log_ranges(q->dev, q->ranges,
+				   used_slot_ranges(q, el, n));
 	q->stats.pages_logged += pages;
 	q->stats.log_bursts++;
 	q->packed.last_used = pos;
