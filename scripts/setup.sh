@@ -69,12 +69,13 @@ if [ -n "$missing" ]; then
 fi
 
 # --- DPDK driver-SDK headers -------------------------------------------
+fetch_sdk() {
 dpdk_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev)
 upstream_ver=$(pkg-config --modversion libdpdk)
 
 if [ -f "$SDK_DIR/DEBIAN_VERSION" ] &&
    [ "$(cat "$SDK_DIR/DEBIAN_VERSION")" = "$dpdk_ver" ]; then
-	exit 0
+	return 0
 fi
 
 # apt-get source needs a deb-src entry; add one matching the deb entries.
@@ -119,3 +120,10 @@ done
 echo "$src_ver" >"$SDK_DIR/VERSION"
 echo "$dpdk_ver" >"$SDK_DIR/DEBIAN_VERSION"
 echo "setup: DPDK $src_ver driver-SDK headers in $SDK_DIR"
+}
+fetch_sdk
+
+# --- QEMU 10.0 beside 7.2 (Debian 12) -----------------------------------
+case "$WITH:$codename" in
+e2e:bookworm|all:bookworm) "$ROOT/scripts/qemu10.sh" ;;
+esac
