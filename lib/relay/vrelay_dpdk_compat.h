@@ -54,11 +54,11 @@
 /* --- vhost ------------------------------------------------------------- */
 
 /*
- * 1 when vhost asserts its virtqueue access lock in SET_VRING_KICK's
- * ring translation: with the vDPA device configured, vhost does not take
- * the lock, and a late SET_VRING_KICK (a queue set up after the device
- * was configured) aborts the whole process. The relay then refuses such
- * a message before vhost handles it.
+ * 1 when vhost asserts its virtqueue access locks (23.03 on): with the
+ * vDPA device configured vhost does not take them, so a late
+ * SET_VRING_KICK (a queue set up after the device was configured) or a
+ * SET_MEM_TABLE that changes the table aborts the whole process. The
+ * relay then refuses such a message before vhost handles it.
  */
 #define VRELAY_VHOST_LATE_KICK_PANICS VRELAY_DPDK_AT_LEAST(23, 3)
 
