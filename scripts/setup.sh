@@ -101,8 +101,14 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get source -qq --download-only "dpdk=$dpdk_ver" >/dev/null 2>&1) ||
-	die "cannot download the source package dpdk=$dpdk_ver; the installed libdpdk-dev must match a source package in the archive"
+# Exit 3: the archive lacks it (scripts/deb13.sh reports that as blocked).
+if ! (cd "$work" && apt-get source -qq --download-only "dpdk=$dpdk_ver" \
+	>/dev/null 2>&1); then
+	echo "setup: cannot download the source package dpdk=$dpdk_ver;" \
+	     "the installed libdpdk-dev must match a source package in" \
+	     "the archive" >&2
+	exit 3
+fi
 (cd "$work" && dpkg-source -q -x dpdk_*.dsc src >/dev/null 2>&1) ||
 	die "cannot unpack the dpdk $dpdk_ver source package"
 
