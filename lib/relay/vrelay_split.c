@@ -207,9 +207,8 @@ vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
 		notify = vring_need_event(vrelay_load16(event), new_idx, old);
 	else
 		notify = !(vrelay_load16(flags) & no_flag);
-	if (!notify && !force)
-		return;
-	vrelay_queue_notify(q, to_guest);
+	if (notify || force)
+		vrelay_queue_notify(q, to_guest);
 }
 
 static void
