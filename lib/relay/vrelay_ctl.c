@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vrelay_vhost_private.h"
 #include "vrelay_rtelog.h"
@@ -436,9 +437,20 @@ last_switch_ns(const struct vrelay_vhost *v)
 	return worst;
 }
 
+/* CLOCK_MONOTONIC, as the switch functions measure queues. */
+static uint64_t
+ctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int
 vrelay_ctl_start(struct vrelay_vhost *v)
 {
+	uint64_t t0;
 	uint16_t qid;
 	int ret = 0, err;
 
@@ -451,6 +463,7 @@ vrelay_ctl_start(struct vrelay_vhost *v)
 	/* Failures of either are handled per queue: they hold it. */
 	v->engine = engine_get(v->mode, v->relay_cpu);
 	vrelay_vlog_setup(v);
+	t0 = ctl_now_ns();
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		if (v->vq[qid].mode != VRELAY_QMODE_DIRECT)
 			continue;
@@ -458,12 +471,14 @@ vrelay_ctl_start(struct vrelay_vhost *v)
 		if (err < 0 && ret == 0)
 			ret = err;
 	}
+	v->last_total_ns = ctl_now_ns() - t0;
 	vrelay_dev_set_state(v, VRELAY_DSTATE_RELAY);
 	v->switches++;
 	v->last_switch_ns = last_switch_ns(v);
 	VRELAY_LOG(INFO, "%s: relay on (%s), worst queue unavailable %"
-		   PRIu64 " us%s", v->name, vrelay_mode_to_str(v->mode),
-		   v->last_switch_ns / 1000,
+		   PRIu64 " us, device total %" PRIu64 " us%s", v->name,
+		   vrelay_mode_to_str(v->mode), v->last_switch_ns / 1000,
+		   v->last_total_ns / 1000,
 		   ret < 0 ? "; some queues held stopped" : "");
 	return ret;
 }
@@ -471,12 +486,14 @@ vrelay_ctl_start(struct vrelay_vhost *v)
 int
 vrelay_ctl_stop(struct vrelay_vhost *v)
 {
+	uint64_t t0;
 	uint16_t qid;
 	int ret = 0, err;
 
 	if (v->state != VRELAY_DSTATE_RELAY)
 		return -EINVAL;
 	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
+	t0 = ctl_now_ns();
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		struct vrelay_vq *vq = &v->vq[qid];
 
@@ -492,6 +509,7 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 		if (err < 0 && ret == 0)
 			ret = err;
 	}
+	v->last_total_ns = ctl_now_ns() - t0;
 	vrelay_vlog_release(v);
 	engine_put(v->engine);
 	v->engine = NULL;
@@ -499,7 +517,8 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 	v->switches++;
 	v->last_switch_ns = last_switch_ns(v);
 	VRELAY_LOG(INFO, "%s: relay off, worst queue unavailable %" PRIu64
-		   " us", v->name, v->last_switch_ns / 1000);
+		   " us, device total %" PRIu64 " us", v->name,
+		   v->last_switch_ns / 1000, v->last_total_ns / 1000);
 	return ret;
 }
 
