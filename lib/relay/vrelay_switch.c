@@ -390,7 +390,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	struct vrelay_queue **q = qs;
 	struct batch b;
 	unsigned int i, k, ns;
-	uint64_t t0, worst = 0;
+	uint64_t tp, t0, t1, t2, t3, worst = 0;
 	int first = 0, ret;
 
 	if (e == NULL || dev == NULL || confs == NULL || !ops_valid(ops) ||
@@ -418,6 +418,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	 * queue's memory and mediated rings (populated). A queue that
 	 * cannot be prepared is suspended all the same, and held.
 	 */
+	tp = now_ns();
 	for (i = 0; i < n; i++) {
 		reps[i] = (struct vrelay_switch_report){
 			.devq = VRELAY_DEVQ_UNKNOWN };
@@ -462,6 +463,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	}
 
 	/* 3. Create each at its state; 4. program all. */
+	t1 = now_ns();
 	for (i = 0; i < n; i++) {
 		if (q[i] == NULL)
 			continue;
@@ -484,6 +486,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	}
 
 	/* 5. Attach all under one list update. */
+	t2 = now_ns();
 	ret = vrelay_engine_attach_many(e, q, n, b.srets);
 	for (i = 0; i < n; i++) {
 		if (q[i] == NULL)
@@ -501,6 +504,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	}
 
 	/* 6. Resume all that are on the relay. */
+	t3 = now_ns();
 	for (i = 0, ns = 0; i < n; i++) {
 		if (q[i] == NULL)
 			continue;
@@ -531,9 +535,14 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 			   q[i]->name, reps[i].state.avail_idx,
 			   reps[i].state.used_idx);
 	}
+	/* Where the time went (doc/design.md, "Batch switchover"). */
 	VRELAY_LOG(INFO, "%s: %u queues switched to relay as a batch, %u "
-		   "relayed, slowest in %" PRIu64 " us", dev->name, n, ns,
-		   worst / 1000);
+		   "relayed, slowest in %" PRIu64 " us (prepare %" PRIu64
+		   " us before the stop; suspend %" PRIu64 " create+program %"
+		   PRIu64 " attach %" PRIu64 " resume %" PRIu64 " us)",
+		   dev->name, n, ns, worst / 1000, (t0 - tp) / 1000,
+		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
+		   (now_ns() - t3) / 1000);
 	batch_free(&b);
 	return first;
 }
@@ -548,7 +557,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 	struct batch b;
 	unsigned int i, k, ns;
 	bool *broken;
-	uint64_t t0;
+	uint64_t t0, t1, t2, t3, t4;
 	int first = 0, ret;
 
 	if (qs == NULL || reps == NULL || !ops_valid(ops) || n == 0) {
@@ -586,6 +595,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 			vrelay_engine_detach(qs[i]->engine, qs[i]);
 
 	/* 2. Suspend all (those with a queue). */
+	t1 = now_ns();
 	for (i = 0, ns = 0; i < n; i++) {
 		if (qs[i] == NULL)
 			continue;
@@ -594,6 +604,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		ns++;
 	}
 	batch_suspend(ops, ctx, ns, b.sqids, b.sstates, b.srets);
+	t2 = now_ns();
 	for (k = 0; k < ns; k++) {
 		struct vrelay_queue *q;
 
@@ -639,6 +650,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 	}
 
 	/* 5. Resume all that may run. */
+	t3 = now_ns();
 	for (i = 0, ns = 0; i < n; i++) {
 		if (!resume || reps[i].devq != VRELAY_DEVQ_STOPPED)
 			continue;
@@ -662,6 +674,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 	}
 
 	/* 6. Destroy every queue the device no longer uses. */
+	t4 = now_ns();
 	for (i = 0; i < n; i++) {
 		if (b.rets[i] != 0 && first == 0)
 			first = b.rets[i];
@@ -673,8 +686,12 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		if (b.prep[i] == 0)
 			vrelay_queue_destroy(qs[i]);
 	}
-	VRELAY_LOG(INFO, "switched %u queues to direct as a batch%s", n,
-		   first != 0 ? " (some failed: see above)" : "");
+	VRELAY_LOG(INFO, "%u queues switched to direct as a batch%s (detach %"
+		   PRIu64 " suspend %" PRIu64 " flush+program %" PRIu64
+		   " resume %" PRIu64 " us; destroy %" PRIu64 " us after)", n,
+		   first != 0 ? ", some failed: see above" : "",
+		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
+		   (t4 - t3) / 1000, (now_ns() - t4) / 1000);
 	free(broken);
 	batch_free(&b);
 	return first;

@@ -296,6 +296,9 @@ do_switchscale() {
 			gline=$(grep '^{"result"' "$TMP/g.0.out" | tail -1 || echo '{}')
 			grep -o 'relay \(on\|off\).*device total [0-9]* us' \
 				"$LM_LOG" >"$OUT/switchscale-$qctl-q$q.log" || true
+			# The batch's phases (lib/relay), where the time goes.
+			grep -o 'queues switched to .*as a batch.*' "$LM_LOG" \
+				>"$OUT/switchscale-$qctl-q$q.phases" || true
 			python3 - "$qctl" "$q" "$GOK" "$PPS" "$sw" "$gline" <<'PY' | tee -a "$RES" >&2
 import json, sys
 qctl, q, ok, pps, sw, g = sys.argv[1:]
