@@ -16,7 +16,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 bash "$BENCH_DIR/bench_relay_used.sh" --quick "$RU" "$TMP/relay_used.json"
 bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm" "$LM" "$GUEST" \
-	>/dev/null
+	throughput idle switchover timeline scale switchscale >/dev/null
 
 python3 - "$TMP/relay_used.json" "$TMP/lm/summary.json" <<'PY'
 import json, sys
@@ -34,5 +34,10 @@ for t in lm["throughput"]:
         assert t[mode]["pps"] > 0, t
 for s in lm["switchover"]:
     assert s["switch"]["to_relay"]["n"] > 0, s
+assert lm["switchscale"], "bench_lm: no switchscale results"
+for s in lm["switchscale"]:
+    for d in ("to_relay", "to_direct"):
+        assert s["switch"][d]["n"] > 0 and "total" in s["switch"][d], s
+    assert s["traffic"]["result"] == "PASS", s
 print("bench-quick: relay_used and bench_lm JSON well formed")
 PY
