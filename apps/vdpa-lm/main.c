@@ -48,6 +48,8 @@ usage(const char *prog)
 	       "instead of serving them\n"
 	       "  --queues N           queue pairs per device (1-16, "
 	       "default 1)\n"
+	       "  --packed             offer packed virtqueues "
+	       "(VIRTIO_F_RING_PACKED)\n"
 	       "  --relay MODE         relay engine: epoll | poll | auto "
 	       "(default epoll)\n"
 	       "  --relay-policy P     when to relay: auto (while the "
@@ -95,12 +97,13 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
-	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE };
+	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE, OPT_PACKED };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "client", no_argument, NULL, OPT_CLIENT },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
+		{ "packed", no_argument, NULL, OPT_PACKED },
 		{ "relay", required_argument, NULL, OPT_RELAY },
 		{ "relay-policy", required_argument, NULL, OPT_POLICY },
 		{ "uplink", required_argument, NULL, OPT_UPLINK },
@@ -145,6 +148,9 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 			break;
 		case OPT_CLIENT:
 			lm->client = true;
+			break;
+		case OPT_PACKED:
+			lm->packed = true;
 			break;
 		case OPT_QUEUES:
 			if (parse_uint_arg(optarg, 16, &v) < 0 || v == 0)
@@ -253,8 +259,9 @@ lm_probe_device(struct vdpa_lm *lm, const char *device)
 	if (rte_vdpa_find_device_by_name(device) != NULL)
 		return 0;	/* given with EAL --vdev */
 	snprintf(args, sizeof(args),
-		 "queues=%u,loopback=%d,relay=%s,relay_mode=%s",
-		 lm->queues, loopback, lm->relay_policy, lm->relay_mode);
+		 "queues=%u,loopback=%d,relay=%s,relay_mode=%s,packed=%d",
+		 lm->queues, loopback, lm->relay_policy, lm->relay_mode,
+		 lm->packed);
 	if (lm->relay_cpu >= 0)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args),
 			 ",relay_cpu=%d", lm->relay_cpu);

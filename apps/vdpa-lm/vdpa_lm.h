@@ -43,6 +43,7 @@ struct vdpa_lm {
 	struct vdpa_lm_port ports[VDPA_LM_MAX_DEVICES];
 	unsigned int nb_ports;
 	bool client;		/**< connect to the sockets (reconnecting) */
+	bool packed;		/**< offer packed virtqueues */
 	uint16_t queues;	/**< queue pairs per device */
 	char relay_mode[16];	/**< epoll | poll | auto */
 	char relay_policy[8];	/**< auto | on | off */

@@ -529,6 +529,12 @@ int vrelay_queue_relay_avail(struct vrelay_queue *q, unsigned int budget);
  * must be set after the write it stands for), and interrupt the guest if
  * it asked for it.
  *
+ * A packed queue relays every used descriptor that is ready (at most the
+ * ring size), budget only deciding whether to run (0: nothing), and
+ * publishes them to the guest together: stopping between the buffers of
+ * a multi-buffer packet (mergeable RX) would show the guest its first
+ * buffer without the rest.
+ *
  * @return entries relayed (>= 0), or -EIO if the queue is (now) broken.
  * Thread context: as vrelay_queue_relay_avail().
  */

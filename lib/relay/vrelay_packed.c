@@ -85,7 +85,7 @@ packed_check_geometry(const struct vrelay_device *dev,
 
 /*
  * The mediated descriptor ring and event areas, page aligned and page
- * sized each, and the scratch for one chain's writable buffers.
+ * sized each, and the scratch of one chain check and of one used pass.
  */
 static int
 packed_alloc_mrings(struct vrelay_queue *q)
@@ -98,6 +98,10 @@ packed_alloc_mrings(struct vrelay_queue *q)
 				 sizeof(*q->packed.chain));
 	if (q->packed.chain == NULL)
 		goto fail_chain;
+	/* A used pass relays at most one descriptor per chain in flight. */
+	q->packed.pend = calloc(q->size, sizeof(*q->packed.pend));
+	if (q->packed.pend == NULL)
+		goto fail_pend;
 	d = mmap(NULL, dlen, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (d == MAP_FAILED)
@@ -126,6 +130,8 @@ fail_device:
 fail_driver:
 	munmap(d, dlen);
 fail_desc:
+	free(q->packed.pend);
+fail_pend:
 	free(q->packed.chain);
 fail_chain:
 	return -ENOMEM;
@@ -141,6 +147,7 @@ packed_free_mrings(struct vrelay_queue *q)
 	munmap(q->mring.desc, q->mring.desc_len);
 	munmap(q->mring.driver_area, q->mring.driver_len);
 	munmap(q->mring.device_area, q->mring.device_len);
+	free(q->packed.pend);
 	free(q->packed.chain);
 }
 
@@ -272,15 +279,8 @@ vrelay_packed_notify_peer(struct vrelay_queue *q, bool to_guest,
 		notify = packed_need_event(q, q->packed.mdevice, old,
 					   old_wrap, q->packed.last_avail,
 					   q->packed.avail_wrap);
-	if (!notify && !force)
-		return;
-	if (to_guest) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	} else {
-		vrelay_eventfd_signal(q->doorbell_fd);
-		q->stats.device_kicks++;
-	}
+	if (notify || force)
+		vrelay_queue_notify(q, to_guest);
 }
 
 static void

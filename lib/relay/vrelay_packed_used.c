@@ -23,15 +23,6 @@
 #define USED_FLAGS_KEPT ((1u << VRING_PACKED_DESC_F_AVAIL) | \
 			 (1u << VRING_PACKED_DESC_F_USED) | VRING_DESC_F_WRITE)
 
-/* One used descriptor read from the mediated ring. */
-struct used_el {
-	uint16_t pos;		/* its slot, in both rings */
-	uint16_t id;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t ndesc;		/* descriptors its chain took */
-};
-
 /* Add the first len bytes of a recorded chain's writable buffers. */
 static void
 used_collect(struct vrelay_queue *q, const struct vrelay_slot *s,
@@ -56,7 +47,8 @@ used_collect(struct vrelay_queue *q, const struct vrelay_slot *s,
 
 /* Validate a used descriptor, collect its ranges, free its id. */
 static int
-used_check(struct vrelay_queue *q, struct used_el *e, bool *log_all)
+used_check(struct vrelay_queue *q, struct vrelay_packed_used *e,
+	   bool *log_all)
 {
 	struct vrelay_slot *s;
 
@@ -78,41 +70,25 @@ used_check(struct vrelay_queue *q, struct used_el *e, bool *log_all)
 	return 0;
 }
 
-/* Publish used descriptors in the guest's ring, flags last each. */
-static void
-used_write_guest(struct vrelay_queue *q, const struct used_el *el,
-		 unsigned int n)
-{
-	struct vring_packed_desc *g;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		g = &q->packed.gdesc[el[i].pos];
-		g->id = el[i].id;
-		g->len = el[i].len;
-		/*
-		 * id and len visible before the flags that make the slot
-		 * used: the guest reads the flags, then the rest (virtio
-		 * "Receiving Used Buffers From The Device": flags last).
-		 */
-		__atomic_store_n(&g->flags, el[i].flags, __ATOMIC_RELEASE);
-	}
-}
-
-/* Relay up to max (<= VRELAY_BURST) used descriptors as one burst. */
+/*
+ * Read up to max (<= VRELAY_BURST) ready used descriptors as one burst:
+ * check them, log the buffer pages, and write id and len into the
+ * guest's slots; the flags wait in q->packed.pend for used_publish().
+ * @return descriptors read, or -EIO (queue broken).
+ */
 static int
 used_burst(struct vrelay_queue *q, unsigned int max)
 {
-	struct used_el el[VRELAY_BURST];
+	struct vrelay_packed_used *el = &q->packed.pend[q->packed.npend];
 	uint16_t pos = q->packed.last_used, flags;
 	bool wrap = q->packed.used_wrap, log_all = false;
 	const struct vring_packed_desc *m;
+	struct vring_packed_desc *g;
 	unsigned int i, n;
-	uint64_t pages;
 
 	q->nranges = 0;
 	for (n = 0; n < max; n++) {
-		/* Room for a longest chain (the ring slots come later). */
+		/* Room for a longest chain. */
 		if (q->nranges + VRELAY_MAX_CHAIN_LEN > VRELAY_RANGES_CAP)
 			break;
 		m = &q->packed.mdesc[pos];
@@ -120,7 +96,7 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 		flags = __atomic_load_n(&m->flags, __ATOMIC_ACQUIRE);
 		if (!vrelay_packed_desc_used(flags, wrap))
 			break;
-		el[n] = (struct used_el){
+		el[n] = (struct vrelay_packed_used){
 			.pos = pos, .id = m->id, .len = m->len,
 			.flags = flags & USED_FLAGS_KEPT,
 		};
@@ -135,33 +111,90 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 	 * descriptors we just read, so they are dirty before the guest can
 	 * see a completion that points at them.
 	 */
-	if (log_all)
-		pages = vrelay_log_all_memory(q->dev, q->ranges);
-	else
-		pages = vrelay_log_ranges(q->dev, q->ranges, q->nranges);
-	used_write_guest(q, el, n);
-	/*
-	 * The guest ring's slots only after writing them: a dirty bit set
-	 * before the write could be cleared, and the page copied, before
-	 * the write lands (the release stores above order the writes before
-	 * the log's atomic OR).
-	 */
-	for (i = 0; i < n; i++) {
-		q->ranges[i].gpa = q->packed.desc_gpa +
-			(uint64_t)el[i].pos * sizeof(struct vring_packed_desc);
-		q->ranges[i].len = sizeof(struct vring_packed_desc);
-	}
-	pages += vrelay_log_ranges(q->dev, q->ranges, n);
-	q->stats.pages_logged += pages;
+	q->stats.pages_logged += log_all ?
+		vrelay_log_all_memory(q->dev, q->ranges) :
+		vrelay_log_ranges(q->dev, q->ranges, q->nranges);
 	q->stats.log_bursts++;
+	for (i = 0; i < n; i++) {
+		g = &q->packed.gdesc[el[i].pos];
+		g->id = el[i].id;
+		g->len = el[i].len;
+	}
+	q->packed.npend += n;
 	q->packed.last_used = pos;
 	q->packed.used_wrap = wrap;
 	return n;
 }
 
 /*
- * Relay up to budget used descriptors. Bounded: each must name a chain
- * in flight, so a call relays at most the ring size.
+ * Log the guest slots of the pending descriptors after they were
+ * written, as few ranges as they make (adjacent slots, the common case
+ * of in-order one-descriptor chains, are one range), in chunks that fit
+ * q->ranges.
+ */
+static void
+used_log_slots(struct vrelay_queue *q)
+{
+	const uint64_t sz = sizeof(struct vring_packed_desc);
+	struct vrelay_range *r = q->ranges;
+	uint32_t nr = 0;
+	uint16_t i;
+	uint64_t gpa;
+
+	for (i = 0; i < q->packed.npend; i++) {
+		gpa = q->packed.desc_gpa + q->packed.pend[i].pos * sz;
+		if (nr > 0 && r[nr - 1].gpa + r[nr - 1].len == gpa) {
+			r[nr - 1].len += sz;
+			continue;
+		}
+		if (nr == VRELAY_RANGES_CAP) {
+			q->stats.pages_logged +=
+				vrelay_log_ranges(q->dev, r, nr);
+			nr = 0;
+		}
+		r[nr].gpa = gpa;
+		r[nr].len = sz;
+		nr++;
+	}
+	q->stats.pages_logged += vrelay_log_ranges(q->dev, r, nr);
+}
+
+/*
+ * Make the pass's used descriptors visible to the guest, flags last (id
+ * and len went with their burst) and in reverse: the pass becomes
+ * visible at once, its first slot last, so a multi-buffer packet
+ * (mergeable RX) is never seen without its other buffers, which the
+ * device made used before its first (virtio "Multi-buffer requests").
+ * Then the slots are logged, after they were written: a dirty bit set
+ * before the write could be cleared, and the page copied, before the
+ * write lands (the release stores order the writes before the log's
+ * atomic OR).
+ */
+static void
+used_publish(struct vrelay_queue *q)
+{
+	const struct vrelay_packed_used *p = q->packed.pend;
+	uint16_t i;
+
+	/*
+	 * id and len visible before the flags that make a slot used: the
+	 * guest reads the flags, then the rest (virtio "Receiving Used
+	 * Buffers From The Device").
+	 */
+	for (i = q->packed.npend; i-- > 0;)
+		__atomic_store_n(&q->packed.gdesc[p[i].pos].flags, p[i].flags,
+				 __ATOMIC_RELEASE);
+	used_log_slots(q);
+	q->packed.npend = 0;
+}
+
+/*
+ * Relay the used descriptors ready, published together. budget is not
+ * a cap here: a pass that stopped between the buffers of a multi-buffer
+ * packet would show the guest its first buffer without the rest (the
+ * device makes the first used last, so when it is ready the rest is).
+ * Bounded all the same: each must name a chain in flight, so a pass
+ * relays at most the ring size.
  * The queue is not broken: vrelay_queue_relay_used() checked.
  */
 int
@@ -173,17 +206,18 @@ vrelay_packed_relay_used(struct vrelay_queue *q, unsigned int budget,
 	unsigned int total = 0;
 	int ret;
 
-	while (total < budget) {
-		ret = used_burst(q, budget - total < VRELAY_BURST ?
-				 budget - total : VRELAY_BURST);
+	if (budget == 0)
+		return 0;
+	q->packed.npend = 0;
+	do {
+		ret = used_burst(q, VRELAY_BURST);
 		if (ret < 0)
 			return ret;
-		if (ret == 0)
-			break;
 		total += ret;
-	}
+	} while (ret != 0);
 	if (total == 0)
 		return 0;
+	used_publish(q);
 	q->stats.used_relayed += total;
 	/* Interrupt the guest if it asked for it (or force_call). */
 	vrelay_packed_notify_peer(q, true, old, old_wrap, force_call);

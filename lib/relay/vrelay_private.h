@@ -98,6 +98,15 @@ struct vrelay_slot {
 struct vrelay_engine;
 struct vrelay_queue;
 
+/* A packed used descriptor read from the mediated ring, to publish. */
+struct vrelay_packed_used {
+	uint16_t pos;		/* its slot, in both rings */
+	uint16_t id;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t ndesc;		/* descriptors its chain took */
+};
+
 /*
  * The ring format seam: what a relayed queue does differently for each
  * enum vrelay_ring_format, one small function an operation. The queue
@@ -215,6 +224,12 @@ struct vrelay_queue {
 		bool ovf_warned;	/* the budget ran out once already */
 		/* Scratch: one chain's writable buffers being checked. */
 		struct vrelay_range *chain;
+		/*
+		 * Used descriptors of the pass in progress, published
+		 * together at its end (vrelay_packed_used.c): size entries.
+		 */
+		struct vrelay_packed_used *pend;
+		uint16_t npend;
 	} packed;
 	};
 
@@ -360,6 +375,7 @@ bool vrelay_queue_arm(struct vrelay_queue *q);
 void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
 void vrelay_queue_get_qstate(const struct vrelay_queue *q,
 			     struct vrelay_qstate *s);
+void vrelay_queue_notify(struct vrelay_queue *q, bool to_guest);
 void vrelay_eventfd_signal(int fd);
 bool vrelay_eventfd_drain(int fd);
 

@@ -313,6 +313,19 @@ vrelay_queue_get_qstate(const struct vrelay_queue *q,
 
 /* ---- eventfds ------------------------------------------------------- */
 
+/* Interrupt the guest (to_guest) or ring the device's doorbell, counted. */
+void
+vrelay_queue_notify(struct vrelay_queue *q, bool to_guest)
+{
+	if (to_guest) {
+		vrelay_eventfd_signal(q->guest_call_fd);
+		q->stats.guest_calls++;
+	} else {
+		vrelay_eventfd_signal(q->doorbell_fd);
+		q->stats.device_kicks++;
+	}
+}
+
 void
 vrelay_eventfd_signal(int fd)
 {

@@ -206,15 +206,8 @@ vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
 		notify = vring_need_event(vrelay_load16(event), new_idx, old);
 	else
 		notify = !(vrelay_load16(flags) & no_flag);
-	if (!notify && !force)
-		return;
-	if (to_guest) {
-		vrelay_eventfd_signal(q->guest_call_fd);
-		q->stats.guest_calls++;
-	} else {
-		vrelay_eventfd_signal(q->doorbell_fd);
-		q->stats.device_kicks++;
-	}
+	if (notify || force)
+		vrelay_queue_notify(q, to_guest);
 }
 
 static void

@@ -111,7 +111,10 @@ done
 ip addr add $GUEST_IP dev eth0
 ip link set eth0 up
 /bin/udp_check &
-echo "E2E-READY \$(cat /sys/class/net/eth0/address)"
+# The features the driver negotiated, bit 0 first (run.sh reads the
+# ring format from them: bit 34 is VIRTIO_F_RING_PACKED).
+echo "E2E-READY \$(cat /sys/class/net/eth0/address)" \
+	"features=\$(cat /sys/class/net/eth0/device/features)"
 while :; do sleep 3600; done
 EOF
 	chmod 755 "$root/init"

@@ -35,11 +35,17 @@ E2E_OUTSIDE_IP=10.99.0.1
 # path, which resets the TLB.
 # doc/performance.md has the evidence.
 E2E_GUEST_RAM_KB=${E2E_GUEST_RAM_KB:-262136}
+# Virtqueue format of the guest's NIC and of the vdpa-lm devices: split
+# or packed (packed=on on the NIC, ifcvf_sw devarg packed=1). DPDK's
+# net_vhost takes either.
+E2E_RING=${E2E_RING:-split}
 E2E_GUEST_RAM_BYTES=$((E2E_GUEST_RAM_KB << 10))
 E2E_TMP=$(mktemp -d /tmp/vdpa-e2e.XXXXXX)
 E2E_PIDS=()
 declare -A E2E_NS=([A]=vrA$E2E_ID [B]=vrB$E2E_ID)
-declare -A E2E_BACKEND_PID=() E2E_BACKEND_KIND=() E2E_QEMU_PID=()
+declare -A E2E_BACKEND_PID=() E2E_BACKEND_KIND=() E2E_BACKEND_LOG=()
+declare -A E2E_QEMU_PID=()
+E2E_BACKEND_SEQ=0
 E2E_PREFIXES=()
 E2E_FAILED=0
 
@@ -136,21 +142,40 @@ e2e_eal_args() {
 	E2E_EAL=(--no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix")
 }
 
+# e2e_vdpa_device [vdpa-lm options...]: vdpa-lm's options for the
+# ifcvf_sw device of E2E_RING (--packed for a packed one). Sets
+# E2E_VDPA_OPTS.
+e2e_vdpa_device() {
+	E2E_VDPA_OPTS=("$@")
+	[ "$E2E_RING" = packed ] && E2E_VDPA_OPTS+=(--packed)
+	return 0
+}
+
 # e2e_backend_start HOST vdpa|vhost [vdpa-lm options...]: start the
 # backend of host HOST (A or B) serving $E2E_TMP/vhost-HOST.sock and
 # bridge its tap with the host's veth.
 e2e_backend_start() {
 	local h=$1 kind=$2 ns=${E2E_NS[$1]} sock=$E2E_TMP/vhost-$1.sock
-	local log=$E2E_TMP/backend-$1-$kind.log
+	local log
+
+	# Numbered: every backend of a run keeps its own log.
+	E2E_BACKEND_SEQ=$((E2E_BACKEND_SEQ + 1))
+	log=$E2E_TMP/backend-$E2E_BACKEND_SEQ-$1-$kind.log
 
 	shift 2
 	rm -f "$sock"
 	if [ "$kind" = vdpa ]; then
 		e2e_eal_args "$h"
+		e2e_vdpa_device "$@"
+		# E2E_VDPA_EAL: more EAL arguments for every vdpa-lm, e.g.
+		# --log-level=lib.relay:debug (word-split).
+		# shellcheck disable=SC2086
 		e2e_spawn "$log" ip netns exec "$ns" "$E2E_VDPA_LM" \
 			"${E2E_EAL[@]}" -l 0 \
+			${E2E_VDPA_EAL:-} \
 			--vdev "net_tap0,iface=vrtap$h" -- \
-			--socket "$sock" --uplink net_tap0 --stats-period 1 "$@"
+			--socket "$sock" --uplink net_tap0 --stats-period 1 \
+			"${E2E_VDPA_OPTS[@]}"
 	else
 		# io forwarding between the vhost port and the tap; the
 		# forwarding lcore busy-polls, so keep it to CPU 1.
@@ -164,6 +189,7 @@ e2e_backend_start() {
 	fi
 	E2E_BACKEND_PID[$h]=$E2E_LAST_PID
 	E2E_BACKEND_KIND[$h]=$kind
+	E2E_BACKEND_LOG[$h]=$log
 	e2e_wait_for 30 test -S "$sock" ||
 		{ cat "$log" >&2; e2e_die "backend $kind on $h: no socket"; }
 	e2e_wait_for 10 e2e_ns "$ns" ip link show "vrtap$h" >/dev/null ||
@@ -181,7 +207,7 @@ e2e_backend_stop() {
 }
 
 e2e_backend_log() {
-	echo "$E2E_TMP/backend-$1-${E2E_BACKEND_KIND[$1]}.log"
+	echo "${E2E_BACKEND_LOG[$1]}"
 }
 
 # Last status line of host H's vdpa-lm.
@@ -200,10 +226,11 @@ e2e_qmp() {
 # backend. TCG only (KVM hangs on these machines); memfd shared memory
 # for vhost-user; vectors=0 because QEMU 7.2 under TCG crashes with
 # MSI-X on vhost-user virtio-net; romfile= because no option ROM is
-# needed to boot a -kernel guest.
+# needed to boot a -kernel guest; packed=on|off after E2E_RING.
 e2e_qemu_start() {
-	local name=$1 h=$2 incoming=${3:-} extra=()
+	local name=$1 h=$2 incoming=${3:-} extra=() packed=off
 
+	[ "$E2E_RING" = packed ] && packed=on
 	[ -n "$incoming" ] && extra=(-incoming "unix:$E2E_TMP/migrate.sock")
 	# Paused on arrival when the caller compares guest RAM first.
 	[ -n "$incoming" ] && [ -n "${E2E_RAMCMP:-}" ] && extra+=(-S)
@@ -218,7 +245,7 @@ e2e_qemu_start() {
 		-serial "file:$E2E_TMP/qemu-$name.console" \
 		-chardev "socket,id=vu,path=$E2E_TMP/vhost-$h.sock" \
 		-netdev vhost-user,id=n0,chardev=vu \
-		-device "virtio-net-pci,netdev=n0,vectors=0,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
+		-device "virtio-net-pci,id=nic0,netdev=n0,vectors=0,packed=$packed,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
 		-qmp "unix:$E2E_TMP/qemu-$name.qmp,server=on,wait=off" \
 		"${extra[@]}"
 	E2E_QEMU_PID[$name]=$E2E_LAST_PID
@@ -250,6 +277,34 @@ e2e_guest_wait_ready() {
 	e2e_wait_for 30 e2e_ns "$E2E_NS_N" ping -c1 -W1 -q "$E2E_GUEST_IP" \
 		>/dev/null || e2e_die "guest in $name does not answer pings"
 	e2e_log "guest in $name is up"
+}
+
+# e2e_guest_ring NAME: the ring format the guest in QEMU NAME
+# negotiated (packed if its driver acked VIRTIO_F_RING_PACKED, bit 34),
+# as the guest itself printed it at boot.
+e2e_guest_ring() {
+	local f
+
+	f=$(sed -n 's/^E2E-READY .*features=\([01]*\).*/\1/p' \
+		"$E2E_TMP/qemu-$1.console" | tail -1)
+	if [ ${#f} -le 34 ]; then
+		echo unknown
+	elif [ "${f:34:1}" = 1 ]; then
+		echo packed
+	else
+		echo split
+	fi
+}
+
+# e2e_qemu_ring NAME: the same as QEMU NAME sees it now (after a
+# migration: what the destination loaded).
+e2e_qemu_ring() {
+	e2e_qmp "$1" x-query-virtio-status \
+		'{"path": "/machine/peripheral/nic0/virtio-backend"}' |
+		"$E2E_PYTHON" -c 'import json, sys
+t = json.load(sys.stdin)["guest-features"]["transports"]
+print("packed" if any(f.startswith("VIRTIO_F_RING_PACKED:") for f in t)
+      else "split")' 2>/dev/null || echo unknown
 }
 
 # e2e_ping_gap_ms LOG START END: longest silence (ms) between two

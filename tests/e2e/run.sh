@@ -11,10 +11,15 @@
 # with DPDK's plain vhost backend (testpmd net_vhost) on both hosts as a
 # baseline. Last, stress sets whose guest RAM is compared page by page
 # after each migration: DPDK's vhost, the relay (epoll and poll
-# engines), and the relay forced off (the negative control).
+# engines), and the relay forced off (the negative control). Then the
+# relay's scenarios with packed virtqueues (issue 13): A->B, B->A,
+# cancel and retry, and the stress sets through the relay and with it
+# off.
 #
-# E2E_SCENARIOS (default "a b c d e base neg") selects scenarios,
-# E2E_STRESS (default "dpdk on poll off") the stress sets. Figures go to
+# E2E_SCENARIOS (default "a b c d e base neg packed") selects scenarios,
+# E2E_STRESS (default "dpdk on poll off") the stress sets,
+# E2E_PACKED_STRESS (default "on off") the packed ones; "pbase" (not
+# run by default) is the packed DPDK baseline. Figures go to
 # BUILD_ROOT/e2e-results.txt and .json; logs of a failed run (of any
 # run with E2E_KEEP_LOGS=1) to BUILD_ROOT/e2e-logs/.
 set -euo pipefail
@@ -27,7 +32,7 @@ E2E_SRC=$(dirname "$(realpath "$0")")
 E2E_GUEST=$BUILD_ROOT/e2e-guest
 E2E_LOGDIR=$BUILD_ROOT/e2e-logs
 RESULTS=$BUILD_ROOT/e2e-results
-SCENARIOS=${E2E_SCENARIOS:-a b c d e base neg}
+SCENARIOS=${E2E_SCENARIOS:-a b c d e base neg packed}
 PPS=${E2E_PPS:-2000}
 # Migration of an idle 256 MB TCG guest takes 1-3 s: stream long enough
 # to cover it with margin on both sides.
@@ -77,7 +82,9 @@ check() {
 	fi
 }
 
+# record scenario=LABEL KEY=VALUE...: one results row (with the ring).
 record() {
+	set -- "$1" "ring=$E2E_RING" "${@:2}"
 	echo "$*" | tee -a "$RESULTS.txt"
 	"$E2E_PYTHON" -c 'import json, sys
 d = dict(kv.split("=", 1) for kv in sys.argv[1:])
@@ -92,6 +99,9 @@ boot_guest() {
 	CUR_HOST=$h
 	e2e_qemu_start "$CUR" "$h"
 	e2e_guest_wait_ready "$CUR"
+	# So that a packed set cannot pass on split rings.
+	SCEN=boot-$CUR check "guest negotiated the $E2E_RING ring" \
+		[ "$(e2e_guest_ring "$CUR")" = "$E2E_RING" ]
 }
 
 shutdown_guest() {
@@ -148,16 +158,16 @@ migrate() {
 		>/dev/null
 	if [ "$mode" = cancel ]; then
 		sleep 2
-		MIG=$(e2e_qmp "$CUR" query-migrate)
+		MIG=$(e2e_qmp "$CUR" query-migrate) || MIG=""
 		check "migration still active before cancel" \
 			grep -q '"status": "active"' <<<"$MIG"
 		SRC_STATUS_DURING=$(e2e_vdpa_status "$CUR_HOST" || true)
-		e2e_qmp "$CUR" migrate_cancel >/dev/null
+		e2e_qmp "$CUR" migrate_cancel >/dev/null || true
 	fi
 	MIG=$(e2e_qmp "$CUR" wait-migrate 120) || true
-	MIG_STATUS=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("status"))' <<<"$MIG")
-	DOWNTIME=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("downtime", -1))' <<<"$MIG")
-	TOTAL=$("$E2E_PYTHON" -c 'import json,sys; print(json.load(sys.stdin).get("total-time", -1))' <<<"$MIG")
+	MIG_STATUS=$(mig_field status gone)
+	DOWNTIME=$(mig_field downtime -1)
+	TOTAL=$(mig_field total-time -1)
 	RAMDIFF="" RAMDATA=""
 	if [ -n "${E2E_RAMCMP:-}" ] && [ "$MIG_STATUS" = completed ]; then
 		ram_compare "$dst"
@@ -168,13 +178,31 @@ migrate() {
 		STRICT=${E2E_STRICT_RUNNING:-$STRICT} \
 			check "destination running" \
 			e2e_qmp "$dst" wait-status running 10 >/dev/null
+		check "destination runs the $E2E_RING ring" \
+			[ "$(e2e_qemu_ring "$dst")" = "$E2E_RING" ]
 		e2e_qemu_stop "$CUR"
 		CUR=$dst
 		CUR_HOST=$to
 	else
 		# The destination gives up (and exits) when the stream breaks.
 		e2e_qemu_stop "$dst"
+		# A source that exited took the guest along (assert_migration
+		# fails the scenario): boot a new one for the next.
+		if ! e2e_qmp "$CUR" query-status >/dev/null 2>&1; then
+			e2e_log "  source $CUR exited:" \
+				"$(tail -3 "$E2E_TMP/qemu-$CUR.log" | tr '\n' ' ')"
+			shutdown_guest
+			boot_guest "$CUR_HOST"
+		fi
 	fi
+}
+
+# mig_field KEY DEFAULT: KEY of query-migrate's last answer (MIG), or
+# DEFAULT (no answer: the source is gone).
+mig_field() {
+	"$E2E_PYTHON" -c 'import json, sys
+print(json.loads(sys.argv[1]).get(sys.argv[2], sys.argv[3]))' \
+		"$MIG" "$1" "$2" 2>/dev/null || echo "$2"
 }
 
 # ram_compare DST: with the source stopped and the destination not yet
@@ -315,6 +343,33 @@ scen_d() {
 
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
+# The relay's scenarios again with packed rings (issue 13): A->B, B->A,
+# cancel and retry, then the stress sets, the relay-off negative control
+# among them, of E2E_PACKED_MIGRATIONS (default 4) migrations each.
+# E2E_RING is local: every function called sees packed.
+packed_scenarios() {
+	local E2E_RING=packed NEG_MIGRATIONS=${E2E_PACKED_MIGRATIONS:-4}
+
+	backends vdpa vdpa
+	boot_guest A
+	scen_ab vdpa-packed
+	scen_c vdpa-packed
+	shutdown_guest
+	negative_control "${E2E_PACKED_STRESS:-on off}" -packed
+}
+
+# DPDK's net_vhost on both hosts with packed rings: what this QEMU does
+# with a packed vhost-user NIC without vdpa-lm.
+packed_baseline() {
+	local E2E_RING=packed STRICT=0
+
+	backends vhost vhost
+	boot_guest A
+	scen_ab dpdk-packed
+	scen_c dpdk-packed
+	shutdown_guest
+}
+
 # The guest's checker must be static; meson builds it unless the project
 # is built with sanitizers (whose runtimes only link dynamically).
 guest_checker() {
@@ -369,6 +424,8 @@ main() {
 	if want neg; then
 		negative_control
 	fi
+	if want pbase; then packed_baseline; fi
+	if want packed; then packed_scenarios; fi
 
 	# One JSON document for tools: an array of the per-migration rows.
 	"$E2E_PYTHON" -c 'import json, sys
@@ -469,7 +526,7 @@ stress_migrations() {
 		fi
 	done
 	echo "$label: $kind ${policy:+relay $policy/$engine, }$NEG_PPS pps," \
-		"1024-entry rx ring: RAM compared after $COMPARED of" \
+		"1024-entry $E2E_RING rx ring: RAM compared after $COMPARED of" \
 		"$NEG_MIGRATIONS migrations; stale datagram pages after $STALE," \
 		"other differing pages after $CPU_LOST; dup/corrupt datagrams" \
 		"after $DAMAGED; guest lost after $CRASHED" | tee -a "$RESULTS.txt"
@@ -490,33 +547,35 @@ relay_set_checks() {
 	check "$what: guest kept running" [ "$CRASHED" -eq 0 ]
 }
 
-# E2E_STRESS (default "dpdk on poll off") selects the stress sets.
+# negative_control [SETS [SUFFIX]]: the stress sets SETS (default
+# E2E_STRESS, itself by default "dpdk on poll off") on E2E_RING rings,
+# SUFFIX appended to their labels.
 negative_control() {
-	local sets=" ${E2E_STRESS:-dpdk on poll off} "
+	local sets=" ${1:-${E2E_STRESS:-dpdk on poll off}} " sfx=${2:-}
 
 	if [[ $sets == *" dpdk "* ]]; then
-		SCEN=stress-dpdk
+		SCEN=stress-dpdk$sfx
 		e2e_log "stress baseline: DPDK vhost on both hosts, $NEG_PPS pps"
-		stress_migrations stress-dpdk vhost
+		stress_migrations "stress-dpdk$sfx" vhost
 		STRICT=0 check "DPDK vhost: guest RAM equal after every migration" \
 			[ $((STALE + CPU_LOST)) -eq 0 ]
 	fi
 	if [[ $sets == *" on "* ]]; then
-		SCEN=stress-relay-on
+		SCEN=stress-relay-on$sfx
 		e2e_log "stress: relay auto (epoll engine), $NEG_PPS pps"
-		stress_migrations stress-relay-on vdpa auto epoll
+		stress_migrations "stress-relay-on$sfx" vdpa auto epoll
 		relay_set_checks "relay/epoll"
 	fi
 	if [[ $sets == *" poll "* ]]; then
-		SCEN=stress-relay-poll
+		SCEN=stress-relay-poll$sfx
 		e2e_log "stress: relay auto (poll engine), $NEG_PPS pps"
-		stress_migrations stress-relay-poll vdpa auto poll
+		stress_migrations "stress-relay-poll$sfx" vdpa auto poll
 		relay_set_checks "relay/poll"
 	fi
 	if [[ $sets == *" off "* ]]; then
-		SCEN=neg-relay-off
+		SCEN=neg-relay-off$sfx
 		e2e_log "negative control: --relay-policy off, $NEG_PPS pps"
-		stress_migrations neg-relay-off vdpa off
+		stress_migrations "neg-relay-off$sfx" vdpa off
 		STRICT=${E2E_STRICT_NEGATIVE:-1} \
 			check "relay off: stale datagram pages at a destination" \
 			[ "$STALE" -gt 0 ]

@@ -346,6 +346,17 @@ fg_pages(uint64_t gpa, uint64_t len, fg_page_fn fn, void *arg)
 }
 
 void
+fg_pageset_add(void *arg, uint64_t page)
+{
+	struct fg_pageset *s = arg;
+
+	if (page >= FG_PAGES)
+		s->outside = true;
+	else
+		s->in[page] = 1;
+}
+
+void
 fg_snapshot(void)
 {
 	memcpy(fg_snap_ab, fg_a, sizeof(fg_snap_ab));

@@ -132,6 +132,13 @@ bool fg_log_test(const struct fg_guest *g, uint64_t page);
 uint8_t *fg_log_area(void);
 bool fg_in_memory(uint64_t gpa, uint64_t len);
 void fg_pages(uint64_t gpa, uint64_t len, fg_page_fn fn, void *arg);
+
+/* A set of guest pages, and the fg_page_fn that fills it (arg: the set). */
+struct fg_pageset {
+	uint8_t in[FG_PAGES];
+	bool outside;		/* a page beyond guest memory was named */
+};
+void fg_pageset_add(void *arg, uint64_t page);
 /* p itself, or with snap where its bytes are in the fg_snapshot(). */
 const void *fg_view(const void *p, bool snap);
 

@@ -37,22 +37,6 @@ struct fwd {
 	uint16_t n;
 };
 
-struct pageset {
-	uint8_t in[FG_PAGES];
-	bool outside;
-};
-
-static void
-page_add(void *arg, uint64_t page)
-{
-	struct pageset *s = arg;
-
-	if (page >= FG_PAGES)
-		s->outside = true;
-	else
-		s->in[page] = 1;
-}
-
 /* Record a chain at the relay's avail position and move past it. */
 static void
 record(struct fp_guest *p, struct fwd *f)
@@ -120,15 +104,15 @@ device_write_used(struct fp_guest *p, struct fg_in *in, const struct fwd *f,
 static void
 entry_pages(const struct fp_guest *p, const struct fwd *f,
 	    const struct vring_packed_desc *e, uint16_t slot,
-	    struct pageset *req)
+	    struct fg_pageset *req)
 {
 	struct fp_chain c;
 
 	FG_ASSERT(e->id < p->g.size && f->ndesc[e->id] != 0);
-	FG_ASSERT(fp_walk(p, true, f->pos[e->id], e->len, page_add, req,
+	FG_ASSERT(fp_walk(p, true, f->pos[e->id], e->len, fg_pageset_add, req,
 			  &c) == 0);
 	FG_ASSERT(c.in_mem && !req->outside && c.ndesc == f->ndesc[e->id]);
-	fg_pages(FG_DESC_GPA + 16ULL * slot, 16, page_add, req);
+	fg_pages(FG_DESC_GPA + 16ULL * slot, 16, fg_pageset_add, req);
 }
 
 /*
@@ -138,7 +122,7 @@ entry_pages(const struct fp_guest *p, const struct fwd *f,
  */
 static uint16_t
 published(struct fp_guest *p, struct fwd *f, uint16_t *pos, bool *wrap,
-	  struct pageset *req)
+	  struct fg_pageset *req)
 {
 	struct vrelay_qstate st;
 	uint16_t n = 0;
@@ -161,7 +145,7 @@ published(struct fp_guest *p, struct fwd *f, uint16_t *pos, bool *wrap,
 
 static void
 check_log(const struct fp_guest *p, const uint8_t *before,
-	  const struct pageset *req)
+	  const struct fg_pageset *req)
 {
 	uint64_t pg, dev = FG_USED_GPA >> VRELAY_LOG_PAGE_SHIFT;
 
@@ -184,7 +168,7 @@ used_round(struct fp_guest *p, struct fg_in *in, struct fwd *f,
 	   uint16_t *upos, bool *uwrap)
 {
 	uint8_t before[FG_LOG_MAX];
-	struct pageset req;
+	struct fg_pageset req;
 	uint8_t act;
 	uint16_t n;
 	int ret;

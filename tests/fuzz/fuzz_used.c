@@ -37,22 +37,6 @@ struct fwd {
 	uint16_t n;
 };
 
-struct pageset {
-	uint8_t in[FG_PAGES];
-	bool outside;		/* a page beyond guest memory was named */
-};
-
-static void
-page_add(void *arg, uint64_t page)
-{
-	struct pageset *s = arg;
-
-	if (page >= FG_PAGES)
-		s->outside = true;
-	else
-		s->in[page] = 1;
-}
-
 static void
 forward_all(struct fg_guest *g, struct fg_in *in, struct fwd *f)
 {
@@ -98,18 +82,18 @@ device_write_used(struct fg_guest *g, struct fg_in *in,
 /* Pages the relay must log (req) and may log (allowed) for one entry. */
 static void
 entry_pages(struct fg_guest *g, const struct vring_used_elem *e,
-	    struct pageset *req, struct pageset *allowed)
+	    struct fg_pageset *req, struct fg_pageset *allowed)
 {
-	struct pageset fwd, now;
+	struct fg_pageset fwd, now;
 	bool in_mem, now_ok;
 	uint64_t p;
 
 	memset(&fwd, 0, sizeof(fwd));
 	memset(&now, 0, sizeof(now));
-	FG_ASSERT(fg_oracle_walk_snap(g, e->id, e->len, page_add, &fwd,
+	FG_ASSERT(fg_oracle_walk_snap(g, e->id, e->len, fg_pageset_add, &fwd,
 				      &in_mem) == 0);
 	FG_ASSERT(in_mem && !fwd.outside);
-	now_ok = fg_oracle_walk(g, e->id, e->len, page_add, &now,
+	now_ok = fg_oracle_walk(g, e->id, e->len, fg_pageset_add, &now,
 				&in_mem) == 0 && in_mem && !now.outside;
 	for (p = 0; p < FG_PAGES; p++) {
 		if (now_ok && memcmp(fwd.in, now.in, sizeof(fwd.in)) == 0)
@@ -124,7 +108,7 @@ check_pass(struct fg_guest *g, const uint8_t *log_before,
 {
 	struct vring_used *mu = vrelay_queue_mring(g->q)->device_area;
 	uint16_t n = g->used->idx - gidx_before, i, slot;
-	struct pageset req, allowed;
+	struct fg_pageset req, allowed;
 	uint64_t p, ring_first, ring_last;
 
 	memset(&req, 0, sizeof(req));

@@ -16,6 +16,10 @@
 #          in direct I/O; through the relay from the first frame
 #          (relay=on, both engines); and flipped between direct I/O and
 #          the relay every few milliseconds under load (both engines).
+#          Out-of-order completion (ifcvf_sw completion=ooo: each burst
+#          handed back whole packets in reverse): relayed from the first
+#          frame, and flipped under load; the VF must report reordered
+#          completions, and completion=ooo without packed=1 is refused.
 #          And fail closed: when every switch to the relay fails
 #          (VRELAY_FAULT_SWITCH=1) the queues are held, never run on the
 #          guest's rings: no frame moves and vdpa-lm says why.
@@ -97,6 +101,50 @@ status_field() {
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"$1"
 }
 
+# check_reordered NAME: with OOO=1, the VF's close line (INFO) says it
+# wrote used descriptors out of order: else the scenario proves nothing.
+check_reordered() {
+	local name=$1 n
+
+	[ "${OOO:-0}" = 1 ] || return 0
+	n=$(sed -n 's/.*completion=ooo: \([0-9]*\) used descriptors.*/\1/p' \
+		"$LM_LOG" | tail -1)
+	if [ "${n:-0}" -le 0 ]; then
+		it_log "$name: the VF reports ${n:-no} reordered completions"
+		return 1
+	fi
+	it_log "$name: $n used descriptors written out of order"
+}
+
+# devarg_refused NAME VDEV PATTERN: vdpa-lm must fail to probe VDEV, and
+# its log say why (PATTERN).
+devarg_refused() {
+	local name=$1 vdev=$2 pattern=$3 i rc=0
+
+	it_log "scenario $name: --vdev $vdev must be refused"
+	it_file_prefix lm
+	LM_LOG=$IT_TMP/$name.lm.log
+	lm_spawn IT_PIDS "$LM_LOG" "$LM" "$IT_FILE_PREFIX" --vdev "$vdev" \
+		-- --socket "$IT_TMP/$name.sock" --device ifcvf_sw0 \
+		--stats-period 0
+	for i in $(seq 100); do
+		kill -0 "$LM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$LM_PID" 2>/dev/null; then
+		stop_lm || true
+		check_fail "$name" "vdpa-lm started with --vdev $vdev"
+		return
+	fi
+	wait "$LM_PID" || rc=$?
+	it_forget_pid "$LM_PID"
+	if [ "$rc" = 0 ] || ! grep -q "$pattern" "$LM_LOG"; then
+		check_fail "$name" "exit status $rc, no '$pattern' in the log"
+		return
+	fi
+	check_pass "$name" "$(grep -m1 "$pattern" "$LM_LOG" | cut -c1-120)"
+}
+
 # check_relayed NAME STATUS: the relay's counters agree with RELAYED:
 # none (direct I/O only), some (flipped under traffic: both sides moved)
 # or all (relayed from the first frame: at least one TX and one RX entry
@@ -134,6 +182,7 @@ check_lm_log() {
 		return 1
 	fi
 	check_relayed "$name" "$status" || return 1
+	check_reordered "$name" || return 1
 	case $lm_opts in
 	*relay-cycle*)
 		if [ "${switches:-0}" -lt 4 ]; then
@@ -208,6 +257,24 @@ packed)
 	SW_EAL="--vdev $PW,queues=1,relay_mode=poll"
 	scenario p-cycle-poll-q1-mrg0 1 0 64,1500 \
 		"--device ifcvf_sw0 --relay-cycle 5"
+	# Out of order: the relay maps the VF's buffer ids to the guest's
+	# (relayed throughout, then flipped), the guest maps them too.
+	OOO=1
+	OOO_LOG=--log-level=pmd.vdpa.ifcvf_sw:info
+	RELAYED=all
+	PACKETS=${IT_PACKETS:-10000}
+	SW_EAL="--vdev $PW,queues=2,relay=on,completion=ooo $OOO_LOG"
+	scenario p-ooo-on-q2-mrg1 2 1 64,1500,9000 "--device ifcvf_sw0"
+	RELAYED=some
+	PACKETS=${IT_PACKETS:-20000}
+	SW_EAL="--vdev $PW,queues=1,completion=ooo $OOO_LOG"
+	scenario p-ooo-cycle-q1-mrg1 1 1 64,1500,9000 \
+		"--device ifcvf_sw0 --relay-cycle 5"
+	OOO=0
+	devarg_refused p-ooo-split ifcvf_sw0,loopback=1,completion=ooo \
+		"completion=ooo: packed rings only"
+	devarg_refused p-ooo-bad ifcvf_sw0,loopback=1,packed=1,completion=x \
+		"completion=x: expected inorder or ooo"
 	RELAYED=none
 	SW_EAL="--vdev $PW,queues=1,relay=on"
 	packed_held p-held

@@ -294,7 +294,7 @@ packed_dev_complete(struct packed_dev *v, uint16_t id, uint32_t len,
 
 	e->id = id;
 	e->len = len;
-	/* 2.8.21: id and len visible before the flags that publish them. */
+	/* id and len visible before the flags that publish them. */
 	__atomic_store_n(&e->flags, f, __ATOMIC_RELEASE);
 	packed_pos_add(&v->used, v->size, ndesc);
 }

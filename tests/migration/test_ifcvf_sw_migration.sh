@@ -14,7 +14,9 @@
 #   packed <engine>: the same on packed rings (ifcvf_sw packed=1):
 #                    1 and 4 queue pairs, mergeable on and off, indirect
 #                    small buffers, 3-descriptor chains, no EVENT_IDX,
-#                    cancelled then retried;
+#                    cancelled then retried; and on devices that
+#                    complete out of order (completion=ooo), which must
+#                    say they reordered;
 #   negative, negative-packed:
 #                    the same with the relay forced off: vu-migrate must
 #                    find mismatching pages (a test that cannot fail
@@ -61,14 +63,31 @@ start_lm() {
 	wait_for_socket "$IT_TMP/dst.sock" 20 "$LM_PID"
 }
 
-# start_lm_packed RELAY MODE: two packed ifcvf_sw devices (vdpa-lm takes
-# a vdev given with the EAL as it is: its relay= and relay_mode=).
+# start_lm_packed RELAY MODE [DEVARGS [EAL-OPTION...]]: two packed
+# ifcvf_sw devices (vdpa-lm takes a vdev given with the EAL as it is: its
+# relay= and relay_mode=), with more devargs if given.
 start_lm_packed() {
-	local dev=queues=4,loopback=1,packed=1,relay=$1,relay_mode=$2
+	local dev=queues=4,loopback=1,packed=1,relay=$1,relay_mode=$2${3:+,$3}
 
+	shift 2
+	[ $# -eq 0 ] || shift
 	SRC_DEV=(--device ifcvf_sw0)
 	DST_DEV=(--device ifcvf_sw1)
-	start_lm --vdev "ifcvf_sw0,$dev" --vdev "ifcvf_sw1,$dev" --
+	start_lm --vdev "ifcvf_sw0,$dev" --vdev "ifcvf_sw1,$dev" "$@" --
+}
+
+# check_reordered: the source VF's close line (INFO) says it completed
+# out of order, else the out-of-order row proves nothing.
+check_reordered() {
+	local n
+
+	n=$(sed -n 's/.*ifcvf_sw0: completion=ooo: \([0-9]*\) used.*/\1/p' \
+		"$IT_TMP/lm.log" | tail -1)
+	if [ "${n:-0}" -gt 0 ]; then
+		check_pass reordered "ifcvf_sw0: $n used descriptors out of order"
+	else
+		check_fail reordered "ifcvf_sw0 reports ${n:-no} reordered"
+	fi
 }
 
 # stop_lm: SIGTERM, a clean exit, and the source device's last status.
@@ -178,6 +197,17 @@ packed)
 	stop_lm
 	lm_log_clean
 	check_relay_counters moved
+	# Devices that complete out of order: the relay maps their buffer
+	# ids to the guest's (a cancel, then the migration), merged RX
+	# packets (1500 B over 512 B buffers) reordered whole.
+	start_lm_packed auto "$ENGINE" completion=ooo \
+		--log-level=pmd.vdpa.ifcvf_sw:info
+	run p2q-ooo-mrg-smallbuf-cancel-then-migrate --packed --queues 2 \
+		--mrg on --pkt-size 1500 --buf-size 512 --cancel-first
+	stop_lm
+	lm_log_clean
+	check_relay_counters moved
+	check_reordered
 	it_log "packed, engine $ENGINE: $WRITES device writes checked"
 	;;
 negative)

@@ -14,10 +14,15 @@
  * consecutive descriptors linked by NEXT, or one descriptor pointing at
  * an indirect table; its buffer id is in its last ring descriptor.
  *
- * Buffers complete in the order they were made available, one used
- * descriptor per buffer, written at the used position, which then moves
- * by the chain's descriptor count: so after a burst both positions are
- * equal and exact, with nothing in flight.
+ * One used descriptor per buffer, written at the used position, which
+ * then moves by the descriptor count of the chain it completes: so after
+ * a burst both positions are equal and exact, with nothing in flight.
+ * Buffers complete in the order they were made available, or with
+ * completion=ooo (hw->conf.ooo) out of order: a burst's completions wait
+ * for its end and are written whole packets in reverse (the used ids say
+ * which buffers; a merged RX packet's buffers stay consecutive, its
+ * first one's flags last, virtio "Multi-buffer requests"). The positions,
+ * and so event suppression, are those of in-order completion.
  */
 
 #include <errno.h>
@@ -39,6 +44,9 @@
 #define PK_WRAP_SHIFT VRING_PACKED_EVENT_F_WRAP_CTR
 /* Most buffers one RX packet may take (their used descriptors wait). */
 #define PK_RX_MAX_BUFS 64u
+/* completion=ooo: most packets, and buffers, a burst holds back. */
+#define PK_DONE_PKTS DP_BURST
+#define PK_DONE_BUFS (2 * PK_RX_MAX_BUFS)
 
 /* Walks one chain: ring descriptors, or one indirect table. */
 struct pk_walk {
@@ -58,6 +66,17 @@ struct pk_buf {
 	uint16_t id;
 	uint16_t ndesc;
 	uint32_t len;
+};
+
+/*
+ * completion=ooo: the burst's completions not yet written, packet by
+ * packet (packet j is bufs[first[j]] to bufs[first[j + 1] - 1]).
+ */
+struct pk_done {
+	unsigned int nb_pkts;
+	unsigned int nb_bufs;
+	uint16_t first[PK_DONE_PKTS + 1];
+	struct pk_buf bufs[PK_DONE_BUFS];
 };
 
 static inline void
@@ -231,6 +250,56 @@ pk_used_write(struct ifcsw_hwq *q, const struct pk_buf *bufs, unsigned int nb)
 			 __ATOMIC_RELEASE);
 }
 
+/*
+ * completion=ooo: write the held-back completions, whole packets in
+ * reverse: the last packet's used descriptors go to the used position,
+ * and so on. Counts the used descriptors that land elsewhere than in
+ * order would have put them.
+ */
+static void
+pk_done_flush(struct ifcsw_hwq *q, struct pk_done *dn)
+{
+	uint32_t total = 0, after = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < dn->nb_bufs; i++)
+		total += dn->bufs[i].ndesc;
+	for (j = dn->nb_pkts; j-- > 0;) {
+		unsigned int b = dn->first[j], nb = dn->first[j + 1] - b;
+		uint32_t nd = 0;
+
+		for (i = b; i < b + nb; i++)
+			nd += dn->bufs[i].ndesc;
+		/* In order at total - after - nd, now at after. */
+		if (total - after - nd != after)
+			q->stats.reordered += nb;
+		pk_used_write(q, &dn->bufs[b], nb);
+		after += nd;
+	}
+	dn->nb_pkts = 0;
+	dn->nb_bufs = 0;
+}
+
+/*
+ * One packet's buffers are done: in order, hand them back now; out of
+ * order, hold them for the burst's end (making room first if full).
+ */
+static void
+pk_done_add(struct ifcsw_hwq *q, struct pk_done *dn,
+	    const struct pk_buf *bufs, unsigned int nb)
+{
+	if (!q->hw->conf.ooo) {
+		pk_used_write(q, bufs, nb);
+		return;
+	}
+	if (dn->nb_pkts == PK_DONE_PKTS || dn->nb_bufs + nb > PK_DONE_BUFS)
+		pk_done_flush(q, dn);
+	memcpy(&dn->bufs[dn->nb_bufs], bufs, nb * sizeof(*bufs));
+	dn->first[dn->nb_pkts++] = dn->nb_bufs;
+	dn->nb_bufs += nb;
+	dn->first[dn->nb_pkts] = dn->nb_bufs;
+}
+
 /* Interrupt after used descriptors were written, unless told not. */
 static void
 pk_notify(struct ifcsw_hwq *q)
@@ -283,8 +352,11 @@ int
 dp_packed_tx(struct ifcsw_hwq *q, unsigned int budget)
 {
 	struct rte_mbuf *pkts[DP_BURST];
+	struct pk_done dn;
 	unsigned int done = 0;
 	int ret = 0;
+
+	dn.nb_pkts = dn.nb_bufs = 0;
 
 	while (done < budget && ret == 0) {
 		unsigned int batch, i, nb_pkts = 0;
@@ -307,11 +379,13 @@ dp_packed_tx(struct ifcsw_hwq *q, unsigned int budget)
 				nb_pkts++;
 			/* virtio-net: TX buffers are returned with len 0. */
 			b = (struct pk_buf){ .id = w.id, .ndesc = w.ndesc };
-			pk_used_write(q, &b, 1);
+			pk_done_add(q, &dn, &b, 1);
 			q->regs.last_avail_idx = w.pos;
 			q->regs.avail_wrap = w.wrap;
 			q->stats.descs++;
 		}
+		/* The burst's end, also after an error: all it took is done. */
+		pk_done_flush(q, &dn);
 		dp_tx_send(q, pkts, nb_pkts);
 		done += i;
 		if (i < batch || batch == 0)
@@ -341,8 +415,7 @@ pk_rx_room(struct ifcsw_hwq *q, void *ctx __rte_unused)
  * has not offered enough yet, -E2BIG to drop the packet.
  */
 static int
-pk_rx_place(struct ifcsw_hwq *q, const struct rte_mbuf *m,
-	    void *ctx __rte_unused)
+pk_rx_place(struct ifcsw_hwq *q, const struct rte_mbuf *m, void *ctx)
 {
 	struct pk_buf bufs[PK_RX_MAX_BUFS];
 	struct pk_walk w;
@@ -376,7 +449,7 @@ pk_rx_place(struct ifcsw_hwq *q, const struct rte_mbuf *m,
 	ret = dp_rx_patch_nbuf(q, &p, nb);
 	if (ret < 0)
 		return ret;
-	pk_used_write(q, bufs, nb);
+	pk_done_add(q, ctx, bufs, nb);
 	q->regs.last_avail_idx = w.pos;
 	q->regs.avail_wrap = w.wrap;
 	return nb;
@@ -391,9 +464,13 @@ int
 dp_packed_rx(struct ifcsw_hwq *q, unsigned int budget)
 {
 	uint64_t descs = q->stats.descs;
+	struct pk_done dn;
 	int ret;
 
-	ret = dp_rx_loop(q, budget, &pk_rx_ring, NULL);
+	dn.nb_pkts = dn.nb_bufs = 0;
+	ret = dp_rx_loop(q, budget, &pk_rx_ring, &dn);
+	/* The burst's end, also after a fault: all it placed is done. */
+	pk_done_flush(q, &dn);
 	if (q->stats.descs != descs)
 		pk_notify(q);
 	return ret;

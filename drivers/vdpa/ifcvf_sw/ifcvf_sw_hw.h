@@ -101,6 +101,9 @@ struct ifcsw_hwq_stats {
 	/** RX: wire packets dropped (too big, or stranded by a fault);
 	 * TX: frames over 9728 bytes, completed but not sent. */
 	uint64_t drops;
+	/** Packed, completion=ooo: used descriptors written at another
+	 * position than in-order completion would have put them. */
+	uint64_t reordered;
 };
 
 struct ifcsw_hw;
@@ -152,6 +155,11 @@ struct ifcsw_hw_conf {
 	int cpu;		/**< device thread CPU, -1 any */
 	struct rte_mempool *mp;	/**< mbufs for wire packets */
 	enum ifcsw_qctl_kind qctl;	/**< queue or whole-device control */
+	/**
+	 * completion=ooo: packed queues hand each burst's buffers back out
+	 * of order (whole packets in reverse); split queues stay in order.
+	 */
+	bool ooo;
 };
 
 /** Device-wide counters of queue control, control threads only. */

@@ -15,6 +15,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,16 @@ ifcsw_dev_close(int vid)
 		dev->vq[qid].mring_used_iova = 0;
 	}
 	IFCSW_LOG(INFO, "%s: closed vid %d", dev->name, vid);
+	if (dev->hw.conf.ooo) {
+		uint64_t reordered = 0;
+
+		/* The queues are stopped: the counters are still. */
+		for (qid = 0; qid < IFCSW_MAX_QUEUES; qid++)
+			reordered += dev->hw.q[qid].stats.reordered;
+		IFCSW_LOG(INFO, "%s: completion=ooo: %" PRIu64 " used "
+			  "descriptors written out of order so far", dev->name,
+			  reordered);
+	}
 	pthread_mutex_unlock(&dev->lock);
 	return 0;
 }

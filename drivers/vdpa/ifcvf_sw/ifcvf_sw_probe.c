@@ -38,6 +38,7 @@
 #define IFCSW_ARG_MBUFS		"mbufs"
 #define IFCSW_ARG_QCTL		"queue_control"
 #define IFCSW_ARG_PACKED	"packed"
+#define IFCSW_ARG_COMPLETION	"completion"
 
 static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_QUEUES,
@@ -52,6 +53,7 @@ static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_MBUFS,
 	IFCSW_ARG_QCTL,
 	IFCSW_ARG_PACKED,
+	IFCSW_ARG_COMPLETION,
 	NULL,
 };
 
@@ -71,6 +73,7 @@ struct ifcsw_args {
 	uint32_t mbufs;
 	enum ifcsw_qctl_kind qctl;
 	bool packed;
+	bool ooo;
 };
 
 /* ---- devargs ------------------------------------------------------- */
@@ -188,6 +191,22 @@ arg_qctl(const char *key, const char *value, void *opaque)
 	return 0;
 }
 
+/* inorder: buffers complete as made available; ooo: packed, reordered. */
+static int
+arg_completion(const char *key, const char *value, void *opaque)
+{
+	if (strcmp(value, "inorder") == 0) {
+		*(bool *)opaque = false;
+	} else if (strcmp(value, "ooo") == 0) {
+		*(bool *)opaque = true;
+	} else {
+		IFCSW_LOG(ERR, "devarg %s=%s: expected inorder or ooo", key,
+			  value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	      struct ifcsw_args *a)
@@ -210,6 +229,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		{ IFCSW_ARG_MBUFS, arg_u32, &a->mbufs },
 		{ IFCSW_ARG_QCTL, arg_qctl, &a->qctl },
 		{ IFCSW_ARG_PACKED, arg_bool, &a->packed },
+		{ IFCSW_ARG_COMPLETION, arg_completion, &a->ooo },
 	};
 	unsigned int i;
 
@@ -226,7 +246,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		IFCSW_LOG(ERR, "%s: invalid devargs '%s'; valid keys: queues, "
 			  "socket, client, loopback, relay, relay_mode, "
 			  "relay_cpu, hw_cpu, polling, mbufs, queue_control, "
-			  "packed",
+			  "packed, completion",
 			  rte_vdev_device_name(vdev), params);
 		return -EINVAL;
 	}
@@ -242,6 +262,12 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	if (a->queues < 1 || a->queues > IFCSW_MAX_QUEUE_PAIRS) {
 		IFCSW_LOG(ERR, "devarg queues=%u: expected 1..%u", a->queues,
 			  IFCSW_MAX_QUEUE_PAIRS);
+		return -EINVAL;
+	}
+	/* Split queues complete in order: without packed it would be moot. */
+	if (a->ooo && !a->packed) {
+		IFCSW_LOG(ERR, "devarg completion=ooo: packed rings only "
+			  "(give packed=1); split queues complete in order");
 		return -EINVAL;
 	}
 	if (a->mbufs < 512) {
@@ -344,6 +370,7 @@ dev_init_hw(struct ifcsw_dev *dev, const struct ifcsw_args *a)
 		.cpu = a->hw_cpu,
 		.mp = dev->mp,
 		.qctl = a->qctl,
+		.ooo = a->ooo,
 	};
 
 	return ifcsw_hw_init(&dev->hw, &conf);
@@ -434,11 +461,13 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 			goto fail_socket;
 	}
 	rte_kvargs_free(kvlist);
-	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control%s",
+	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control%s%s",
 		  name, a.queues, a.loopback ? "loopback" : "wire port",
 		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode),
 		  a.qctl == IFCSW_QCTL_DEVICE ? "whole-device" : "per-queue",
-		  a.packed ? ", packed rings offered (direct I/O only)" : "");
+		  a.packed ? ", packed rings offered (direct I/O only)" : "",
+		  a.ooo ? ", packed queues complete out of order "
+		  "(split ones in order)" : "");
 	return 0;
 
 fail_socket:
@@ -505,4 +534,5 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_POLLING "=<0|1> "
 	IFCSW_ARG_MBUFS "=<n> "
 	IFCSW_ARG_QCTL "=<queue|device> "
-	IFCSW_ARG_PACKED "=<0|1>");
+	IFCSW_ARG_PACKED "=<0|1> "
+	IFCSW_ARG_COMPLETION "=<inorder|ooo>");

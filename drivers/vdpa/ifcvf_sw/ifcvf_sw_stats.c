@@ -35,6 +35,7 @@ static const struct {
 	{ "dma_faults", HS(dma_faults) },
 	{ "ring_errors", HS(ring_errors) },
 	{ "drops", HS(drops) },
+	{ "reordered", HS(reordered) },
 };
 
 struct ifcsw_dev *

@@ -292,11 +292,15 @@ wire_drain(void)
 
 /*
  * Frames of every layout through TX and back through RX, round after
- * round, until both rings have wrapped at least twice.
+ * round, until both rings have wrapped at least twice. Out of order
+ * (hw.conf.ooo), each burst's buffers come back whole packets in
+ * reverse, at exactly the positions in-order completion uses.
  */
 static void
 case_roundtrip(uint32_t features, uint32_t buflen, uint32_t pkt_len)
 {
+	bool ooo = hw.conf.ooo;
+	uint64_t reordered = 0;
 	bool mrg = features & IFCSW_HWQ_F_MRG_RXBUF;
 	bool ind = features & IFCSW_HWQ_F_INDIRECT;
 	uint16_t nbuf = mrg ? (HL + pkt_len + buflen - 1) / buflen : 1;
@@ -307,6 +311,7 @@ case_roundtrip(uint32_t features, uint32_t buflen, uint32_t pkt_len)
 	pdrv_setup(&tx, 1, features, 0);
 	for (round = 0; round < 48; round++) {
 		unsigned int n = 1 + round % 3;
+		uint16_t first_id = tx.next_id;
 
 		for (i = 0; i < n * nbuf; i++)
 			rx_post(&rx, buflen, i % 2, ind && i % 3 == 1);
@@ -316,15 +321,22 @@ case_roundtrip(uint32_t features, uint32_t buflen, uint32_t pkt_len)
 		CHECK_EQ(ifcsw_dp_tx(tx.q, 64), n);
 		CHECK_EQ(ifcsw_dp_rx(rx.q, 64), n);
 		for (i = 0; i < n; i++) {
+			unsigned int k = ooo ? n - 1 - i : i;
 			uint16_t id;
 			uint32_t len;
 
 			CHECK(pdrv_used(&tx, &id, &len));
+			CHECK_EQ(id, (first_id + k) % PRING);
 			CHECK_EQ(len, 0);
-			rx_check(&rx, pkt_len + i, seed + i, nbuf);
+			/* The wire has them in order; RX reverses again. */
+			rx_check(&rx, pkt_len + k, seed + k, nbuf);
 		}
 		seed += n;
-		/* In order, nothing in flight: device and driver agree. */
+		/* Two packets or more in a burst: some moved. */
+		if (ooo && n > 1)
+			CHECK(tx.q->stats.reordered > reordered);
+		reordered = tx.q->stats.reordered;
+		/* Nothing in flight: device and driver agree. */
 		CHECK_EQ(tx.q->regs.last_avail_idx, tx.avail);
 		CHECK_EQ(tx.q->regs.avail_wrap, tx.avail_wrap);
 		CHECK_EQ(tx.q->regs.last_used_idx, tx.used);
@@ -337,7 +349,12 @@ case_roundtrip(uint32_t features, uint32_t buflen, uint32_t pkt_len)
 	CHECK_EQ(tx.q->stats.dma_faults + rx.q->stats.dma_faults, 0);
 	CHECK_EQ(rx.q->stats.drops, 0);
 	CHECK_EQ(rx.q->stats.packets, seed);
+	if (ooo)
+		CHECK(rx.q->stats.reordered > 0);
+	else
+		CHECK_EQ(tx.q->stats.reordered + rx.q->stats.reordered, 0);
 }
+
 
 /*
  * Stop in the middle of a burst (budget), with a chain straddling the
@@ -370,8 +387,11 @@ case_stop_start(void)
 	CHECK_EQ(tx.q->regs.last_avail_idx, 11);
 	CHECK_EQ(tx.q->regs.avail_wrap, false);
 	for (i = 0; i < 5; i++) {
+		/* Out of order: each burst (2, then 3) reversed. */
+		static const uint16_t ooo_id[5] = { 1, 0, 4, 3, 2 };
+
 		CHECK(pdrv_used(&tx, &id, &len));
-		CHECK_EQ(id, i);
+		CHECK_EQ(id, hw.conf.ooo ? ooo_id[i] : i);
 	}
 	CHECK(!pdrv_used(&tx, &id, &len));
 	CHECK_EQ(rte_ring_count(wire), 5);
@@ -567,6 +587,135 @@ case_start(void)
 	ifcsw_hw_fini(&h);
 }
 
+/*
+ * completion=ooo, exactly. After one chain at PRING - 6 (id 0), five TX
+ * chains of 3, 1, 2, 3, 1 descriptors from slot PRING - 5 (so the burst
+ * wraps) come back as ids 5, 4, 3, 2, 1 at slots PRING - 5, PRING - 4,
+ * PRING - 1, 1, 2: each at the used position, which then moves by its
+ * chain's length; the chains' other slots are not written. In order,
+ * id 3 would land on the same slot (4 of 10), so 4 of 5 count as
+ * reordered. A driver DESC event inside the burst interrupts once, one
+ * past it none, as in order.
+ */
+static void
+case_ooo_exact(void)
+{
+	static const unsigned int layout[5] = { 2, 0, 1, 2, 0 };
+	static const struct {
+		uint16_t pos, id;
+		bool wrap;
+	} want[5] = {
+		{ PRING - 5, 5, true }, { PRING - 4, 4, true },
+		{ PRING - 1, 3, true }, { 1, 2, false }, { 2, 1, false },
+	};
+	struct vring_packed_desc before[PRING];
+	struct pdrv d;
+	unsigned int i, s;
+	uint16_t id;
+	uint32_t len;
+
+	pdrv_setup(&d, 1, PF | IFCSW_HWQ_F_EVENT_IDX, PRING - 6);
+	irqs_taken(&d);
+	d.drv_ev->flags = VRING_PACKED_EVENT_FLAG_DESC;
+	/* Slot 0 of the next lap (wrap 0). */
+	d.drv_ev->off_wrap = 0;
+	/* One alone: the first interrupt in DESC mode, as vhost does. */
+	tx_post(&d, 100, 0, 0, false);
+	CHECK_EQ(ifcsw_dp_tx(d.q, 64), 1);
+	CHECK_EQ(irqs_taken(&d), 1);
+	CHECK(pdrv_used(&d, &id, &len));
+	CHECK_EQ(id, 0);
+	CHECK_EQ(d.q->stats.reordered, 0);
+	for (i = 0; i < 5; i++)
+		tx_post(&d, 100, 1 + i, layout[i], false);
+	memcpy(before, d.ring, sizeof(before));
+	CHECK_EQ(ifcsw_dp_tx(d.q, 64), 5);
+	/* The burst went from PRING - 5 to 5 of the next lap: past 0. */
+	CHECK_EQ(irqs_taken(&d), 1);
+	CHECK_EQ(d.q->regs.last_avail_idx, 5);
+	CHECK_EQ(d.q->regs.last_used_idx, 5);
+	CHECK(!d.q->regs.avail_wrap && !d.q->regs.used_wrap);
+	CHECK_EQ(d.q->stats.reordered, 4);
+	for (s = 0; s < PRING; s++) {
+		const struct vring_packed_desc *e = &d.ring[s];
+
+		for (i = 0; i < 5 && want[i].pos != s; i++)
+			;
+		if (i == 5) {	/* not a used position: untouched */
+			CHECK(memcmp(e, &before[s], sizeof(*e)) == 0);
+			continue;
+		}
+		CHECK_EQ(e->id, want[i].id);
+		CHECK_EQ(e->len, 0);
+		CHECK_EQ(e->flags & (F_AVAIL | F_USED),
+			 want[i].wrap ? F_AVAIL | F_USED : 0);
+	}
+	for (i = 0; i < 5; i++) {
+		CHECK(pdrv_used(&d, &id, &len));
+		CHECK_EQ(id, want[i].id);
+	}
+	CHECK(!pdrv_used(&d, &id, &len));
+	CHECK_EQ(d.used, 5);
+	CHECK_EQ(d.used_wrap, false);
+	/* The next burst goes from 5 to 6, past no event: no interrupt. */
+	tx_post(&d, 100, 6, 0, false);
+	CHECK_EQ(ifcsw_dp_tx(d.q, 64), 1);
+	CHECK_EQ(irqs_taken(&d), 0);
+	CHECK(pdrv_used(&d, &id, &len));
+	CHECK_EQ(id, 6);
+	CHECK_EQ(d.q->stats.reordered, 4);
+	/* The wire has the frames in the order they were made available. */
+	for (i = 0; i < 7; i++) {
+		struct rte_mbuf *m = NULL;
+
+		CHECK_EQ(rte_ring_dequeue(wire, (void **)&m), 0);
+		if (m == NULL)
+			break;
+		CHECK_EQ(rte_pktmbuf_mtod(m, uint8_t *)[12],
+			 (uint8_t)(i + 12 * 13));
+		rte_pktmbuf_free(m);
+	}
+	wire_drain();
+}
+
+static void
+case_ooo_full_ring(void)
+{
+	struct pdrv tx, rx;
+	unsigned int i;
+	uint16_t id;
+	uint32_t len;
+
+	pdrv_setup(&rx, 0, PF, 7);
+	pdrv_setup(&tx, 1, PF, 7);
+	for (i = 0; i < PRING; i++) {
+		rx_post(&rx, 2048, false, false);
+		tx_post(&tx, 64, i, 0, false);
+	}
+	CHECK_EQ(ifcsw_dp_tx(tx.q, 64), PRING);
+	CHECK_EQ(ifcsw_dp_rx(rx.q, 64), PRING);
+	for (i = 0; i < PRING; i++) {
+		unsigned int k = i < 32 ? 31 - i : PRING - 1 - (i - 32);
+
+		CHECK(pdrv_used(&tx, &id, &len));
+		CHECK_EQ(id, k);
+		rx_check(&rx, 64, k, 1);
+	}
+	CHECK(!pdrv_used(&tx, &id, &len) && !pdrv_used(&rx, &id, &len));
+	/* A full lap from 7: back at 7, wrap flipped, on both sides. */
+	CHECK_EQ(tx.q->regs.last_used_idx, 7);
+	CHECK_EQ(tx.q->regs.used_wrap, false);
+	CHECK_EQ(tx.used, 7);
+	CHECK_EQ(tx.used_wrap, false);
+	CHECK_EQ(rx.q->regs.last_used_idx, 7);
+	CHECK_EQ(rx.q->regs.used_wrap, false);
+	CHECK_EQ(rx.used, 7);
+	CHECK_EQ(rx.used_wrap, false);
+	/* Every one moved but none: 32 and 8 are even. */
+	CHECK_EQ(tx.q->stats.reordered, PRING);
+	CHECK_EQ(rx.q->stats.reordered, PRING);
+}
+
 void
 test_packed(void)
 {
@@ -598,6 +747,19 @@ test_packed(void)
 	case_malformed();
 	case_notify();
 	case_start();
+
+	/* completion=ooo: the same round trips, then exact placements. */
+	hw.conf.ooo = true;
+	case_roundtrip(PF, 2048, 200);
+	case_roundtrip(PF | IFCSW_HWQ_F_INDIRECT, 2048, 1000);
+	case_roundtrip(PF | IFCSW_HWQ_F_MRG_RXBUF, 256, 600);
+	case_roundtrip(PF | IFCSW_HWQ_F_MRG_RXBUF | IFCSW_HWQ_F_INDIRECT |
+		       IFCSW_HWQ_F_EVENT_IDX, 256, 600);
+	case_stop_start();
+	case_notify();
+	case_ooo_exact();
+	case_ooo_full_ring();
+	hw.conf.ooo = false;
 
 	close(hw.q[0].regs.irq_fd);
 	close(hw.q[1].regs.irq_fd);
