@@ -279,9 +279,9 @@ do_switchover() {
 # unavailable time and the device total (first queue stopped to last
 # running again); lm_probe.py gives p50/p99/max over all switches. The
 # guest checks every frame: loss, duplicates, misrouting, corruption.
-# SWITCHSCALE_PACKETS (over all queues; default 1.5 M at 1 pair, 7 M at
-# 4, 9 M at 8) sets the run's length: 5-10 s of traffic, over 1,000
-# switches per direction and configuration on this machine (the JSON
+# SWITCHSCALE_PACKETS (over all queues; default 4 M at 1 pair, 24 M at
+# 4 and 8) sets the run's length: 5-15 s of traffic on a quiet machine,
+# over 1,000 switches per direction and configuration here (the JSON
 # gives n); SWITCHSCALE_Q and SWITCHSCALE_QCTL narrow the matrix.
 do_switchscale() {
 	local q qctl sw gline pkts
@@ -290,9 +290,8 @@ do_switchscale() {
 		for q in ${SWITCHSCALE_Q:-1 4 8}; do
 			[ "$QUICK" = 1 ] && [ "$q" != 4 ] && continue
 			case $q in
-			1) pkts=1500000 ;;
-			4) pkts=7000000 ;;
-			*) pkts=9000000 ;;
+			1) pkts=4000000 ;;
+			*) pkts=24000000 ;;
 			esac
 			pkts=${SWITCHSCALE_PACKETS:-$pkts}
 			[ "$QUICK" = 1 ] && pkts=20000
