@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Install what vdpa-relay needs on Debian 12 and fetch DPDK's driver-SDK
-# headers from the Debian source package of exactly the installed DPDK.
+# Install what vdpa-relay needs on Debian 12 (bookworm, DPDK 22.11) or
+# Debian 13 (trixie, DPDK 24.11) and fetch DPDK's driver-SDK headers from
+# the Debian source package of exactly the installed DPDK. With
+# e2e or all on Debian 12 it also puts QEMU 10.0 from bookworm-backports
+# under build/qemu10 (scripts/qemu10.sh), beside the system's QEMU 7.2.
 # Idempotent: a second run only checks.
 #
 # The driver-SDK headers (vdpa_driver.h, bus_vdev_driver.h, dev_driver.h)
@@ -20,12 +23,20 @@ PKGS_BASE="dpdk dpdk-dev libdpdk-dev libnuma-dev meson ninja-build pkg-config
 	gcc dpkg-dev python3-pyelftools xz-utils iproute2 procps"
 PKGS_E2E="qemu-system-x86 busybox-static cpio kmod iputils-ping python3 libc6-dev"
 PKGS_BENCH="valgrind gnuplot-nox"
-PKGS_FUZZ="clang libclang-rt-14-dev"
 
 die() { echo "setup: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (apt-get and DPDK tests need it)"
-[ -r /etc/debian_version ] || die "this script supports Debian 12 only"
+[ -r /etc/os-release ] || die "this script supports Debian 12 and 13 only"
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+case "$codename" in
+bookworm|trixie) ;;
+*) die "this script supports Debian 12 (bookworm) and 13 (trixie) only, not '$codename'" ;;
+esac
+case "$codename" in
+bookworm)	PKGS_FUZZ="clang libclang-rt-14-dev" ;;
+trixie)		PKGS_FUZZ="clang libclang-rt-19-dev" ;;
+esac
 
 want="$PKGS_BASE"
 case "$WITH" in
@@ -58,12 +69,13 @@ if [ -n "$missing" ]; then
 fi
 
 # --- DPDK driver-SDK headers -------------------------------------------
+fetch_sdk() {
 dpdk_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev)
 upstream_ver=$(pkg-config --modversion libdpdk)
 
 if [ -f "$SDK_DIR/DEBIAN_VERSION" ] &&
    [ "$(cat "$SDK_DIR/DEBIAN_VERSION")" = "$dpdk_ver" ]; then
-	exit 0
+	return 0
 fi
 
 # apt-get source needs a deb-src entry; add one matching the deb entries.
@@ -73,13 +85,13 @@ if ! apt-get source --print-uris -qq "dpdk=$dpdk_ver" >/dev/null 2>&1; then
 	cat >"$src" <<SRC
 Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
+Suites: $codename $codename-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb-src
 URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
+Suites: $codename-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
@@ -89,8 +101,14 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get source -qq --download-only "dpdk=$dpdk_ver" >/dev/null 2>&1) ||
-	die "cannot download the source package dpdk=$dpdk_ver; the installed libdpdk-dev must match a source package in the archive"
+# Exit 3: the archive lacks it (scripts/deb13.sh reports that as blocked).
+if ! (cd "$work" && apt-get source -qq --download-only "dpdk=$dpdk_ver" \
+	>/dev/null 2>&1); then
+	echo "setup: cannot download the source package dpdk=$dpdk_ver;" \
+	     "the installed libdpdk-dev must match a source package in" \
+	     "the archive" >&2
+	exit 3
+fi
 (cd "$work" && dpkg-source -q -x dpdk_*.dsc src >/dev/null 2>&1) ||
 	die "cannot unpack the dpdk $dpdk_ver source package"
 
@@ -108,3 +126,10 @@ done
 echo "$src_ver" >"$SDK_DIR/VERSION"
 echo "$dpdk_ver" >"$SDK_DIR/DEBIAN_VERSION"
 echo "setup: DPDK $src_ver driver-SDK headers in $SDK_DIR"
+}
+fetch_sdk
+
+# --- QEMU 10.0 beside 7.2 (Debian 12) -----------------------------------
+case "$WITH:$codename" in
+e2e:bookworm|all:bookworm) "$ROOT/scripts/qemu10.sh" ;;
+esac

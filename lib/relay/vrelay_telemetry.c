@@ -19,6 +19,7 @@
 #include <rte_telemetry.h>
 #include <rte_vdpa.h>
 
+#include "vrelay_dpdk_compat.h"
 #include "vrelay_vhost_private.h"
 
 /* Driver counters read per queue: more than any driver has. */
@@ -74,7 +75,7 @@ tel_add_device_stats(struct rte_tel_data *q, const char *dev, uint16_t qid)
 		name = names[vals[i].id].name;
 		/* The relay's are added from the table, once. */
 		if (!is_relay_counter(name))
-			rte_tel_data_add_dict_u64(q, name, vals[i].value);
+			rte_tel_data_add_dict_uint(q, name, vals[i].value);
 	}
 }
 
@@ -93,7 +94,7 @@ tel_add_queue(struct rte_tel_data *d, struct vrelay_vhost *v, uint16_t qid)
 	rte_tel_data_add_dict_string(q, "mode", vrelay_qmode_to_str(qi.mode));
 	tel_add_device_stats(q, v->name, qid);
 	for (i = 0; i < vrelay_vhost_counter_count(); i++)
-		rte_tel_data_add_dict_u64(q, vrelay_vhost_counter_name(i),
+		rte_tel_data_add_dict_uint(q, vrelay_vhost_counter_name(i),
 					  vrelay_vhost_counter_value(&qi, i));
 	snprintf(name, sizeof(name), "q%u", qid);
 	rte_tel_data_add_dict_container(d, name, q, 0);
@@ -120,11 +121,11 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 				     vrelay_mode_to_str(info.mode));
 	rte_tel_data_add_dict_int(d, "logging", info.logging);
 	rte_tel_data_add_dict_int(d, "vid", info.vid);
-	rte_tel_data_add_dict_u64(d, "switches", info.switches);
-	rte_tel_data_add_dict_u64(d, "last_switch_ns", info.last_switch_ns);
-	rte_tel_data_add_dict_u64(d, "last_switch_total_ns",
-				  info.last_switch_total_ns);
-	rte_tel_data_add_dict_u64(d, "relay_cpu_ns", info.relay_cpu_ns);
+	rte_tel_data_add_dict_uint(d, "switches", info.switches);
+	rte_tel_data_add_dict_uint(d, "last_switch_ns", info.last_switch_ns);
+	rte_tel_data_add_dict_uint(d, "last_switch_total_ns",
+				   info.last_switch_total_ns);
+	rte_tel_data_add_dict_uint(d, "relay_cpu_ns", info.relay_cpu_ns);
 	for (qid = 0; qid < info.nb_queues; qid++)
 		tel_add_queue(d, v, qid);
 	return 0;

@@ -34,11 +34,13 @@
 #include <rte_common.h>
 #include <rte_vhost.h>
 
+#include "vrelay_dpdk_compat.h"
 #include "vrelay_vhost_private.h"
 #include "vrelay_rtelog.h"
 
 /* vhost-user request codes (vhost-user specification). */
 #define VRELAY_VHOST_USER_SET_LOG_BASE 6
+#define VRELAY_VHOST_USER_SET_VRING_KICK 12
 
 /* Give ourselves a mapping of the log that vhost cannot unmap. */
 static void *
@@ -167,6 +169,90 @@ msg_request(const void *msg)
 	return request;
 }
 
+/*
+ * Messages that vhost >= 23.03 handles without the queues' access locks
+ * once the vDPA device is configured, and then aborts the whole process
+ * on (VRELAY_VHOST_LATE_KICK_PANICS): a SET_VRING_KICK (a queue set up
+ * late) and a SET_MEM_TABLE that changes the table. Fail them instead;
+ * the frontend gets a NACK or loses the connection, as for any refused
+ * message. The payload follows request, flags and size (3 x u32).
+ */
+#define VRELAY_VHOST_USER_SET_MEM_TABLE 5
+#define VRELAY_MSG_PAYLOAD 12
+
+static bool
+mem_table_changes(int vid, const void *msg)
+{
+	const char *p = (const char *)msg + VRELAY_MSG_PAYLOAD;
+	struct rte_vhost_memory *mem = NULL;
+	uint32_t n, i;
+	bool changed;
+
+	if (rte_vhost_get_mem_table(vid, &mem) != 0 || mem == NULL)
+		return false;	/* no table yet: vhost takes the new one */
+	memcpy(&n, p, sizeof(n));
+	changed = n != mem->nregions;
+	for (i = 0; !changed && i < n; i++) {
+		uint64_t r[3];	/* guest_phys_addr, memory_size, userspace_addr */
+
+		memcpy(r, p + 8 + i * 32, sizeof(r));
+		changed = r[0] != mem->regions[i].guest_phys_addr ||
+			  r[1] != mem->regions[i].size ||
+			  r[2] != mem->regions[i].guest_user_addr;
+	}
+	free(mem);
+	return changed;
+}
+
+/*
+ * vhost does not close the file descriptors of a message its pre-handler
+ * failed: close them here (struct vhu_msg_context: the message, then
+ * int fds[8] and int fd_num; VRELAY_VHOST_MSG_FDS).
+ */
+static void
+msg_close_fds(void *msg)
+{
+	int fds[8], n, i;
+
+	memcpy(&n, (char *)msg + VRELAY_VHOST_MSG_FD_NUM, sizeof(n));
+	if (n <= 0 || n > 8)
+		return;
+	memcpy(fds, (char *)msg + VRELAY_VHOST_MSG_FDS, n * sizeof(int));
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	n = 0;
+	memcpy((char *)msg + VRELAY_VHOST_MSG_FD_NUM, &n, sizeof(n));
+}
+
+static enum rte_vhost_msg_result
+unlocked_msg_refuse(struct vrelay_vhost *v, int vid, void *msg)
+{
+	uint32_t req = msg_request(msg);
+	uint64_t payload;
+
+	if (!VRELAY_VHOST_LATE_KICK_PANICS || v->state == VRELAY_DSTATE_IDLE)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (req == VRELAY_VHOST_USER_SET_VRING_KICK) {
+		memcpy(&payload, (const char *)msg + VRELAY_MSG_PAYLOAD,
+		       sizeof(payload));
+		VRELAY_LOG(ERR, "%s: queue %u: SET_VRING_KICK while the device "
+			   "is configured refused (this DPDK's vhost cannot "
+			   "take it)", v->name, (unsigned int)(payload & 0xff));
+		msg_close_fds(msg);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	if (req == VRELAY_VHOST_USER_SET_MEM_TABLE &&
+	    mem_table_changes(vid, msg)) {
+		VRELAY_LOG(ERR, "%s: SET_MEM_TABLE changing the table while the "
+			   "device is configured refused (this DPDK's vhost "
+			   "cannot take it)", v->name);
+		msg_close_fds(msg);
+		return RTE_VHOST_MSG_RESULT_ERR;
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
+
 /* Mirror the log into a private bitmap while vhost swaps it. */
 static enum rte_vhost_msg_result
 log_mirror_start(struct vrelay_vhost *v)
@@ -221,6 +307,8 @@ relay_pre_msg(int vid, void *msg)
 	log_unmirror_after_failure(v);
 	if (msg_request(msg) == VRELAY_VHOST_USER_SET_LOG_BASE)
 		res = log_mirror_start(v);
+	else
+		res = unlocked_msg_refuse(v, vid, msg);
 	pthread_mutex_unlock(&v->lock);
 	return res;
 }

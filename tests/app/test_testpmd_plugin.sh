@@ -89,7 +89,7 @@ tp_start() {
 	"${PLUGIN_ENV[@]}" "${ASAN_ENV[@]}" stdbuf -oL -eL "$TESTPMD" --lcores 0@0,1@0 --no-huge -m 512 --no-pci \
 		--file-prefix "$IT_FILE_PREFIX" -d "$PLUGIN" \
 		--vdev "ifcvf_sw0,$devargs" -- --forward-mode=macswap -a \
-		--stats-period 0 --total-num-mbufs 8192 --rxq=2 --txq=2 \
+		--total-num-mbufs 8192 --rxq=2 --txq=2 \
 		<"$fifo" >"$TP_LOG" 2>&1 &
 	TP_PID=$!
 	IT_PIDS+=("$TP_PID")

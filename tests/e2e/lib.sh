@@ -39,6 +39,11 @@ E2E_GUEST_RAM_KB=${E2E_GUEST_RAM_KB:-262136}
 # or packed (packed=on on the NIC, ifcvf_sw devarg packed=1). DPDK's
 # net_vhost takes either.
 E2E_RING=${E2E_RING:-split}
+# The QEMU to run (VDPA_E2E_QEMU: e.g. build/qemu10/qemu-system-x86_64,
+# scripts/qemu10.sh), and the NIC's MSI-X vectors: 0 by default, since
+# QEMU 7.2 under TCG crashes on vhost-user virtio-net with MSI-X.
+E2E_QEMU=${VDPA_E2E_QEMU:-qemu-system-x86_64}
+E2E_NIC_VECTORS=${E2E_NIC_VECTORS:-0}
 E2E_GUEST_RAM_BYTES=$((E2E_GUEST_RAM_KB << 10))
 E2E_TMP=$(mktemp -d /tmp/vdpa-e2e.XXXXXX)
 E2E_PIDS=()
@@ -224,8 +229,8 @@ e2e_qmp() {
 
 # e2e_qemu_start NAME HOST [incoming]: a QEMU whose NIC is host HOST's
 # backend. TCG only (KVM hangs on these machines); memfd shared memory
-# for vhost-user; vectors=0 because QEMU 7.2 under TCG crashes with
-# MSI-X on vhost-user virtio-net; romfile= because no option ROM is
+# for vhost-user; vectors=$E2E_NIC_VECTORS (0 unless asked: QEMU 7.2
+# under TCG crashes with MSI-X on vhost-user virtio-net); romfile= because no option ROM is
 # needed to boot a -kernel guest; packed=on|off after E2E_RING.
 e2e_qemu_start() {
 	local name=$1 h=$2 incoming=${3:-} extra=() packed=off
@@ -235,7 +240,7 @@ e2e_qemu_start() {
 	# Paused on arrival when the caller compares guest RAM first.
 	[ -n "$incoming" ] && [ -n "${E2E_RAMCMP:-}" ] && extra+=(-S)
 	rm -f "$E2E_TMP/migrate.sock" "$E2E_TMP/qemu-$name.qmp"
-	e2e_spawn "$E2E_TMP/qemu-$name.log" qemu-system-x86_64 \
+	e2e_spawn "$E2E_TMP/qemu-$name.log" "$E2E_QEMU" \
 		-name "e2e-$name" -accel tcg,tb-size=64 \
 		-machine pc,memory-backend=mem -m "${E2E_GUEST_RAM_KB}K" -smp 1 \
 		-object memory-backend-memfd,id=mem,size=${E2E_GUEST_RAM_KB}K,share=on \
@@ -245,7 +250,7 @@ e2e_qemu_start() {
 		-serial "file:$E2E_TMP/qemu-$name.console" \
 		-chardev "socket,id=vu,path=$E2E_TMP/vhost-$h.sock" \
 		-netdev vhost-user,id=n0,chardev=vu \
-		-device "virtio-net-pci,id=nic0,netdev=n0,vectors=0,packed=$packed,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
+		-device "virtio-net-pci,id=nic0,netdev=n0,vectors=$E2E_NIC_VECTORS,packed=$packed,mac=$E2E_GUEST_MAC,romfile=${E2E_NIC_OPTS:-}" \
 		-qmp "unix:$E2E_TMP/qemu-$name.qmp,server=on,wait=off" \
 		"${extra[@]}"
 	E2E_QEMU_PID[$name]=$E2E_LAST_PID

@@ -30,8 +30,8 @@ E2E_UDP_SEND=$(realpath "${3:?}")
 UDP_CHECK=${4:-}
 E2E_SRC=$(dirname "$(realpath "$0")")
 E2E_GUEST=$BUILD_ROOT/e2e-guest
-E2E_LOGDIR=$BUILD_ROOT/e2e-logs
-RESULTS=$BUILD_ROOT/e2e-results
+E2E_LOGDIR=${E2E_RESULTS:-$BUILD_ROOT/e2e}-logs
+RESULTS=${E2E_RESULTS:-$BUILD_ROOT/e2e-results}
 SCENARIOS=${E2E_SCENARIOS:-a b c d e base neg packed}
 PPS=${E2E_PPS:-2000}
 # Migration of an idle 256 MB TCG guest takes 1-3 s: stream long enough
@@ -44,8 +44,8 @@ MAX_ANNOUNCE_MS=${E2E_MAX_ANNOUNCE_MS:-1000}
 skip() { echo "e2e: SKIP: $*" >&2; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
-command -v qemu-system-x86_64 >/dev/null ||
-	skip "qemu-system-x86 is not installed (scripts/setup.sh e2e)"
+command -v "${VDPA_E2E_QEMU:-qemu-system-x86_64}" >/dev/null ||
+	skip "${VDPA_E2E_QEMU:-qemu-system-x86_64} is not installed (scripts/setup.sh e2e)"
 for t in ping busybox cpio depmod dpdk-testpmd; do
 	command -v "$t" >/dev/null || { echo "e2e: missing $t" >&2; exit 1; }
 done

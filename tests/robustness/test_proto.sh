@@ -38,8 +38,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 RSS_SLACK_KB=${ROB_RSS_SLACK_KB:-8192}
 # The error a ring that does not fit guest memory must produce: it names
-# the queue (driver "queue 3" or relay ".../q3") and guest memory.
-RING_ERR='(queue 3|/q3)\b.*(guest memory|outside|not fit)'
+# the queue (driver "queue 3" or relay ".../q3") and guest memory; with
+# DPDK >= 23.03 the relay refuses the late SET_VRING_KICK that would set
+# the ring up (vhost would abort the process on it), and says so.
+RING_ERR='(queue 3|/q3)\b.*(guest memory|outside|not fit|SET_VRING_KICK .* refused)'
 
 # Keep ASan's quarantine small so RSS means something (no effect
 # without ASan).

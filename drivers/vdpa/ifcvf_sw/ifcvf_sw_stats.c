@@ -20,6 +20,7 @@
 #include <vdpa_driver.h>
 
 #include "ifcvf_sw.h"
+#include "vrelay_dpdk_compat.h"
 #include "ifcvf_sw_log.h"
 
 #define HS(field) offsetof(struct ifcsw_hwq_stats, field)
@@ -148,11 +149,11 @@ tel_hw(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "hw_control",
 				     ifcsw_whole_device(dev) ? "device" :
 				     "queue");
-	rte_tel_data_add_dict_u64(d, "dev_stops", cs.dev_stops);
-	rte_tel_data_add_dict_u64(d, "dev_starts", cs.dev_starts);
-	rte_tel_data_add_dict_u64(d, "dev_parked", cs.dev_parked);
-	rte_tel_data_add_dict_u64(d, "regs_refused", cs.regs_refused);
-	rte_tel_data_add_dict_u64(d, "unlogged_starts", unlogged);
+	rte_tel_data_add_dict_uint(d, "dev_stops", cs.dev_stops);
+	rte_tel_data_add_dict_uint(d, "dev_starts", cs.dev_starts);
+	rte_tel_data_add_dict_uint(d, "dev_parked", cs.dev_parked);
+	rte_tel_data_add_dict_uint(d, "regs_refused", cs.regs_refused);
+	rte_tel_data_add_dict_uint(d, "unlogged_starts", unlogged);
 	return 0;
 }
 
