@@ -38,7 +38,7 @@ set output "$IMG/switchover-queues.png"
 set multiplot layout 2,2 title "Switchover vs queue pairs: 64 B, window 32, relay on/off every 2 ms (one-by-one = before, batch = after)"
 set xlabel "queue pairs (2 queues each)"; set ylabel "us"
 set logscale y; set grid; set xtics (1, 4, 8); set xrange [0.5:8.5]
-set key top left
+set key top left font ",8" samplen 2
 do for [qctl in "queue device"] {
   do for [d in "to_relay to_direct"] {
     set title sprintf("queue_control=%s, %s", qctl, d)
