@@ -51,7 +51,7 @@ usage(const char *prog)
 	       "  --packed             offer packed virtqueues "
 	       "(VIRTIO_F_RING_PACKED)\n"
 	       "  --relay MODE         relay engine: epoll | poll | auto "
-	       "(default epoll)\n"
+	       "(default auto: adaptive)\n"
 	       "  --relay-policy P     when to relay: auto (while the "
 	       "hypervisor logs) | on | off\n"
 	       "  --uplink U           loopback (default) or the name of an "
@@ -438,7 +438,7 @@ lm_defaults(struct vdpa_lm *lm)
 {
 	memset(lm, 0, sizeof(*lm));
 	lm->queues = 1;
-	strcpy(lm->relay_mode, "epoll");
+	strcpy(lm->relay_mode, "auto");
 	strcpy(lm->relay_policy, "auto");
 	strcpy(lm->uplink, "loopback");
 	lm->relay_cpu = -1;

@@ -252,6 +252,13 @@ struct vrelay_queue {
 	 * sleeps on fds and so wants guest kicks and device interrupts.
 	 */
 	bool want_notify;
+	/*
+	 * Inside an engine pass: doorbells and guest interrupts the relay
+	 * paths decide on are noted in notify_pending and sent once, at
+	 * the end of the pass (vrelay_queue_notify_flush()).
+	 */
+	bool defer_notify;
+	uint8_t notify_pending;		/* VRELAY_PENDING_* */
 
 	int state;			/* enum vrelay_queue_state, atomic */
 
@@ -279,6 +286,28 @@ void *vrelay_mem_translate(const struct vrelay_mem *mem, uint64_t gpa,
 			   uint64_t len);
 bool vrelay_mem_contains_hva(const struct vrelay_mem *mem, uint64_t hva,
 			     uint64_t len);
+
+/*
+ * vrelay_mem_contains() for the per-buffer checks of the data path: a
+ * buffer almost always lies in one region, found here inline; one that
+ * does not (it may straddle adjacent regions) takes the general walk.
+ */
+static inline bool
+vrelay_mem_contains_fast(const struct vrelay_mem *mem, uint64_t gpa,
+			 uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vrelay_mem_region *r = &mem->regions[i];
+
+		/* Subtractions only: a region may end at 2^64. */
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return true;
+	}
+	return vrelay_mem_contains(mem, gpa, len);
+}
 
 /* vrelay_queue.c: one descriptor's checks, whatever the format. */
 typedef int (*vrelay_wdesc_fn)(void *arg, uint64_t gpa, uint32_t len);
@@ -335,6 +364,10 @@ void vrelay_split_notify_apply(struct vrelay_queue *q);
 void vrelay_split_notify_peer(struct vrelay_queue *q, bool to_guest,
 			      uint16_t old, bool force);
 
+/* vrelay_engine.c: one engine pass over qs; true if any had work. */
+bool vrelay_engine_pass_queues(struct vrelay_queue *const *qs,
+			       unsigned int n);
+
 /* vrelay_log.c */
 uint64_t vrelay_log_ranges(struct vrelay_device *dev,
 			   struct vrelay_range *r, uint32_t n);
@@ -372,10 +405,13 @@ int vrelay_engine_detach_many(struct vrelay_engine *e,
 			      struct vrelay_queue **qs, unsigned int n,
 			      int *rets);
 bool vrelay_queue_arm(struct vrelay_queue *q);
+#define VRELAY_PENDING_CALL 1		/* interrupt the guest */
+#define VRELAY_PENDING_KICK 2		/* ring the device's doorbell */
+void vrelay_queue_notify(struct vrelay_queue *q, bool to_guest);
+void vrelay_queue_notify_flush(struct vrelay_queue *q);
 void vrelay_queue_set_notify(struct vrelay_queue *q, bool want);
 void vrelay_queue_get_qstate(const struct vrelay_queue *q,
 			     struct vrelay_qstate *s);
-void vrelay_queue_notify(struct vrelay_queue *q, bool to_guest);
 void vrelay_eventfd_signal(int fd);
 bool vrelay_eventfd_drain(int fd);
 

@@ -77,7 +77,7 @@ vrelay_chain_buffer(struct vrelay_queue *q, struct vrelay_chain_acc *acc,
 		    uint64_t addr, uint32_t len, bool writable,
 		    vrelay_wdesc_fn fn, void *arg)
 {
-	if (!vrelay_mem_contains(&q->dev->mem, addr, len))
+	if (!vrelay_mem_contains_fast(&q->dev->mem, addr, len))
 		return "buffer outside guest memory";
 	if (!writable) {
 		/* Virtio: device-readable descriptors come first. */
@@ -311,12 +311,23 @@ vrelay_queue_get_qstate(const struct vrelay_queue *q,
 	q->ops->get_state(q, s);
 }
 
-/* ---- eventfds ------------------------------------------------------- */
-
-/* Interrupt the guest (to_guest) or ring the device's doorbell, counted. */
+/*
+ * Notify a peer that asked for it (the format's notify_peer decided):
+ * to_guest, interrupt the guest; else ring the device's doorbell. Inside
+ * an engine pass only noted, and sent at its end: one doorbell and one
+ * interrupt per queue and pass, after all of the pass's work, so a
+ * device woken on the relay's CPU does not preempt the rest of the pass.
+ * The decision was taken right after publishing, past the barrier that
+ * makes it safe; sending it a pass later loses nothing.
+ */
 void
 vrelay_queue_notify(struct vrelay_queue *q, bool to_guest)
 {
+	if (q->defer_notify) {
+		q->notify_pending |= to_guest ? VRELAY_PENDING_CALL :
+						VRELAY_PENDING_KICK;
+		return;
+	}
 	if (to_guest) {
 		vrelay_eventfd_signal(q->guest_call_fd);
 		q->stats.guest_calls++;
@@ -325,6 +336,22 @@ vrelay_queue_notify(struct vrelay_queue *q, bool to_guest)
 		q->stats.device_kicks++;
 	}
 }
+
+/* Send what the pass noted, and stop deferring. */
+void
+vrelay_queue_notify_flush(struct vrelay_queue *q)
+{
+	uint8_t p = q->notify_pending;
+
+	q->defer_notify = false;
+	q->notify_pending = 0;
+	if (p & VRELAY_PENDING_CALL)
+		vrelay_queue_notify(q, true);
+	if (p & VRELAY_PENDING_KICK)
+		vrelay_queue_notify(q, false);
+}
+
+/* ---- eventfds ------------------------------------------------------- */
 
 void
 vrelay_eventfd_signal(int fd)

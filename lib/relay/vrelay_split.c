@@ -144,9 +144,10 @@ guest_used_write16(struct vrelay_queue *q, uint16_t *field, uint16_t val)
 /*
  * Tell the guest whether to kick us and the device whether to interrupt
  * us, as q->want_notify says. With EVENT_IDX an event index one behind
- * the shadow index means "not until the index wraps", which the next
- * pass moves again. The relay paths call this after each batch, to move
- * the event indices along with what they consumed.
+ * the shadow index means "not until the index wraps". While armed, the
+ * relay paths call this after each batch, to move the event indices
+ * along with what they consumed; while quiet they leave the suppression
+ * where set_notify put it (it needs no moving until 64 Ki entries).
  */
 void
 vrelay_split_notify_apply(struct vrelay_queue *q)

@@ -12,23 +12,54 @@
  * bound and log.
  */
 
+#include <string.h>
+
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
 
 /*
- * Check one head and record its chain in the slot table, with its
- * writable segments: the used side logs from them. twice: what a head
- * already in flight means, for the break reason.
+ * A chain of one direct descriptor (no NEXT, no INDIRECT): what virtio-net
+ * drivers post for nearly every TX frame and RX buffer. The same checks as
+ * the chain walk (vrelay_split_chain_walk(), vrelay_chain_buffer()), on
+ * the same one snapshot of the descriptor, without the walk's machinery:
+ * the buffer inside guest memory; a writable one recorded as the slot's
+ * only segment. @return 0, 1 if the chain is longer (walk it), or -EIO.
  */
 static int
-avail_take_head(struct vrelay_queue *q, uint16_t head, const char *twice)
+avail_take_single(struct vrelay_queue *q, uint16_t head)
+{
+	struct vrelay_slot *s = &q->slots[head];
+	struct vring_desc d;
+
+	/* One snapshot, as bytes: the guest may race with us. */
+	memcpy(&d, (const void *)&q->split.gdesc[head], sizeof(d));
+	if (d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT))
+		return 1;
+	if (!vrelay_mem_contains_fast(&q->dev->mem, d.addr, d.len))
+		return vrelay_queue_break(q, "buffer outside guest memory");
+	s->nseg = 0;
+	s->wlen = 0;
+	if (d.flags & VRING_DESC_F_WRITE) {
+		s->wlen = d.len;
+		if (d.len != 0) {
+			s->seg_gpa[0] = d.addr;
+			s->seg_len[0] = d.len;
+			s->nseg = 1;
+		}
+	}
+	s->inflight = 1;
+	q->inflight++;
+	return 0;
+}
+
+/* Any other chain: walk it (out of line: the fast path stays small). */
+static __attribute__((noinline)) int
+avail_take_walk(struct vrelay_queue *q, uint16_t head)
 {
 	struct vrelay_slot rec = { .nseg = 0 };
 	const char *why = NULL;
 	uint64_t wlen;
 
-	if (head < q->size && q->slots[head].inflight)
-		return vrelay_queue_break(q, twice);
 	if (vrelay_split_chain_walk(q, head, &wlen, vrelay_slot_record_seg,
 				    &rec, &why) != 0)
 		return vrelay_queue_break(q, why);
@@ -37,6 +68,27 @@ avail_take_head(struct vrelay_queue *q, uint16_t head, const char *twice)
 	q->slots[head].wlen = wlen > UINT32_MAX ? UINT32_MAX : wlen;
 	q->inflight++;
 	return 0;
+}
+
+/*
+ * Check one head and record its chain in the slot table, with its
+ * writable segments: the used side logs from them. twice: what a head
+ * already in flight means, for the break reason.
+ */
+static inline int
+avail_take_head(struct vrelay_queue *q, uint16_t head, const char *twice)
+{
+	int ret;
+
+	if (head < q->size) {
+		if (q->slots[head].inflight)
+			return vrelay_queue_break(q, twice);
+		ret = avail_take_single(q, head);
+		if (ret <= 0)
+			return ret;
+	}
+	/* A head out of range fails there, with its reason. */
+	return avail_take_walk(q, head);
 }
 
 /* Remember the chains the device fetched before the switch. */
@@ -96,8 +148,15 @@ vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	/* Mediated ring entries visible before mediated avail->idx. */
 	__atomic_store_n(&mavail->idx, q->split.last_avail, __ATOMIC_RELEASE);
 	q->stats.avail_relayed += n;
-	/* Move the guest's avail_event along with what we consumed. */
-	vrelay_split_notify_apply(q);
+	/*
+	 * Armed (want_notify): move the guest's avail_event along with what
+	 * we consumed. Quiet, the suppression set_notify wrote stays: flags
+	 * need no moving, and an event index one behind where the engine
+	 * went quiet asks for nothing until the index wraps (a spurious
+	 * kick per 64 Ki entries at most): no guest write, no log per batch.
+	 */
+	if (q->want_notify)
+		vrelay_split_notify_apply(q);
 	/* Ring the device's doorbell if it asked for it. */
 	vrelay_split_notify_peer(q, false, old, false);
 	return n;

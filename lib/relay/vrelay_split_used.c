@@ -208,8 +208,9 @@ vrelay_split_relay_used(struct vrelay_queue *q, unsigned int budget,
 	if (total == 0)
 		return 0;
 	q->stats.used_relayed += total;
-	/* Move the device's used_event along with what we consumed. */
-	vrelay_split_notify_apply(q);
+	/* Armed: move the device's used_event along (see the avail side). */
+	if (q->want_notify)
+		vrelay_split_notify_apply(q);
 	/* Interrupt the guest if it asked for it (or force_call). */
 	vrelay_split_notify_peer(q, true, old, force_call);
 	return total;

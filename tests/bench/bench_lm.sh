@@ -1,17 +1,27 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Throughput, relay CPU, idle CPU, switchover and scale of ifcvf_sw served
-# by vdpa-lm in loopback, with vu_guest (DPDK virtio-user) as the guest.
+# Throughput, CPU per packet, idle CPU, switchover and scale of ifcvf_sw
+# served by vdpa-lm in loopback, with vu_guest (DPDK virtio-user) as the
+# guest; and the same guest traffic through DPDK's software vhost datapath
+# (a net_vhost port in dpdk-testpmd, macswap, on CPU 0) as the baseline.
 #
 # Usage: bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
 #   WHAT: throughput idle switchover timeline scale switchscale
-#   (default: all but switchscale, which is long: see do_switchscale)
+#   (default: all but switchscale, which is long: see do_switchscale),
+#   and profile (perf samples of the relay thread; not in the default)
 #
 # Pinning (2 CPUs): vdpa-lm's main thread, the device thread and the relay
 # thread on CPU 0 (-l 0 --hw-cpu 0 --relay-cpu 0), every guest on CPU 1.
 # Relay figures are ratios to direct I/O measured in the same run, the
 # modes interleaved (rotated order) in every repetition.
+#
+# CPU per packet: each thread's CPU time (/proc/PID/task/*/schedstat, ns)
+# over the guest's traffic window, divided by the packets the guest got
+# back in it. A packet is one guest frame, which crosses the relay twice
+# (TX queue out, RX queue back). relay_*: the relay engine thread; hw_*:
+# the device thread (ifcvf_sw's; for net_vhost, testpmd's forwarding
+# lcore, rte-worker-1); proc_*: every thread of the process.
 #
 # Output: one JSON object per line in DIR/results.jsonl, a summary in
 # DIR/summary.json, and data files for doc/img plots (plot.sh).
@@ -106,7 +116,7 @@ start_lm() {
 		sleep 0.05
 	done
 	SAMPLES=$TMP/$PREFIX.cpu
-	$PROBE sample "$LM_PID" "$SAMPLES" 0.1 &
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
 	PIDS+=("$!")
 }
 
@@ -125,6 +135,46 @@ start_lm_dev() {
 		start_lm 1 "$q" --device ifcvf_sw0 "$@"
 }
 
+# start_vhost NDEV QUEUES: the baseline, DPDK's software vhost datapath:
+# dpdk-testpmd with one net_vhost port per socket, each forwarding to
+# itself (macswap, as ifcvf_sw's loopback does), its main and forwarding
+# lcores both on CPU 0. Sets the same variables as start_lm.
+TESTPMD=${TESTPMD:-dpdk-testpmd}
+start_vhost() {
+	local ndev=$1 queues=$2 i vdevs=()
+
+	SOCKS=()
+	for ((i = 0; i < ndev; i++)); do
+		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
+		vdevs+=(--vdev "net_vhost$i,iface=$TMP/socks/$SEQ.$i.sock,queues=$queues")
+	done
+	prefix vh
+	LM_PREFIX=$PREFIX
+	LM_LOG=$TMP/$PREFIX.log
+	# stdin held open: testpmd quits at EOF of its "Press enter" read.
+	[ -p "$TMP/vh.fifo" ] || mkfifo "$TMP/vh.fifo"
+	exec 7<>"$TMP/vh.fifo"
+	"$TESTPMD" --lcores 0@0,1@0 --no-huge -m 1024 --no-pci \
+		--file-prefix "$LM_PREFIX" --log-level=error "${vdevs[@]}" -- \
+		--forward-mode=macswap --port-topology=loop --nb-cores=1 \
+		--rxq="$queues" --txq="$queues" --total-num-mbufs=32768 \
+		<&7 >"$LM_LOG" 2>&1 &
+	LM_PID=$!
+	PIDS+=("$LM_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "${SOCKS[$((ndev - 1))]}" ] && break
+		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
+		sleep 0.05
+	done
+	SAMPLES=$TMP/$PREFIX.cpu
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
+	PIDS+=("$!")
+}
+
+have_vhost() {
+	command -v "$TESTPMD" >/dev/null
+}
+
 # guest_cmd SOCK QUEUES SIZE PACKETS: the vu_guest command line.
 guest_cmd() {
 	prefix g
@@ -136,7 +186,9 @@ guest_cmd() {
 }
 
 # run_guests QUEUES SIZE PACKETS: one guest per socket, all on CPU 1, in
-# parallel; sets PPS (sum), ELAPSED (max), T_END, GOK (all passed).
+# parallel; sets PPS (sum), ELAPSED (max), T_END, GOK (all passed), and
+# W_END, W_SECS: the traffic window (CLOCK_MONOTONIC) of all guests, from
+# their own clocks (the window of their teardown is not traffic).
 run_guests() {
 	local q=$1 size=$2 pkts=$3 i gp=() line
 
@@ -153,12 +205,23 @@ run_guests() {
 	T_END=$($PROBE now)
 	PPS=0
 	ELAPSED=0
+	W_END=$T_END
+	W_SECS=0
+	local ws=1e18 we=0
 	for ((i = 0; i < ${#SOCKS[@]}; i++)); do
 		line=$(grep '^{"result"' "$TMP/g.$i.out" | tail -1 || true)
 		[ -n "$line" ] || { GOK=0; tail -3 "$TMP/g.$i.out" >&2; continue; }
 		PPS=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["pps"]) + int(sys.argv[2]))' "$line" "$PPS")
 		ELAPSED=$(python3 -c 'import json,sys; print(max(float(json.loads(sys.argv[1])["elapsed_s"]), float(sys.argv[2])))' "$line" "$ELAPSED")
+		read -r ws we < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(min(r.get("mono_start",1e18),float(sys.argv[2])), max(r.get("mono_end",0),float(sys.argv[3])))' "$line" "$ws" "$we")
 	done
+	# Guests that print their window (vu_guest does); else up to T_END.
+	if python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < float(sys.argv[2]))' "$ws" "$we"; then
+		W_END=$we
+		W_SECS=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$ws" "$we")
+	else
+		W_SECS=$ELAPSED
+	fi
 }
 
 mode_opts() {
@@ -166,22 +229,40 @@ mode_opts() {
 	direct) echo "--relay-policy off" ;;
 	epoll) echo "--relay-policy on --relay epoll" ;;
 	poll) echo "--relay-policy on --relay poll" ;;
+	adaptive) echo "--relay-policy on --relay auto" ;;
 	esac
 }
 
 # one_run TEST NDEV QUEUES SIZE MODE PACKETS REP: one measurement line.
 one_run() {
-	local test=$1 ndev=$2 q=$3 size=$4 mode=$5 pkts=$6 rep=$7 cpu hw
-	# shellcheck disable=SC2046
-	start_lm "$ndev" "$q" $(mode_opts "$mode")
+	local test=$1 ndev=$2 q=$3 size=$4 mode=$5 pkts=$6 rep=$7 cpu hw all
+	local hwp=ifcsw-
+
+	if [ "$mode" = net_vhost ]; then
+		have_vhost || { log "no $TESTPMD: no net_vhost row"; return 0; }
+		start_vhost "$ndev" "$q"
+		hwp=rte-worker
+	elif [ "${mode%-before}" != "$mode" ]; then
+		# MODE-before: the same mode with LM_BEFORE's vdpa-lm (an
+		# earlier build), interleaved with the others in one run.
+		[ -n "${LM_BEFORE:-}" ] || { log "no LM_BEFORE: no $mode row"; return 0; }
+		# shellcheck disable=SC2046
+		LM=$LM_BEFORE start_lm "$ndev" "$q" $(mode_opts "${mode%-before}")
+	else
+		# shellcheck disable=SC2046
+		start_lm "$ndev" "$q" $(mode_opts "$mode")
+	fi
 	run_guests "$q" "$size" "$pkts"
 	sleep 0.15
-	cpu=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" relay-)
-	hw=$($PROBE window "$SAMPLES" "$T_END" "$ELAPSED" ifcsw-)
+	cpu=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" relay-)
+	hw=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" "$hwp")
+	all=$($PROBE window "$SAMPLES" "$W_END" "$W_SECS" "")
 	stop_lm
-	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s}\n' \
+	printf '{"test":"%s","devices":%d,"queues":%d,"size":%d,"mode":"%s","rep":%d,"ok":%d,"pps":%d,"elapsed_s":%s,"relay_cpu":%s,"hw_cpu":%s,"proc_cpu":%s,"relay_ns_pkt":%s,"hw_ns_pkt":%s,"proc_ns_pkt":%s}\n' \
 		"$test" "$ndev" "$q" "$size" "$mode" "$rep" "$GOK" "$PPS" \
-		"$ELAPSED" "$cpu" "$hw" | tee -a "$RES" >&2
+		"$ELAPSED" "$cpu" "$hw" "$all" "$($PROBE nspp "$cpu" "$PPS")" \
+		"$($PROBE nspp "$hw" "$PPS")" "$($PROBE nspp "$all" "$PPS")" \
+		| tee -a "$RES" >&2
 }
 
 # Packets for about SECS seconds of traffic at the given size.
@@ -191,22 +272,31 @@ packets_for() {
 	if [ "$QUICK" = 1 ]; then
 		echo 20000
 	elif [ "$size" -le 64 ]; then
-		echo $((200000 * secs))
+		echo $((1000000 * secs))
 	else
-		echo $((50000 * secs))
+		echo $((250000 * secs))
 	fi
 }
 
+# Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
+# the throughput matrix (e.g. for a short sanity run); SCALE_MODES the
+# scale runs', SWITCH_MODES the switchover runs' (epoll poll auto). A mode MODE-before
+# (e.g. epoll-before) runs MODE with the vdpa-lm named by LM_BEFORE, an
+# earlier build, interleaved with the others: before/after in one run.
+read -ra THROUGHPUT_MODES <<<"${MODES:-direct epoll poll adaptive net_vhost}"
+read -ra TP_QUEUES <<<"${QUEUES:-1 4}"
+read -ra TP_SIZES <<<"${SIZES:-64 1500}"
 do_throughput() {
-	local reps=2 rep q size mode modes=(direct epoll poll) k
+	local reps=${REPS:-2} rep q size mode modes=("${THROUGHPUT_MODES[@]}") k
+	local nm=${#THROUGHPUT_MODES[@]}
 
 	[ "$QUICK" = 1 ] && reps=1
 	for ((rep = 0; rep < reps; rep++)); do
-		for q in 1 4; do
-			for size in 64 1500; do
+		for q in "${TP_QUEUES[@]}"; do
+			for size in "${TP_SIZES[@]}"; do
 				[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
-				for k in 0 1 2; do
-					mode=${modes[$(((k + rep) % 3))]}
+				for ((k = 0; k < nm; k++)); do
+					mode=${modes[$(((k + rep) % nm))]}
 					one_run throughput 1 "$q" "$size" "$mode" \
 						"$(packets_for "$size" 2)" "$rep"
 				done
@@ -221,8 +311,8 @@ do_idle() {
 	local mode gpid secs=3 t0 cpu
 
 	[ "$QUICK" = 1 ] && secs=1
-	for mode in epoll poll; do
-		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+	for mode in epoll poll adaptive; do
+		[ "$QUICK" = 1 ] && [ "$mode" != adaptive ] && continue
 		# shellcheck disable=SC2046
 		start_lm 1 1 $(mode_opts "$mode")
 		guest_cmd "${SOCKS[0]}" 1 64 100000000
@@ -253,9 +343,9 @@ do_switchover() {
 
 	[ "$QUICK" = 1 ] && pkts=20000
 	for win in 256 32; do
-		for mode in epoll poll; do
+		for mode in ${SWITCH_MODES:-epoll poll auto}; do
 			for q in 1 4; do
-				[ "$QUICK" = 1 ] && { [ "$mode" != epoll ] ||
+				[ "$QUICK" = 1 ] && { [ "$mode" != auto ] ||
 					[ "$q" != 1 ] || [ "$win" != 256 ]; } && continue
 				start_lm 1 "$q" --relay "$mode" --relay-cycle 2
 				GUEST_WINDOW=$win run_guests "$q" 64 "$pkts"
@@ -325,13 +415,13 @@ do_timeline() {
 	local secs=9 sock
 
 	[ "$QUICK" = 1 ] && secs=2
-	start_lm 1 1 --relay epoll --relay-cycle 1500
+	start_lm 1 1 --relay auto --relay-cycle 1500
 	sock=$RUNDIR/$LM_PREFIX/dpdk_telemetry.v2
 	$PROBE timeline "$sock" ifcvf_sw0 0.1 "$secs" >"$OUT/timeline.dat" &
 	PIDS+=("$!")
 	# Enough frames to keep direct I/O (the fastest mode) busy for the
 	# whole window: the plot is about the switches, not the end of a run.
-	run_guests 1 64 $(($(packets_for 64 $((secs + 3))) * 12))
+	run_guests 1 64 $((200000 * (secs + 3) * 12))
 	wait "${PIDS[-1]}" || true
 	stop_lm
 	printf '{"test":"timeline","samples":%d}\n' \
@@ -341,8 +431,10 @@ do_timeline() {
 do_scale() {
 	local q n mode pk
 
-	for mode in direct epoll poll; do
-		[ "$QUICK" = 1 ] && [ "$mode" != epoll ] && continue
+	local sm
+	read -ra sm <<<"${SCALE_MODES:-direct epoll poll adaptive}"
+	for mode in "${sm[@]}"; do
+		[ "$QUICK" = 1 ] && [ "$mode" != adaptive ] && continue
 		for q in 1 4 8; do
 			[ "$QUICK" = 1 ] && continue
 			one_run scale-queues 1 "$q" 64 "$mode" \
@@ -358,6 +450,68 @@ do_scale() {
 			one_run scale-devices "$n" 1 64 "$mode" \
 				$((pk / n)) 0
 		done
+	done
+}
+
+# Where the relay thread's time goes (not in the default WHAT): perf's
+# cpu-clock samples of the relay-* thread for 1.5 s of 64 B traffic, 1
+# queue pair, per mode of PROFILE_MODES (MODE-before: LM_BEFORE's
+# build). DIR/profile-MODE.txt: the top symbols; results.jsonl: the
+# share of samples in the kernel and in lib/relay's ring code.
+do_profile() {
+	local mode tid gp f pm
+
+	command -v perf >/dev/null || { log "no perf: no profile"; return 0; }
+	read -ra pm <<<"${PROFILE_MODES:-epoll adaptive}"
+	for mode in "${pm[@]}"; do
+		if [ "${mode%-before}" != "$mode" ]; then
+			[ -n "${LM_BEFORE:-}" ] || continue
+			# shellcheck disable=SC2046
+			LM=$LM_BEFORE start_lm 1 1 $(mode_opts "${mode%-before}")
+		else
+			# shellcheck disable=SC2046
+			start_lm 1 1 $(mode_opts "$mode")
+		fi
+		guest_cmd "${SOCKS[0]}" 1 64 "$(packets_for 64 6)"
+		"${GCMD[@]}" </dev/null >"$TMP/prof.out" 2>&1 &
+		gp=$!
+		PIDS+=("$gp")
+		tid=""
+		for _ in $(seq 100); do
+			sleep 0.05
+			for f in /proc/"$LM_PID"/task/*/comm; do
+				[[ $(cat "$f" 2>/dev/null) == relay-* ]] &&
+					tid=$(basename "$(dirname "$f")")
+			done
+			[ -n "$tid" ] && break
+		done
+		sleep 0.5
+		f=$TMP/perf.$mode.data
+		[ -n "$tid" ] && perf record -q -e cpu-clock -F 4000 -t "$tid" \
+			-o "$f" -- sleep 1.5 >/dev/null 2>&1 || true
+		wait "$gp" || true
+		stop_lm
+		[ -s "$f" ] || { log "profile $mode: no samples"; continue; }
+		perf report -i "$f" --stdio --no-children --sort dso,symbol \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 \
+			>"$OUT/profile-$mode.txt"
+		python3 - "$OUT/profile-$mode.txt" "$mode" <<'PY' | tee -a "$RES" >&2
+import json, re, sys
+kern = ring = tot = 0.0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S+)", line)
+    if not m:
+        continue
+    pct, dso, kind, sym = float(m.group(1)), m.group(2), m.group(3), m.group(4)
+    tot += pct
+    if kind == "k":
+        kern += pct
+    elif "vdpa_relay" in dso and not sym.startswith("engine_"):
+        ring += pct
+print(json.dumps({"test": "profile", "mode": sys.argv[2],
+                  "kernel_pct": round(kern, 1), "ring_code_pct": round(ring, 1),
+                  "top_pct_listed": round(tot, 1)}))
+PY
 	done
 }
 

@@ -4,23 +4,31 @@
 # bench-quick: the benchmarks still run and print well-formed JSON with
 # the expected fields. No performance assertion of any kind.
 #
-# Usage: bench_quick.sh BENCH_RELAY_USED VDPA_LM VU_GUEST
+# Usage: bench_quick.sh BENCH_RELAY_USED VDPA_LM VU_GUEST BENCH_RELAY_CYCLE
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RU=$1
 LM=$2
 GUEST=$3
+CY=$4
 TMP=$(mktemp -d /tmp/bench-quick.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 bash "$BENCH_DIR/bench_relay_used.sh" --quick "$RU" "$TMP/relay_used.json"
+bash "$BENCH_DIR/bench_relay_cycle.sh" --quick --no-callgrind "$CY" \
+	"$TMP/relay_cycle.json"
 bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm" "$LM" "$GUEST" \
 	throughput idle switchover timeline scale switchscale >/dev/null
 
-python3 - "$TMP/relay_used.json" "$TMP/lm/summary.json" <<'PY'
+python3 - "$TMP/relay_used.json" "$TMP/lm/summary.json" \
+	"$TMP/relay_cycle.json" <<'PY'
 import json, sys
 ru = json.load(open(sys.argv[1]))
+cy = json.load(open(sys.argv[3]))
+assert len(cy["results"]) == 4, "relay_cycle: 4 scenarios"
+for r in cy["results"]:
+    assert r["packets"] > 0 and r["ns_per_pkt"] > 0, r
 assert len(ru["results"]) == 6, "relay_used: 6 scenarios"
 for r in ru["results"]:
     for impl in ("ours", "dpdk"):
@@ -30,8 +38,14 @@ lm = json.load(open(sys.argv[2]))
 for k in ("throughput", "idle", "switchover", "scale", "timeline"):
     assert lm[k], "bench_lm: no %s results" % k
 for t in lm["throughput"]:
-    for mode in ("direct", "epoll", "poll"):
+    for mode in ("direct", "epoll", "poll", "adaptive", "net_vhost"):
+        if mode == "net_vhost" and mode not in t:
+            continue        # no dpdk-testpmd here: bench_lm said so
         assert t[mode]["pps"] > 0, t
+        for k in ("relay_ns_pkt", "hw_ns_pkt", "proc_ns_pkt"):
+            assert k in t[mode], (mode, k)
+for s in lm["scale"]:
+    assert "relay_ns_pkt" in s and "hw_ns_pkt" in s, s
 for s in lm["switchover"]:
     assert s["switch"]["to_relay"]["n"] > 0, s
 assert lm["switchscale"], "bench_lm: no switchscale results"
@@ -39,5 +53,5 @@ for s in lm["switchscale"]:
     for d in ("to_relay", "to_direct"):
         assert s["switch"][d]["n"] > 0 and "total" in s["switch"][d], s
     assert s["traffic"]["result"] == "PASS", s
-print("bench-quick: relay_used and bench_lm JSON well formed")
+print("bench-quick: relay_used, relay_cycle and bench_lm JSON well formed")
 PY

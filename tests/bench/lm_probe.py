@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Helpers for bench_lm.sh (stdlib only).
 
-  sample PID OUT PERIOD        per-thread CPU ticks of PID every PERIOD s
+  sample PID OUT PERIOD        per-thread CPU time (ns) of PID every PERIOD s
   window OUT T_END SECS PREFIX CPU share of threads named PREFIX* over
-                               [T_END - SECS, T_END] (CLOCK_MONOTONIC)
+                               [T_END - SECS, T_END] (CLOCK_MONOTONIC);
+                               PREFIX "" is the whole process
+  nspp SHARE PPS               CPU ns per packet: SHARE cores at PPS
   now                          CLOCK_MONOTONIC seconds
   timeline SOCK DEV PERIOD SECS packets/s of DEV from telemetry
   switches LOG                 p50/p99/max of the switchover log lines
@@ -19,17 +21,24 @@ import time
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def thread_ticks(pid):
+def thread_ns(pid):
+    """CPU time of each thread of pid, in ns, by thread id, with its
+    name: schedstat's run time (ns) where the kernel has it, else
+    utime+stime (clock ticks)."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 s = f.read()
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    ns = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                fields = s[s.rindex(")") + 2:].split()
+                ns = (int(fields[11]) + int(fields[12])) * 10**9 // HZ
         except OSError:
             continue
-        comm = s[s.index("(") + 1:s.rindex(")")]
-        fields = s[s.rindex(")") + 2:].split()
-        out[comm] = out.get(comm, 0) + int(fields[11]) + int(fields[12])
+        out[tid] = [s[s.index("(") + 1:s.rindex(")")], ns]
     return out
 
 
@@ -37,34 +46,46 @@ def cmd_sample(pid, out, period):
     with open(out, "w") as f:
         while os.path.exists(f"/proc/{pid}"):
             try:
-                t = thread_ticks(pid)
+                t = thread_ns(pid)
             except OSError:
                 break
-            f.write(json.dumps({"t": time.monotonic(), "ticks": t}) + "\n")
+            f.write(json.dumps({"t": time.monotonic(), "thr": t}) + "\n")
             f.flush()
             time.sleep(float(period))
 
 
-def ticks_at(samples, t, prefix):
-    best = None
+def sample_at(samples, t):
+    best = samples[0]
     for s in samples:
         if s["t"] <= t:
             best = s
-    if best is None:
-        best = samples[0]
-    return best["t"], sum(v for k, v in best["ticks"].items()
-                          if k.startswith(prefix))
+    return best
 
 
 def cmd_window(out, t_end, secs, prefix):
+    """CPU share (cores) of the threads named prefix* over the window;
+    an empty prefix ("") is the whole process. Per thread id, from its
+    value at the window's start (0 if it started later) to the last
+    sample that saw it inside the window: a thread that ends early (the
+    relay engine goes when the guest leaves) still counts, less its
+    last sample interval at most."""
     with open(out) as f:
         samples = [json.loads(line) for line in f if line.strip()]
     if not samples:
         print("0.0")
         return
-    t1, c1 = ticks_at(samples, float(t_end), prefix)
-    t0, c0 = ticks_at(samples, float(t_end) - float(secs), prefix)
-    print("%.3f" % ((c1 - c0) / HZ / (t1 - t0) if t1 > t0 else 0.0))
+    t1 = float(t_end)
+    s0 = sample_at(samples, t1 - float(secs))
+    s1 = sample_at(samples, t1)
+    last = {}
+    for s in samples:
+        if s0["t"] <= s["t"] <= s1["t"]:
+            for tid, (comm, v) in s["thr"].items():
+                if comm.startswith(prefix):
+                    last[tid] = v
+    ns = sum(v - s0["thr"].get(tid, ["", 0])[1] for tid, v in last.items())
+    dt = s1["t"] - s0["t"]
+    print("%.4f" % (ns / 1e9 / dt if dt > 0 else 0.0))
 
 
 def tel_query(sock, cmd):
@@ -142,6 +163,9 @@ def main():
         cmd_sample(*a[1:4])
     elif a[0] == "window":
         cmd_window(*a[1:5])
+    elif a[0] == "nspp":
+        pps = float(a[2])
+        print("%.1f" % (float(a[1]) * 1e9 / pps if pps > 0 else 0.0))
     elif a[0] == "now":
         print("%.6f" % time.monotonic())
     elif a[0] == "timeline":

@@ -27,19 +27,36 @@ rows = [json.loads(l) for l in open(lmo + "/results.jsonl") if l.strip()]
 xkey = {"scale-queues": lambda r: r["devices"] * r["queues"],
         "scale-devices": lambda r: r["devices"]}
 for test in ("scale-queues", "scale-devices"):
-    for mode in ("direct", "epoll", "poll"):
-        sel = sorted((xkey[test](r), r["pps"], r["relay_cpu"]) for r in rows
+    for mode in ("direct", "epoll", "poll", "adaptive"):
+        sel = sorted((xkey[test](r), r["pps"], r["relay_cpu"],
+                      r.get("relay_ns_pkt", 0)) for r in rows
                      if r["test"] == test and r["mode"] == mode)
         with open("%s/%s-%s.dat" % (tmp, test, mode), "w") as f:
             for x in sel:
-                f.write("%d %d %s\n" % x)
+                f.write("%d %d %s %s\n" % x)
+# CPU ns per packet, 1 queue pair, per mode: relay thread, device thread
+# (net_vhost: its forwarding lcore) and the rest of the process.
+import statistics
+with open(tmp + "/cpu.dat", "w") as f:
+    for size in (64,):
+        for mode in ("epoll-before", "adaptive-before", "epoll", "poll",
+                     "adaptive", "net_vhost", "direct"):
+            sel = [r for r in rows if r["test"] == "throughput" and
+                   r["queues"] == 1 and r["size"] == size and
+                   r["mode"] == mode and "relay_ns_pkt" in r]
+            if not sel:
+                continue
+            m = lambda k: statistics.median(r[k] for r in sel)
+            rest = max(0.0, m("proc_ns_pkt") - m("relay_ns_pkt") - m("hw_ns_pkt"))
+            f.write('"%s" %s %s %s\n' % (mode, m("relay_ns_pkt"),
+                                          m("hw_ns_pkt"), rest))
 PY
 awk '{ print $1, $2, ($3 == "relay" ? 1 : 0) }' "$LMO/timeline.dat" >"$TMP/tl.dat"
 
 gnuplot <<GP
 set terminal pngcairo size 900,450 noenhanced
 set output "$IMG/switchover-timeline.png"
-set title "64 B loopback, 1 queue pair: relay/epoll on and off every 1.5 s"
+set title "64 B loopback, 1 queue pair: relay (adaptive) on and off every 1.5 s"
 set xlabel "time (s)"; set ylabel "packets/s"; set y2label "relay on"
 set y2range [0:4]; set y2tics ("off" 0, "on" 1)
 set grid
@@ -59,13 +76,26 @@ set title "Instructions per entry"
 plot "$TMP/ru.dat" using 4:xtic(1) title "vdpa-relay", "" using 5 title "DPDK"
 unset multiplot
 
+set output "$IMG/cpu-per-packet.png"
+set title "CPU per 64 B packet, 1 queue pair (loopback; net_vhost: DPDK's software vhost)"
+set style data histograms; set style histogram rowstacked; set boxwidth 0.7
+set style fill solid 0.8 border -1
+unset logscale; set xtics rotate by -30
+set ylabel "CPU ns / packet (TX + RX)"; set xlabel ""
+plot "$TMP/cpu.dat" using 2:xtic(1) title "relay thread", \
+     "" using 3 title "device thread (net_vhost: forwarding lcore)", \
+     "" using 4 title "rest of the process"
+set xtics norotate autofreq; set style fill empty
+
 set output "$IMG/scale.png"
+set title ""
 set style data linespoints
-set multiplot layout 1,2 title "64 B loopback, one relay thread"
-set xlabel "queue pairs (16 = 2 devices x 8)"; set ylabel "packets/s"; set logscale x 2
-plot for [m in "direct epoll poll"] "$TMP/scale-queues-".m.".dat" using 1:2 title m
+set multiplot layout 1,2 title "64 B loopback, one relay thread: relay CPU per packet"
+set xlabel "queue pairs (16 = 2 devices x 8)"; set ylabel "relay CPU ns / packet"; set logscale x 2
+set yrange [0:*]
+plot for [m in "epoll poll adaptive"] "$TMP/scale-queues-".m.".dat" using 1:4 title m
 set xlabel "devices on one relay thread"
-plot for [m in "direct epoll poll"] "$TMP/scale-devices-".m.".dat" using 1:2 title m
+plot for [m in "epoll poll adaptive"] "$TMP/scale-devices-".m.".dat" using 1:4 title m
 unset multiplot
 GP
 ls "$IMG"

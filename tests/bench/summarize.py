@@ -6,6 +6,9 @@ import statistics
 import sys
 
 
+MODES = ("direct", "epoll", "poll", "adaptive", "net_vhost")
+
+
 def med(v):
     return statistics.median(v) if v else 0
 
@@ -17,8 +20,11 @@ def throughput(rows):
         sel = [r for r in rows if r["queues"] == q and r["size"] == size]
         ent = {"queues": q, "size": size}
         direct = {r["rep"]: r["pps"] for r in sel if r["mode"] == "direct"}
-        for mode in ("direct", "epoll", "poll"):
+        modes = list(MODES) + sorted({r["mode"] for r in sel} - set(MODES))
+        for mode in modes:
             m = [r for r in sel if r["mode"] == mode]
+            if not m:
+                continue
             # ratio to direct I/O of the same repetition
             ratios = [r["pps"] / direct[r["rep"]] for r in m
                       if direct.get(r["rep"])]
@@ -26,6 +32,15 @@ def throughput(rows):
                          "ratio": round(med(ratios), 3),
                          "relay_cpu": round(med([r["relay_cpu"] for r in m]), 3),
                          "hw_cpu": round(med([r["hw_cpu"] for r in m]), 3),
+                         "proc_cpu": round(med([r.get("proc_cpu", 0)
+                                                for r in m]), 3),
+                         # CPU ns per guest packet (TX and RX), medians
+                         "relay_ns_pkt": round(med([r.get("relay_ns_pkt", 0)
+                                                    for r in m]), 1),
+                         "hw_ns_pkt": round(med([r.get("hw_ns_pkt", 0)
+                                                 for r in m]), 1),
+                         "proc_ns_pkt": round(med([r.get("proc_ns_pkt", 0)
+                                                   for r in m]), 1),
                          "ok": all(r["ok"] for r in m)}
         out.append(ent)
     return out
@@ -41,7 +56,8 @@ def main():
            "switchover": by.get("switchover", []),
            "switchscale": by.get("switchscale", []),
            "scale": by.get("scale-queues", []) + by.get("scale-devices", []),
-           "timeline": by.get("timeline", [])}
+           "timeline": by.get("timeline", []),
+           "profile": by.get("profile", [])}
     print(json.dumps(res, indent=1))
 
 

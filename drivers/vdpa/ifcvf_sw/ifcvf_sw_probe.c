@@ -235,7 +235,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 
 	*a = (struct ifcsw_args){
 		.queues = 1, .policy = VRELAY_POLICY_AUTO,
-		.mode = VRELAY_MODE_EPOLL, .relay_cpu = -1, .hw_cpu = -1,
+		.mode = VRELAY_MODE_ADAPTIVE, .relay_cpu = -1, .hw_cpu = -1,
 		.mbufs = 8192, .qctl = IFCSW_QCTL_QUEUE,
 	};
 	*kvlist = NULL;
