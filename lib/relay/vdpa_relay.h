@@ -671,6 +671,22 @@ struct vrelay_qctl_ops {
 	 */
 	int (*resume)(void *ctx, uint16_t qid,
 		      const struct vrelay_qstate *state);
+	/**
+	 * Optional (NULL: suspend is called per queue). Suspend n queues
+	 * at once: the same as suspend(ctx, qids[i], &states[i]) for each,
+	 * rets[i] its result, but a device that stops all its queues
+	 * together (a whole-device VF) may stop and restart once.
+	 */
+	void (*suspend_many)(void *ctx, unsigned int n, const uint16_t *qids,
+			     struct vrelay_qstate *states, int *rets);
+	/**
+	 * Optional (NULL: resume is called per queue). Resume n stopped
+	 * queues at once: the same as resume(ctx, qids[i], &states[i]) for
+	 * each, rets[i] its result (the fail-closed refusal included), but
+	 * a whole-device VF may start once.
+	 */
+	void (*resume_many)(void *ctx, unsigned int n, const uint16_t *qids,
+			    const struct vrelay_qstate *states, int *rets);
 };
 
 /** Where a switch left the device queue. */
@@ -758,6 +774,46 @@ int vrelay_switch_to_relay(struct vrelay_engine *e, struct vrelay_device *dev,
 int vrelay_switch_to_direct(struct vrelay_engine *e, struct vrelay_queue *q,
 			    const struct vrelay_qctl_ops *ops, void *ctx,
 			    bool resume, struct vrelay_switch_report *rep);
+
+/**
+ * Switch n device queues to the relay as one batch (issue #18):
+ * prepare every relayed queue (mediated rings, eventfds) while the
+ * device still runs -> suspend all (ops->suspend_many if given) -> create
+ * each at its device's state (logging its in-flight window) -> program
+ * all onto the mediated rings -> attach all to the engine under one list
+ * update -> resume all (ops->resume_many if given).
+ *
+ * Per queue, exactly vrelay_switch_to_relay()'s contract: fail closed
+ * (a queue that cannot be relayed is left stopped on the guest's rings,
+ * or broken, never resumed in direct I/O), qs[i] and reps[i] as its qp
+ * and rep. One queue's failure does not stop the others' switch.
+ * reps[i].unavailable_ns is measured from the start of the batch's
+ * suspend to the queue's resume (an upper bound for that queue). The
+ * VRELAY_FAULT_SWITCH injection applies per queue as in the single call.
+ *
+ * @return 0 if every queue is relayed, else the first failure.
+ * Thread context: control thread.
+ */
+int vrelay_switch_batch_to_relay(struct vrelay_engine *e,
+				 struct vrelay_device *dev, unsigned int n,
+				 const struct vrelay_queue_conf *confs,
+				 const struct vrelay_qctl_ops *ops, void *ctx,
+				 struct vrelay_queue **qs,
+				 struct vrelay_switch_report *reps);
+
+/**
+ * Switch n relayed queues back to direct I/O as one batch: detach all
+ * from their engine under one list update -> suspend all -> flush each
+ * -> program all onto the guest's rings -> resume all (if @p resume) ->
+ * destroy. Per queue, exactly vrelay_switch_to_direct()'s contract
+ * (qs[i] is destroyed or deliberately leaked as there; reps[i] as rep).
+ * @return 0, or the first failure. Thread context: control thread.
+ */
+int vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
+				  struct vrelay_queue **qs,
+				  const struct vrelay_qctl_ops *ops, void *ctx,
+				  bool resume,
+				  struct vrelay_switch_report *reps);
 
 /** Parse "epoll", "poll" or "auto"/"adaptive". @return 0 or -EINVAL. */
 int vrelay_mode_from_str(const char *s, enum vrelay_mode *mode);

@@ -244,6 +244,9 @@ struct vrelay_vhost_info {
 	uint64_t switches;		/**< device-level switchovers */
 	uint64_t last_switch_ns;	/**< worst queue of the last one */
 	uint64_t relay_cpu_ns;		/**< CPU time of the serving engine */
+	/** Device total of the last switchover: from just before its first
+	 *  queue stops to its last queue running again (or held). */
+	uint64_t last_switch_total_ns;
 };
 
 /** Find a controller by device name. @return it, or NULL. */

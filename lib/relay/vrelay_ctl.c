@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vrelay_vhost_private.h"
 #include "vrelay_rtelog.h"
@@ -332,6 +333,48 @@ queue_conf(struct vrelay_vhost *v, uint16_t qid, char *name,
 	conf->device_read_only = (qid & 1) != 0;
 }
 
+/*
+ * After a queue's switch to the relay (alone or in a batch): its mode
+ * from where the switch left it; a failure holds it (fail closed) and is
+ * kept for the frontend.
+ */
+static int
+queue_start_done(struct vrelay_vhost *v, uint16_t qid, int ret,
+		 const struct vrelay_switch_report *rep)
+{
+	struct vrelay_vq *vq = &v->vq[qid];
+
+	if (rep->devq != VRELAY_DEVQ_UNKNOWN)
+		vq->ring.state = rep->state;
+	if (ret < 0 || vq->relay == NULL) {
+		if (ret >= 0)
+			ret = -EIO;
+		vq->relay = NULL;
+		vrelay_vq_set_mode(v, qid, rep->devq == VRELAY_DEVQ_STOPPED ?
+				   VRELAY_QMODE_HELD : VRELAY_QMODE_BROKEN);
+		v->relay_error = ret;
+		return ret;
+	}
+	vrelay_vq_set_mode(v, qid, VRELAY_QMODE_RELAY);
+	switch_account(vq, rep->unavailable_ns, true);
+	return 0;
+}
+
+/* Whether a queue can go through a switch to the relay at all. */
+static int
+queue_relayable(struct vrelay_vhost *v, uint16_t qid)
+{
+	if (v->engine == NULL)
+		return -ENOMEM;
+	if (vrelay_vhost_logging(v) && v->log_size == 0) {
+		/* Nothing to log into: relaying would lose every page. */
+		VRELAY_LOG(ERR, "%s: queue %u: the frontend logs but gave no "
+			   "usable dirty log", v->name, qid);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int
 vrelay_ctl_queue_start(struct vrelay_vhost *v, uint16_t qid)
 {
@@ -343,39 +386,24 @@ vrelay_ctl_queue_start(struct vrelay_vhost *v, uint16_t qid)
 
 	if (vq->mode != VRELAY_QMODE_DIRECT)
 		return -EINVAL;
-	if (v->engine == NULL) {
-		ret = -ENOMEM;
+	ret = queue_relayable(v, qid);
+	if (ret < 0)
 		goto fail_hold;
-	}
-	if (vrelay_vhost_logging(v) && v->log_size == 0) {
-		/* Nothing to log into: relaying would lose every page. */
-		VRELAY_LOG(ERR, "%s: queue %u: the frontend logs but gave no "
-			   "usable dirty log", v->name, qid);
-		ret = -ENOENT;
-		goto fail_hold;
-	}
 	queue_conf(v, qid, name, &conf);
 	vrelay_vq_set_mode(v, qid, VRELAY_QMODE_SWITCHING);
 	ret = vrelay_switch_to_relay(v->engine, v->rdev, &conf, &v->ops->qctl,
 				     v->ctx, &vq->relay, &rep);
-	if (rep.devq != VRELAY_DEVQ_UNKNOWN)
-		vq->ring.state = rep.state;
-	if (ret < 0) {
-		vq->relay = NULL;
-		vrelay_vq_set_mode(v, qid, rep.devq == VRELAY_DEVQ_STOPPED ?
-				   VRELAY_QMODE_HELD : VRELAY_QMODE_BROKEN);
-		v->relay_error = ret;
-		return ret;
-	}
-	vrelay_vq_set_mode(v, qid, VRELAY_QMODE_RELAY);
-	switch_account(vq, rep.unavailable_ns, true);
-	return 0;
+	return queue_start_done(v, qid, ret, &rep);
 
 fail_hold:
 	vrelay_vq_hold(v, qid);
 	v->relay_error = ret;
 	return ret;
 }
+
+static void queue_stop_done(struct vrelay_vhost *v, uint16_t qid,
+			    bool resume, int ret,
+			    struct vrelay_switch_report *rep);
 
 int
 vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
@@ -384,7 +412,6 @@ vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
 	struct vrelay_vq *vq = &v->vq[qid];
 	struct vrelay_switch_report rep;
 	struct vrelay_queue_stats s;
-	enum vrelay_qmode to;
 	int ret;
 
 	if (vq->relay == NULL)
@@ -394,15 +421,27 @@ vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
 	qstats_add(&vq->relay_total, &s);
 	ret = vrelay_switch_to_direct(v->engine, vq->relay, &v->ops->qctl,
 				      v->ctx, resume, &rep);
-	vq->relay = NULL;
-	if (rep.devq == VRELAY_DEVQ_UNKNOWN) {
-		/* Ask the device again: suspend is idempotent on a stop. */
-		v->ops->qctl.suspend(v->ctx, qid, &rep.state);
-	}
-	vq->ring.state = rep.state;
+	queue_stop_done(v, qid, resume, ret, &rep);
 	if (state != NULL)
 		*state = rep.state;
-	switch (rep.devq) {
+	return ret;
+}
+
+/* After a queue's switch to direct I/O (alone or in a batch). */
+static void
+queue_stop_done(struct vrelay_vhost *v, uint16_t qid, bool resume, int ret,
+		struct vrelay_switch_report *rep)
+{
+	struct vrelay_vq *vq = &v->vq[qid];
+	enum vrelay_qmode to;
+
+	vq->relay = NULL;
+	if (rep->devq == VRELAY_DEVQ_UNKNOWN) {
+		/* Ask the device again: suspend is idempotent on a stop. */
+		v->ops->qctl.suspend(v->ctx, qid, &rep->state);
+	}
+	vq->ring.state = rep->state;
+	switch (rep->devq) {
 	case VRELAY_DEVQ_RUNNING:
 		to = VRELAY_QMODE_DIRECT;
 		break;
@@ -416,10 +455,9 @@ vrelay_ctl_queue_stop(struct vrelay_vhost *v, uint16_t qid, bool resume,
 	}
 	vrelay_vq_set_mode(v, qid, to);
 	/* Resumed on the guest's rings: a later switch has a window. */
-	vq->direct_run = rep.devq == VRELAY_DEVQ_RUNNING;
+	vq->direct_run = rep->devq == VRELAY_DEVQ_RUNNING;
 	if (ret == 0)
-		switch_account(vq, rep.unavailable_ns, false);
-	return ret;
+		switch_account(vq, rep->unavailable_ns, false);
 }
 
 /* ---- the device -------------------------------------------------------- */
@@ -436,50 +474,145 @@ last_switch_ns(const struct vrelay_vhost *v)
 	return worst;
 }
 
-int
-vrelay_ctl_start(struct vrelay_vhost *v)
+/*
+ * VRELAY_SWITCH_BATCH=0 in the environment (read once): switch a
+ * device's queues one after another, as before issue #18, for
+ * comparison. Default: as one batch.
+ */
+static bool
+switch_batched(void)
 {
+	static int batched = -1;
+	const char *s;
+
+	if (__atomic_load_n(&batched, __ATOMIC_ACQUIRE) < 0) {
+		s = getenv("VRELAY_SWITCH_BATCH");
+		__atomic_store_n(&batched, s == NULL || atoi(s) != 0,
+				 __ATOMIC_RELEASE);
+	}
+	return __atomic_load_n(&batched, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Scratch of a controller batch, sized for the device's queues. */
+struct ctl_batch {
+	uint16_t *qids;
+	struct vrelay_queue_conf *confs;
+	char (*names)[VRELAY_NAME_LEN];
+	struct vrelay_queue **qs;
+	struct vrelay_switch_report *reps;
+};
+
+static void
+ctl_batch_free(struct ctl_batch *b)
+{
+	free(b->qids);
+	free(b->confs);
+	free(b->names);
+	free(b->qs);
+	free(b->reps);
+}
+
+static int
+ctl_batch_alloc(struct ctl_batch *b, unsigned int n)
+{
+	b->qids = calloc(n, sizeof(*b->qids));
+	b->confs = calloc(n, sizeof(*b->confs));
+	b->names = calloc(n, sizeof(*b->names));
+	b->qs = calloc(n, sizeof(*b->qs));
+	b->reps = calloc(n, sizeof(*b->reps));
+	if (b->qids == NULL || b->confs == NULL || b->names == NULL ||
+	    b->qs == NULL || b->reps == NULL) {
+		ctl_batch_free(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Switch every direct queue to the relay, as one batch
+ * (vrelay_switch_batch_to_relay()). A queue that cannot be relayed at
+ * all is held on its own first, exactly as vrelay_ctl_queue_start().
+ */
+static int
+ctl_start_queues(struct vrelay_vhost *v, uint64_t *total_ns)
+{
+	struct ctl_batch b;
+	unsigned int n = 0, k;
 	uint16_t qid;
 	int ret = 0, err;
 
-	if (v->state != VRELAY_DSTATE_DIRECT)
-		return -EBUSY;
-	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
-	/* Every window starts now, before the first queue stops. */
-	for (qid = 0; qid < v->nb_vqs; qid++)
-		v->vq[qid].used_idx_at_log_on = v->ops->used_idx(v->ctx, qid);
-	/* Failures of either are handled per queue: they hold it. */
-	v->engine = engine_get(v->mode, v->relay_cpu);
-	vrelay_vlog_setup(v);
+	if (!switch_batched() || ctl_batch_alloc(&b, v->nb_vqs) != 0) {
+		for (qid = 0; qid < v->nb_vqs; qid++) {
+			if (v->vq[qid].mode != VRELAY_QMODE_DIRECT)
+				continue;
+			err = vrelay_ctl_queue_start(v, qid);
+			if (err < 0 && ret == 0)
+				ret = err;
+		}
+		return ret;
+	}
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		if (v->vq[qid].mode != VRELAY_QMODE_DIRECT)
 			continue;
-		err = vrelay_ctl_queue_start(v, qid);
-		if (err < 0 && ret == 0)
-			ret = err;
+		if (queue_relayable(v, qid) < 0) {
+			/* Held alone: the error is recorded for the frontend. */
+			err = vrelay_ctl_queue_start(v, qid);
+			if (err < 0 && ret == 0)
+				ret = err;
+			continue;
+		}
+		queue_conf(v, qid, b.names[n], &b.confs[n]);
+		b.qids[n++] = qid;
 	}
-	vrelay_dev_set_state(v, VRELAY_DSTATE_RELAY);
-	v->switches++;
-	v->last_switch_ns = last_switch_ns(v);
-	VRELAY_LOG(INFO, "%s: relay on (%s), worst queue unavailable %"
-		   PRIu64 " us%s", v->name, vrelay_mode_to_str(v->mode),
-		   v->last_switch_ns / 1000,
-		   ret < 0 ? "; some queues held stopped" : "");
+	if (n == 0)
+		goto out;
+	for (k = 0; k < n; k++)
+		vrelay_vq_set_mode(v, b.qids[k], VRELAY_QMODE_SWITCHING);
+	err = vrelay_switch_batch_to_relay(v->engine, v->rdev, n, b.confs,
+					   &v->ops->qctl, v->ctx, b.qs, b.reps);
+	/* All measured from the batch's first suspend: the last is the total. */
+	*total_ns = 0;
+	for (k = 0; k < n; k++)
+		if (b.reps[k].unavailable_ns > *total_ns)
+			*total_ns = b.reps[k].unavailable_ns;
+	for (k = 0; k < n; k++) {
+		v->vq[b.qids[k]].relay = b.qs[k];
+		if (queue_start_done(v, b.qids[k], b.qs[k] == NULL ?
+				     (err < 0 ? err : -EIO) : 0,
+				     &b.reps[k]) < 0 && ret == 0)
+			ret = err < 0 ? err : -EIO;
+	}
+out:
+	ctl_batch_free(&b);
 	return ret;
 }
 
-int
-vrelay_ctl_stop(struct vrelay_vhost *v)
+/*
+ * Switch every relayed queue back to direct I/O as one batch, and run
+ * the held ones again (logging is off).
+ */
+static int
+ctl_stop_queues(struct vrelay_vhost *v, uint64_t *total_ns)
 {
+	struct vrelay_queue_stats s;
+	struct ctl_batch b;
+	bool batched;
+	unsigned int n = 0, k;
 	uint16_t qid;
 	int ret = 0, err;
 
-	if (v->state != VRELAY_DSTATE_RELAY)
-		return -EINVAL;
-	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
+	batched = switch_batched() && ctl_batch_alloc(&b, v->nb_vqs) == 0;
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		struct vrelay_vq *vq = &v->vq[qid];
 
+		if (vq->relay != NULL && batched) {
+			vrelay_vq_set_mode(v, qid, VRELAY_QMODE_SWITCHING);
+			vrelay_queue_get_stats(vq->relay, &s);
+			qstats_add(&vq->relay_total, &s);
+			b.qs[n] = vq->relay;
+			b.qids[n++] = qid;
+			continue;
+		}
 		if (vq->relay != NULL)
 			err = vrelay_ctl_queue_stop(v, qid, true, NULL);
 		else if (vq->mode == VRELAY_QMODE_HELD && vq->enabled)
@@ -492,6 +625,86 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 		if (err < 0 && ret == 0)
 			ret = err;
 	}
+	if (!batched)
+		return ret;
+	if (n > 0) {
+		err = vrelay_switch_batch_to_direct(v->engine, n, b.qs,
+						    &v->ops->qctl, v->ctx,
+						    true, b.reps);
+		/* From the batch's detach; held queues ran before it. */
+		*total_ns = 0;
+		for (k = 0; k < n; k++)
+			if (b.reps[k].unavailable_ns > *total_ns)
+				*total_ns = b.reps[k].unavailable_ns;
+		for (k = 0; k < n; k++) {
+			/* Per queue: it succeeded if it runs again. */
+			int qret = b.reps[k].devq == VRELAY_DEVQ_RUNNING ? 0 :
+				(err < 0 ? err : -EIO);
+
+			queue_stop_done(v, b.qids[k], true, qret, &b.reps[k]);
+			if (qret < 0 && ret == 0)
+				ret = qret;
+		}
+	}
+	ctl_batch_free(&b);
+	return ret;
+}
+
+/* CLOCK_MONOTONIC, as the switch functions measure queues. */
+static uint64_t
+ctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int
+vrelay_ctl_start(struct vrelay_vhost *v)
+{
+	uint64_t t0, total;
+	uint16_t qid;
+	int ret;
+
+	if (v->state != VRELAY_DSTATE_DIRECT)
+		return -EBUSY;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
+	/* Every window starts now, before the first queue stops. */
+	for (qid = 0; qid < v->nb_vqs; qid++)
+		v->vq[qid].used_idx_at_log_on = v->ops->used_idx(v->ctx, qid);
+	/* Failures of either are handled per queue: they hold it. */
+	v->engine = engine_get(v->mode, v->relay_cpu);
+	vrelay_vlog_setup(v);
+	/* Batched, the total excludes what was prepared before the stop. */
+	total = UINT64_MAX;
+	t0 = ctl_now_ns();
+	ret = ctl_start_queues(v, &total);
+	v->last_total_ns = total != UINT64_MAX ? total : ctl_now_ns() - t0;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_RELAY);
+	v->switches++;
+	v->last_switch_ns = last_switch_ns(v);
+	VRELAY_LOG(INFO, "%s: relay on (%s), worst queue unavailable %"
+		   PRIu64 " us, device total %" PRIu64 " us%s", v->name,
+		   vrelay_mode_to_str(v->mode), v->last_switch_ns / 1000,
+		   v->last_total_ns / 1000,
+		   ret < 0 ? "; some queues held stopped" : "");
+	return ret;
+}
+
+int
+vrelay_ctl_stop(struct vrelay_vhost *v)
+{
+	uint64_t t0, total;
+	int ret;
+
+	if (v->state != VRELAY_DSTATE_RELAY)
+		return -EINVAL;
+	vrelay_dev_set_state(v, VRELAY_DSTATE_SWITCHING);
+	total = UINT64_MAX;
+	t0 = ctl_now_ns();
+	ret = ctl_stop_queues(v, &total);
+	v->last_total_ns = total != UINT64_MAX ? total : ctl_now_ns() - t0;
 	vrelay_vlog_release(v);
 	engine_put(v->engine);
 	v->engine = NULL;
@@ -499,7 +712,8 @@ vrelay_ctl_stop(struct vrelay_vhost *v)
 	v->switches++;
 	v->last_switch_ns = last_switch_ns(v);
 	VRELAY_LOG(INFO, "%s: relay off, worst queue unavailable %" PRIu64
-		   " us", v->name, v->last_switch_ns / 1000);
+		   " us, device total %" PRIu64 " us", v->name,
+		   v->last_switch_ns / 1000, v->last_total_ns / 1000);
 	return ret;
 }
 

@@ -599,6 +599,78 @@ vrelay_engine_detach(struct vrelay_engine *e, struct vrelay_queue *q)
 	return ret;
 }
 
+/*
+ * Batch attach and detach (issue #18): as vrelay_engine_attach() and
+ * vrelay_engine_detach() for each queue, under one take of the list, so
+ * a device's queues switch with one list update and one wait for the
+ * engine's pass in progress. rets[i] is what the single call would have
+ * returned for qs[i]; NULL entries are skipped (rets[i] = 0).
+ * @return 0, or the first failure. Thread context: control thread.
+ */
+int
+vrelay_engine_attach_many(struct vrelay_engine *e, struct vrelay_queue **qs,
+			  unsigned int n, int *rets)
+{
+	unsigned int i;
+	int first = 0;
+
+	if (e == NULL || qs == NULL || rets == NULL)
+		return -EINVAL;
+	if (pthread_equal(pthread_self(), e->thread))
+		return -EDEADLK;
+	ctl_lock(e);
+	for (i = 0; i < n; i++) {
+		struct vrelay_queue *q = qs[i];
+
+		rets[i] = 0;
+		if (q == NULL)
+			continue;
+		if (q->engine != NULL)
+			rets[i] = -EBUSY;
+		else if (vrelay_queue_is_broken(q))
+			rets[i] = -EIO;
+		else
+			rets[i] = engine_do_attach(e, q);
+		if (rets[i] == 0)
+			q->engine = e;
+		else if (first == 0)
+			first = rets[i];
+	}
+	/* Catch up with anything kicked before the switch, now. */
+	for (i = 0; i < n; i++)
+		if (qs[i] != NULL && rets[i] == 0)
+			while (engine_service(qs[i]))
+				;
+	ctl_unlock(e);
+	return first;
+}
+
+int
+vrelay_engine_detach_many(struct vrelay_engine *e, struct vrelay_queue **qs,
+			  unsigned int n, int *rets)
+{
+	unsigned int i;
+	int first = 0;
+
+	if (e == NULL || qs == NULL || rets == NULL)
+		return -EINVAL;
+	ctl_lock(e);
+	for (i = 0; i < n; i++) {
+		struct vrelay_queue *q = qs[i];
+
+		rets[i] = 0;
+		if (q == NULL)
+			continue;
+		rets[i] = q->engine == e ? engine_do_detach(e, q) : -ENOENT;
+		if (rets[i] == 0)
+			q->engine = NULL;
+		else if (first == 0)
+			first = rets[i];
+	}
+	ctl_unlock(e);
+	return first;
+}
+
 uint64_t
 vrelay_engine_cpu_ns(const struct vrelay_engine *e)
 {

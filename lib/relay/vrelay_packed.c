@@ -103,15 +103,15 @@ packed_alloc_mrings(struct vrelay_queue *q)
 	if (q->packed.pend == NULL)
 		goto fail_pend;
 	d = mmap(NULL, dlen, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (d == MAP_FAILED)
 		goto fail_desc;
 	drv = mmap(NULL, elen, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (drv == MAP_FAILED)
 		goto fail_driver;
 	dev = mmap(NULL, elen, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (dev == MAP_FAILED)
 		goto fail_device;
 	q->packed.mdesc = d;

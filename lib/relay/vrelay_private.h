@@ -391,6 +391,19 @@ int vrelay_queue_break(struct vrelay_queue *q, const char *reason);
 int vrelay_slot_record_seg(void *arg, uint64_t gpa, uint32_t len);
 struct vrelay_queue *vrelay_queue_create_owned(struct vrelay_device *dev,
 		const struct vrelay_queue_conf *conf, bool own_fds);
+/* create_owned in two: what needs no device state, then the rest. */
+struct vrelay_queue *vrelay_queue_prepare(struct vrelay_device *dev,
+		const struct vrelay_queue_conf *conf, bool own_fds);
+void vrelay_queue_start_at(struct vrelay_queue *q,
+			   const struct vrelay_queue_conf *conf);
+
+/* vrelay_engine.c: attach / detach several queues under one list take. */
+int vrelay_engine_attach_many(struct vrelay_engine *e,
+			      struct vrelay_queue **qs, unsigned int n,
+			      int *rets);
+int vrelay_engine_detach_many(struct vrelay_engine *e,
+			      struct vrelay_queue **qs, unsigned int n,
+			      int *rets);
 bool vrelay_queue_arm(struct vrelay_queue *q);
 #define VRELAY_PENDING_CALL 1		/* interrupt the guest */
 #define VRELAY_PENDING_KICK 2		/* ring the device's doorbell */

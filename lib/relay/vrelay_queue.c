@@ -92,12 +92,16 @@ vrelay_chain_buffer(struct vrelay_queue *q, struct vrelay_chain_acc *acc,
 	return NULL;
 }
 
+/*
+ * The part of creating a queue that does not depend on the device's
+ * state: checks, memory, mediated rings. The switchover runs it before
+ * the device queue stops (vrelay_switch_batch_to_relay()).
+ */
 struct vrelay_queue *
-vrelay_queue_create_owned(struct vrelay_device *dev,
-			  const struct vrelay_queue_conf *c, bool own_fds)
+vrelay_queue_prepare(struct vrelay_device *dev,
+		     const struct vrelay_queue_conf *c, bool own_fds)
 {
 	const struct vrelay_ring_ops *ops;
-	struct vrelay_qstate st;
 	struct vrelay_queue *q;
 	int ret;
 
@@ -141,16 +145,8 @@ vrelay_queue_create_owned(struct vrelay_device *dev,
 	q->doorbell_fd = c->device_doorbell_fd;
 	q->irq_fd = c->device_irq_fd;
 	q->own_fds = own_fds;
-	ops->init(q, c);
 	q->state = VRELAY_QUEUE_IDLE;
 	__atomic_fetch_add(&dev->nqueues, 1, __ATOMIC_RELAXED);
-
-	if (ops->seed_inflight(q) == 0)
-		ops->log_window(q, c);
-	vrelay_queue_set_notify(q, true);
-	vrelay_queue_get_qstate(q, &st);
-	VRELAY_LOG(INFO, "%s: created, %s, size %u, avail %u used %u",
-		   q->name, ops->name, q->size, st.avail_idx, st.used_idx);
 	return q;
 
 fail_rings:
@@ -162,6 +158,43 @@ fail_slots:
 fail_q:
 	errno = ENOMEM;
 	return NULL;
+}
+
+/*
+ * The part that depends on the state: the rings at c->state, the
+ * in-flight window logged. c must be the conf q was prepared with, its
+ * state set.
+ */
+void
+vrelay_queue_start_at(struct vrelay_queue *q, const struct vrelay_queue_conf *c)
+{
+	struct vrelay_qstate st;
+
+	q->ops->init(q, c);
+	if (q->ops->seed_inflight(q) == 0)
+		q->ops->log_window(q, c);
+	vrelay_queue_set_notify(q, true);
+	vrelay_queue_get_qstate(q, &st);
+	VRELAY_LOG(DEBUG, "%s: created, %s, size %u, avail %u used %u",
+		   q->name, q->ops->name, q->size, st.avail_idx, st.used_idx);
+}
+
+struct vrelay_queue *
+vrelay_queue_create_owned(struct vrelay_device *dev,
+			  const struct vrelay_queue_conf *c, bool own_fds)
+{
+	struct vrelay_queue *q;
+
+	struct vrelay_qstate st;
+
+	q = vrelay_queue_prepare(dev, c, own_fds);
+	if (q == NULL)
+		return NULL;
+	vrelay_queue_start_at(q, c);
+	vrelay_queue_get_qstate(q, &st);
+	VRELAY_LOG(INFO, "%s: created, %s, size %u, avail %u used %u",
+		   q->name, q->ops->name, q->size, st.avail_idx, st.used_idx);
+	return q;
 }
 
 struct vrelay_queue *

@@ -84,11 +84,11 @@ split_alloc_mrings(struct vrelay_queue *q)
 	void *a, *u;
 
 	a = mmap(NULL, alen, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (a == MAP_FAILED)
 		return -ENOMEM;
 	u = mmap(NULL, ulen, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (u == MAP_FAILED) {
 		munmap(a, alen);
 		return -ENOMEM;

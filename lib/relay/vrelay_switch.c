@@ -263,3 +263,436 @@ out:
 		*rep = r;
 	return ret;
 }
+
+/* ---- batches (issue #18) ------------------------------------------- */
+
+/* Suspend n queues: the device's batch op, or one at a time. */
+static void
+batch_suspend(const struct vrelay_qctl_ops *ops, void *ctx, unsigned int n,
+	      const uint16_t *qids, struct vrelay_qstate *states, int *rets)
+{
+	unsigned int i;
+
+	if (ops->suspend_many != NULL) {
+		ops->suspend_many(ctx, n, qids, states, rets);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		rets[i] = ops->suspend(ctx, qids[i], &states[i]);
+}
+
+/*
+ * Resume n queues, the time each ran again in done[i]: the device's
+ * batch op (all at its end), or one at a time.
+ */
+static void
+batch_resume(const struct vrelay_qctl_ops *ops, void *ctx, unsigned int n,
+	     const uint16_t *qids, const struct vrelay_qstate *states,
+	     int *rets, uint64_t *done)
+{
+	unsigned int i;
+	uint64_t t;
+
+	if (n == 0)
+		return;
+	if (ops->resume_many != NULL) {
+		ops->resume_many(ctx, n, qids, states, rets);
+		t = now_ns();
+		for (i = 0; i < n; i++)
+			done[i] = t;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rets[i] = ops->resume(ctx, qids[i], &states[i]);
+		done[i] = now_ns();
+	}
+}
+
+/* Scratch of a batch: one allocation, freed at the end. */
+struct batch {
+	struct vrelay_queue_conf *qc;	/* per queue, state set at suspend */
+	uint16_t *qids;
+	struct vrelay_qstate *states;
+	int *rets;
+	int *prep;			/* 0, or why the queue cannot be relayed */
+	uint64_t *done;
+	/* The queues going through a step together, compacted. */
+	unsigned int *idx;
+	uint16_t *sqids;
+	struct vrelay_qstate *sstates;
+	int *srets;
+	struct vrelay_queue **sqs;
+};
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->qc);
+	free(b->qids);
+	free(b->states);
+	free(b->rets);
+	free(b->prep);
+	free(b->done);
+	free(b->idx);
+	free(b->sqids);
+	free(b->sstates);
+	free(b->srets);
+	free(b->sqs);
+}
+
+static int
+batch_alloc(struct batch *b, unsigned int n)
+{
+	memset(b, 0, sizeof(*b));
+	b->qc = calloc(n, sizeof(*b->qc));
+	b->qids = calloc(n, sizeof(*b->qids));
+	b->states = calloc(n, sizeof(*b->states));
+	b->rets = calloc(n, sizeof(*b->rets));
+	b->prep = calloc(n, sizeof(*b->prep));
+	b->done = calloc(n, sizeof(*b->done));
+	b->idx = calloc(n, sizeof(*b->idx));
+	b->sqids = calloc(n, sizeof(*b->sqids));
+	b->sstates = calloc(n, sizeof(*b->sstates));
+	b->srets = calloc(n, sizeof(*b->srets));
+	b->sqs = calloc(n, sizeof(*b->sqs));
+	if (b->qc == NULL || b->qids == NULL || b->states == NULL ||
+	    b->rets == NULL || b->prep == NULL || b->done == NULL ||
+	    b->idx == NULL || b->sqids == NULL || b->sstates == NULL ||
+	    b->srets == NULL || b->sqs == NULL) {
+		batch_free(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A queue of the batch failed at step `what`: log where it is. */
+static void
+batch_log_fail(const struct vrelay_device *dev, uint16_t qid, int ret,
+	       const struct vrelay_switch_report *r)
+{
+	VRELAY_LOG(ERR, "%s: switch of queue %u to relay failed: %s; queue "
+		   "%s at avail %u used %u (not resumed: the frontend logs)",
+		   dev->name, qid, strerror(-ret),
+		   r->devq == VRELAY_DEVQ_BROKEN ? "broken" :
+		   r->devq == VRELAY_DEVQ_STOPPED ? "stopped" :
+		   "in an unknown state",
+		   r->state.avail_idx, r->state.used_idx);
+}
+
+int
+vrelay_switch_batch_to_relay(struct vrelay_engine *e,
+			     struct vrelay_device *dev, unsigned int n,
+			     const struct vrelay_queue_conf *confs,
+			     const struct vrelay_qctl_ops *ops, void *ctx,
+			     struct vrelay_queue **qs,
+			     struct vrelay_switch_report *reps)
+{
+	struct vrelay_queue **q = qs;
+	struct batch b;
+	unsigned int i, k, ns;
+	uint64_t tp, t0, t1, t2, t3, worst = 0;
+	int first = 0, ret;
+
+	if (e == NULL || dev == NULL || confs == NULL || !ops_valid(ops) ||
+	    qs == NULL || reps == NULL || n == 0) {
+		/* Nothing done: every queue runs where it ran. */
+		for (i = 0; reps != NULL && i < n; i++)
+			reps[i] = (struct vrelay_switch_report){
+				.devq = VRELAY_DEVQ_UNKNOWN };
+		return -EINVAL;
+	}
+	ret = batch_alloc(&b, n);
+	if (ret != 0) {
+		/* One queue at a time still works, and fails closed. */
+		for (i = 0; i < n; i++) {
+			ret = vrelay_switch_to_relay(e, dev, &confs[i], ops,
+						     ctx, &qs[i], &reps[i]);
+			if (ret < 0 && first == 0)
+				first = ret;
+		}
+		return first;
+	}
+
+	/*
+	 * 1. Prepare, the device still running: eventfds, the relayed
+	 * queue's memory and mediated rings (populated). A queue that
+	 * cannot be prepared is suspended all the same, and held.
+	 */
+	tp = now_ns();
+	for (i = 0; i < n; i++) {
+		reps[i] = (struct vrelay_switch_report){
+			.devq = VRELAY_DEVQ_UNKNOWN };
+		q[i] = NULL;
+		b.qc[i] = confs[i];
+		b.qids[i] = confs[i].qid;
+		b.prep[i] = switch_eventfds(&b.qc[i]);
+		if (b.prep[i] != 0)
+			continue;
+		q[i] = vrelay_queue_prepare(dev, &b.qc[i], true);
+		if (q[i] == NULL) {
+			b.prep[i] = -errno;
+			close(b.qc[i].device_irq_fd);
+			close(b.qc[i].device_doorbell_fd);
+		}
+	}
+
+	/* 2. Suspend all. */
+	t0 = now_ns();
+	batch_suspend(ops, ctx, n, b.qids, b.states, b.rets);
+	for (i = 0; i < n; i++) {
+		struct vrelay_switch_report *r = &reps[i];
+
+		ret = b.rets[i];
+		if (ret == 0 || ret == -EIO) {
+			r->state = b.states[i];
+			r->devq = ret == 0 ? VRELAY_DEVQ_STOPPED :
+				VRELAY_DEVQ_BROKEN;
+		}
+		if (ret == 0)
+			ret = b.prep[i];
+		if (ret == 0)
+			continue;
+		/* Not relayable: nothing of it reached the device. */
+		vrelay_queue_destroy(q[i]);
+		q[i] = NULL;
+		r->unavailable_ns = now_ns() - t0;
+		batch_log_fail(dev, b.qids[i], ret, r);
+		b.rets[i] = ret;
+		if (first == 0)
+			first = ret;
+	}
+
+	/* 3. Create each at its state; 4. program all. */
+	t1 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (q[i] == NULL)
+			continue;
+		b.qc[i].state = b.states[i];
+		vrelay_queue_start_at(q[i], &b.qc[i]);
+		ret = ops->program_relay(ctx, b.qids[i],
+					 vrelay_queue_mring(q[i]),
+					 b.qc[i].device_doorbell_fd,
+					 b.qc[i].device_irq_fd);
+		if (ret == 0)
+			continue;
+		/* Partial programming included: put the guest's rings back. */
+		reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
+		q[i] = NULL;
+		reps[i].unavailable_ns = now_ns() - t0;
+		batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+		b.rets[i] = ret;
+		if (first == 0)
+			first = ret;
+	}
+
+	/* 5. Attach all under one list update. */
+	t2 = now_ns();
+	ret = vrelay_engine_attach_many(e, q, n, b.srets);
+	for (i = 0; i < n; i++) {
+		if (q[i] == NULL)
+			continue;
+		ret = b.srets[i];
+		if (ret == 0)
+			continue;
+		reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
+		q[i] = NULL;
+		reps[i].unavailable_ns = now_ns() - t0;
+		batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+		b.rets[i] = ret;
+		if (first == 0)
+			first = ret;
+	}
+
+	/* 6. Resume all that are on the relay. */
+	t3 = now_ns();
+	for (i = 0, ns = 0; i < n; i++) {
+		if (q[i] == NULL)
+			continue;
+		b.idx[ns] = i;
+		b.sqids[ns] = b.qids[i];
+		b.sstates[ns] = b.states[i];
+		ns++;
+	}
+	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	for (k = 0; k < ns; k++) {
+		i = b.idx[k];
+		ret = b.srets[k];
+		if (ret != 0) {
+			vrelay_engine_detach(e, q[i]);
+			reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
+			q[i] = NULL;
+			reps[i].unavailable_ns = now_ns() - t0;
+			batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+			if (first == 0)
+				first = ret;
+			continue;
+		}
+		reps[i].devq = VRELAY_DEVQ_RUNNING;
+		reps[i].unavailable_ns = b.done[k] - t0;
+		if (reps[i].unavailable_ns > worst)
+			worst = reps[i].unavailable_ns;
+		VRELAY_LOG(DEBUG, "%s: switched to relay at avail %u used %u",
+			   q[i]->name, reps[i].state.avail_idx,
+			   reps[i].state.used_idx);
+	}
+	/* Where the time went (doc/design.md, "Batch switchover"). */
+	VRELAY_LOG(INFO, "%s: %u queues switched to relay as a batch, %u "
+		   "relayed, slowest in %" PRIu64 " us (prepare %" PRIu64
+		   " us before the stop; suspend %" PRIu64 " create+program %"
+		   PRIu64 " attach %" PRIu64 " resume %" PRIu64 " us)",
+		   dev->name, n, ns, worst / 1000, (t0 - tp) / 1000,
+		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
+		   (now_ns() - t3) / 1000);
+	batch_free(&b);
+	return first;
+}
+
+int
+vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
+			      struct vrelay_queue **qs,
+			      const struct vrelay_qctl_ops *ops, void *ctx,
+			      bool resume, struct vrelay_switch_report *reps)
+{
+	struct vrelay_qstate relayed;
+	struct batch b;
+	unsigned int i, k, ns;
+	bool *broken;
+	uint64_t t0, t1, t2, t3, t4;
+	int first = 0, ret;
+
+	if (qs == NULL || reps == NULL || !ops_valid(ops) || n == 0) {
+		for (i = 0; reps != NULL && i < n; i++)
+			reps[i] = (struct vrelay_switch_report){
+				.devq = VRELAY_DEVQ_UNKNOWN };
+		VRELAY_LOG(ERR, "switch to direct: invalid arguments");
+		return -EINVAL;
+	}
+	broken = calloc(n, sizeof(*broken));
+	if (broken == NULL || batch_alloc(&b, n) != 0) {
+		free(broken);
+		for (i = 0; i < n; i++) {
+			ret = vrelay_switch_to_direct(e, qs[i], ops, ctx,
+						      resume, &reps[i]);
+			if (ret < 0 && first == 0)
+				first = ret;
+		}
+		return first;
+	}
+	for (i = 0; i < n; i++) {
+		reps[i] = (struct vrelay_switch_report){
+			.devq = VRELAY_DEVQ_UNKNOWN };
+		b.rets[i] = qs[i] == NULL ? -EINVAL : 0;
+		b.qids[i] = qs[i] != NULL ? qs[i]->qid : 0;
+	}
+	t0 = now_ns();
+	/* 1. Detach all: one list update for those on e. */
+	for (i = 0; i < n; i++)
+		b.sqs[i] = qs[i] != NULL && qs[i]->engine == e ? qs[i] : NULL;
+	if (e != NULL)
+		vrelay_engine_detach_many(e, b.sqs, n, b.srets);
+	for (i = 0; i < n; i++)
+		if (qs[i] != NULL && qs[i]->engine != NULL)
+			vrelay_engine_detach(qs[i]->engine, qs[i]);
+
+	/* 2. Suspend all (those with a queue). */
+	t1 = now_ns();
+	for (i = 0, ns = 0; i < n; i++) {
+		if (qs[i] == NULL)
+			continue;
+		b.idx[ns] = i;
+		b.sqids[ns] = b.qids[i];
+		ns++;
+	}
+	batch_suspend(ops, ctx, ns, b.sqids, b.sstates, b.srets);
+	t2 = now_ns();
+	for (k = 0; k < ns; k++) {
+		struct vrelay_queue *q;
+
+		i = b.idx[k];
+		q = qs[i];
+		ret = b.srets[k];
+		reps[i].state = b.sstates[k];
+		if (ret != 0 && ret != -EIO) {
+			/* It may still run on the mediated rings: leak them. */
+			VRELAY_LOG(ERR, "%s: switch to direct failed: %s; "
+				   "mediated rings leaked", q->name,
+				   strerror(-ret));
+			reps[i].state = (struct vrelay_qstate){ 0 };
+			b.prep[i] = 1;	/* leaked */
+			b.rets[i] = ret;
+			continue;
+		}
+		/* 3. Flush what the device completed before it stopped. */
+		broken[i] = ret == -EIO;
+		if (vrelay_queue_flush(q) < 0)
+			broken[i] = true;
+		vrelay_queue_get_qstate(q, &relayed);
+		if (!broken[i] && (relayed.used_idx != reps[i].state.used_idx ||
+				   relayed.used_wrap != reps[i].state.used_wrap))
+			VRELAY_LOG(WARNING, "%s: device used %u, relayed %u",
+				   q->name, reps[i].state.used_idx,
+				   relayed.used_idx);
+		/* 4. Back onto the guest's rings. */
+		ret = ops->program_direct(ctx, q->qid);
+		if (ret != 0) {
+			reps[i].devq = VRELAY_DEVQ_BROKEN;
+			VRELAY_LOG(ERR, "%s: switch to direct failed: %s; "
+				   "mediated rings leaked", q->name,
+				   strerror(-ret));
+			b.prep[i] = 1;	/* leaked */
+			b.rets[i] = ret;
+			continue;
+		}
+		reps[i].devq = broken[i] ? VRELAY_DEVQ_BROKEN :
+			VRELAY_DEVQ_STOPPED;
+		if (broken[i])
+			b.rets[i] = -EIO;
+	}
+
+	/* 5. Resume all that may run. */
+	t3 = now_ns();
+	for (i = 0, ns = 0; i < n; i++) {
+		if (!resume || reps[i].devq != VRELAY_DEVQ_STOPPED)
+			continue;
+		b.idx[ns] = i;
+		b.sqids[ns] = b.qids[i];
+		b.sstates[ns] = reps[i].state;
+		ns++;
+	}
+	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	for (k = 0; k < ns; k++) {
+		i = b.idx[k];
+		if (b.srets[k] != 0) {
+			VRELAY_LOG(ERR, "%s: resume in direct I/O failed: %s; "
+				   "queue left stopped", qs[i]->name,
+				   strerror(-b.srets[k]));
+			b.rets[i] = b.srets[k];
+			continue;
+		}
+		reps[i].devq = VRELAY_DEVQ_RUNNING;
+		reps[i].unavailable_ns = b.done[k] - t0;
+	}
+
+	/* 6. Destroy every queue the device no longer uses. */
+	t4 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (b.rets[i] != 0 && first == 0)
+			first = b.rets[i];
+		if (qs[i] == NULL)
+			continue;
+		if (reps[i].unavailable_ns == 0)
+			reps[i].unavailable_ns = now_ns() - t0;
+		/* Leaked on purpose: the device may still reference them. */
+		if (b.prep[i] == 0)
+			vrelay_queue_destroy(qs[i]);
+	}
+	VRELAY_LOG(INFO, "%u queues switched to direct as a batch%s (detach %"
+		   PRIu64 " suspend %" PRIu64 " flush+program %" PRIu64
+		   " resume %" PRIu64 " us; destroy %" PRIu64 " us after)", n,
+		   first != 0 ? ", some failed: see above" : "",
+		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
+		   (t4 - t3) / 1000, (now_ns() - t4) / 1000);
+	free(broken);
+	batch_free(&b);
+	return first;
+}

@@ -123,6 +123,8 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "vid", info.vid);
 	rte_tel_data_add_dict_uint(d, "switches", info.switches);
 	rte_tel_data_add_dict_uint(d, "last_switch_ns", info.last_switch_ns);
+	rte_tel_data_add_dict_uint(d, "last_switch_total_ns",
+				   info.last_switch_total_ns);
 	rte_tel_data_add_dict_uint(d, "relay_cpu_ns", info.relay_cpu_ns);
 	for (qid = 0; qid < info.nb_queues; qid++)
 		tel_add_queue(d, v, qid);

@@ -620,6 +620,7 @@ vrelay_vhost_get_info(struct vrelay_vhost *v, struct vrelay_vhost_info *info)
 	info->nb_queues = v->nb_vqs;
 	info->switches = v->switches;
 	info->last_switch_ns = v->last_switch_ns;
+	info->last_switch_total_ns = v->last_total_ns;
 	info->relay_cpu_ns = v->engine != NULL ?
 		vrelay_engine_cpu_ns(v->engine) : 0;
 	pthread_mutex_unlock(&v->lock);

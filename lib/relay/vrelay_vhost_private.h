@@ -78,7 +78,8 @@ struct vrelay_vhost {
 	 */
 	int relay_error;
 	uint64_t switches;
-	uint64_t last_switch_ns;
+	uint64_t last_switch_ns;	/* worst queue of the last switch */
+	uint64_t last_total_ns;		/* first queue stopped to last resumed */
 	struct vrelay_vq *vq;		/* max_queues entries */
 };
 

@@ -19,7 +19,7 @@ bash "$BENCH_DIR/bench_relay_used.sh" --quick "$RU" "$TMP/relay_used.json"
 bash "$BENCH_DIR/bench_relay_cycle.sh" --quick --no-callgrind "$CY" \
 	"$TMP/relay_cycle.json"
 bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm" "$LM" "$GUEST" \
-	>/dev/null
+	throughput idle switchover timeline scale switchscale >/dev/null
 
 python3 - "$TMP/relay_used.json" "$TMP/lm/summary.json" \
 	"$TMP/relay_cycle.json" <<'PY'
@@ -48,5 +48,10 @@ for s in lm["scale"]:
     assert "relay_ns_pkt" in s and "hw_ns_pkt" in s, s
 for s in lm["switchover"]:
     assert s["switch"]["to_relay"]["n"] > 0, s
+assert lm["switchscale"], "bench_lm: no switchscale results"
+for s in lm["switchscale"]:
+    for d in ("to_relay", "to_direct"):
+        assert s["switch"][d]["n"] > 0 and "total" in s["switch"][d], s
+    assert s["traffic"]["result"] == "PASS", s
 print("bench-quick: relay_used, relay_cycle and bench_lm JSON well formed")
 PY

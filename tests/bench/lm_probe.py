@@ -132,16 +132,25 @@ def pct(v, p):
 
 def cmd_switches(log):
     on, off = [], []
-    rx = re.compile(r"relay (on|off).*worst queue unavailable (\d+) us")
+    ton, toff = [], []
+    rx = re.compile(r"relay (on|off).*worst queue unavailable (\d+) us"
+                    r"(?:, device total (\d+) us)?")
     with open(log, errors="replace") as f:
         for line in f:
             m = rx.search(line)
             if m:
                 (on if m.group(1) == "on" else off).append(int(m.group(2)))
+                if m.group(3) is not None:
+                    (ton if m.group(1) == "on" else toff).append(
+                        int(m.group(3)))
     res = {}
-    for name, v in (("to_relay", on), ("to_direct", off)):
+    for name, v, t in (("to_relay", on, ton), ("to_direct", off, toff)):
         res[name] = {"n": len(v), "p50_us": pct(v, 50),
                      "p99_us": pct(v, 99), "max_us": max(v) if v else 0}
+        if t:
+            # the device total: first queue stopped to last running
+            res[name]["total"] = {"p50_us": pct(t, 50),
+                                  "p99_us": pct(t, 99), "max_us": max(t)}
     print(json.dumps(res))
 
 

@@ -54,6 +54,7 @@ def main():
     res = {"throughput": throughput(by.get("throughput", [])),
            "idle": by.get("idle", []),
            "switchover": by.get("switchover", []),
+           "switchscale": by.get("switchscale", []),
            "scale": by.get("scale-queues", []) + by.get("scale-devices", []),
            "timeline": by.get("timeline", []),
            "profile": by.get("profile", [])}

@@ -45,6 +45,9 @@ struct ifcsw_vq {
 struct ifcsw_wd {
 	/** Queues the controller resumed and has not suspended since. */
 	uint32_t runnable;
+	/** A batch of suspends or resumes is under way: the device stays
+	 *  stopped until its end (ifcsw_wd_hold()/ifcsw_wd_release()). */
+	bool held;
 	/** Audit: queues started on the guest's rings while the frontend
 	 *  logged (fail closed violated). Must stay 0. */
 	uint64_t unlogged_starts;
@@ -104,6 +107,14 @@ void ifcsw_wd_restart(struct ifcsw_dev *dev);
 /** Whole device: resume a queue with @p regs (its indices). */
 int ifcsw_wd_resume(struct ifcsw_dev *dev, uint16_t qid,
 		    const struct ifcsw_hwq_regs *regs);
+/** Whole device: keep it stopped across a batch of ops. No-op per queue. */
+void ifcsw_wd_hold(struct ifcsw_dev *dev);
+/** Whole device: end of the batch, start what may run. */
+void ifcsw_wd_release(struct ifcsw_dev *dev);
+/** Whole device: resume n queues with one stop and one start. */
+void ifcsw_wd_resume_many(struct ifcsw_dev *dev, unsigned int n,
+			  const uint16_t *qids,
+			  const struct ifcsw_hwq_regs *regs, int *rets);
 
 /* ifcvf_sw_stats.c: vDPA stats, wire port lookup. */
 int ifcsw_get_stats_names(struct rte_vdpa_device *vdpa,

@@ -281,6 +281,46 @@ qctl_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *state)
 	return ret < 0 ? ret : ifcsw_hw_queue_start(&dev->hw, qid);
 }
 
+/*
+ * Batches: a whole-device VF stays stopped across the batch (one stop,
+ * one start); per-queue control stops and starts each queue on its own,
+ * as the single ops do.
+ */
+static void
+qctl_suspend_many(void *ctx, unsigned int n, const uint16_t *qids,
+		  struct vrelay_qstate *states, int *rets)
+{
+	struct ifcsw_dev *dev = ctx;
+	unsigned int i;
+
+	ifcsw_wd_hold(dev);
+	for (i = 0; i < n; i++)
+		rets[i] = qctl_suspend(ctx, qids[i], &states[i]);
+	ifcsw_wd_release(dev);
+}
+
+static void
+qctl_resume_many(void *ctx, unsigned int n, const uint16_t *qids,
+		 const struct vrelay_qstate *states, int *rets)
+{
+	struct ifcsw_dev *dev = ctx;
+	struct ifcsw_hwq_regs regs[IFCSW_MAX_QUEUES];
+	unsigned int i;
+
+	if (!ifcsw_whole_device(dev) || n > IFCSW_MAX_QUEUES) {
+		for (i = 0; i < n; i++)
+			rets[i] = qctl_resume(ctx, qids[i], &states[i]);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		/* The VF cannot log: never on the guest's rings while logging. */
+		rets[i] = ifcsw_may_run(dev, qids[i]) ? 0 : -EPERM;
+		regs[i] = dev->hw.q[qids[i]].regs;
+		regs_state(&regs[i], &states[i]);
+	}
+	ifcsw_wd_resume_many(dev, n, qids, regs, rets);
+}
+
 static uint16_t
 qctl_used_idx(void *ctx, uint16_t qid)
 {
@@ -315,6 +355,8 @@ const struct vrelay_vhost_ops ifcsw_vhost_ops = {
 		.program_relay = qctl_program_relay,
 		.program_direct = qctl_program_direct,
 		.resume = qctl_resume,
+		.suspend_many = qctl_suspend_many,
+		.resume_many = qctl_resume_many,
 	},
 	.used_idx = qctl_used_idx,
 	.reset = qctl_reset,

@@ -18,6 +18,10 @@
  *   program_*      stop the device if it runs, write, restart
  *   resume         stop, write the indices, add the queue, restart
  *
+ * A batch (the controller's suspend_many / resume_many, issue #18) holds
+ * the device stopped across all its queues' ops: one stop and one start
+ * for the whole batch instead of one of each per queue.
+ *
  * "May run" is the fail-closed rule: a queue on the guest's own rings
  * does not start while the frontend logs dirty pages; it stays stopped
  * until its own switch resumes it on the mediated rings. A switch thus
@@ -109,7 +113,7 @@ ifcsw_wd_restart(struct ifcsw_dev *dev)
 	uint32_t mask;
 	int ret;
 
-	if (!ifcsw_whole_device(dev) || dev->hw.dev_running)
+	if (!ifcsw_whole_device(dev) || dev->hw.dev_running || dev->wd.held)
 		return;
 	mask = wd_startable(dev);
 	wd_audit(dev, mask);
@@ -168,4 +172,52 @@ ifcsw_wd_resume(struct ifcsw_dev *dev, uint16_t qid,
 			-EIO;
 	}
 	return ret;
+}
+
+void
+ifcsw_wd_hold(struct ifcsw_dev *dev)
+{
+	if (!ifcsw_whole_device(dev))
+		return;
+	ifcsw_hw_dev_stop(&dev->hw);
+	dev->wd.held = true;
+}
+
+void
+ifcsw_wd_release(struct ifcsw_dev *dev)
+{
+	if (!ifcsw_whole_device(dev))
+		return;
+	dev->wd.held = false;
+	ifcsw_wd_restart(dev);
+}
+
+void
+ifcsw_wd_resume_many(struct ifcsw_dev *dev, unsigned int n,
+		     const uint16_t *qids, const struct ifcsw_hwq_regs *regs,
+		     int *rets)
+{
+	unsigned int i;
+
+	ifcsw_wd_hold(dev);
+	for (i = 0; i < n; i++) {
+		if (rets[i] != 0)
+			continue;	/* refused by the caller */
+		rets[i] = wd_check_stopped(dev, qids[i]);
+		if (rets[i] == 0)
+			rets[i] = ifcsw_hw_queue_regs_write(&dev->hw, qids[i],
+							    &regs[i]);
+		if (rets[i] == 0)
+			dev->wd.runnable |= 1u << qids[i];
+	}
+	ifcsw_wd_release(dev);
+	for (i = 0; i < n; i++) {
+		if (rets[i] != 0 ||
+		    dev->hw.q[qids[i]].state == IFCSW_HWQ_RUNNING)
+			continue;
+		/* Bad rings: the queue faulted, the others run. */
+		wd_forget(dev, qids[i]);
+		rets[i] = dev->hw.q[qids[i]].state == IFCSW_HWQ_FAULT ?
+			-EFAULT : -EIO;
+	}
 }
