@@ -639,7 +639,7 @@ vrelay_engine_attach_many(struct vrelay_engine *e, struct vrelay_queue **qs,
 	/* Catch up with anything kicked before the switch, now. */
 	for (i = 0; i < n; i++)
 		if (qs[i] != NULL && rets[i] == 0)
-			while (engine_service(qs[i]))
+			while (vrelay_engine_pass_queues(&qs[i], 1))
 				;
 	ctl_unlock(e);
 	return first;
