@@ -379,6 +379,23 @@ batch_log_fail(const struct vrelay_device *dev, uint16_t qid, int ret,
 		   r->state.avail_idx, r->state.used_idx);
 }
 
+/*
+ * A queue of the batch failed after its suspend: put its device queue
+ * back on the guest's rings, stopped (fail closed: the frontend logs),
+ * free its relayed queue, and report where it is.
+ */
+static void
+batch_queue_unwind(const struct vrelay_qctl_ops *ops, void *ctx,
+		   const struct vrelay_device *dev, uint16_t qid,
+		   struct vrelay_queue **qp, struct vrelay_switch_report *r,
+		   int ret, uint64_t t0)
+{
+	r->devq = switch_unwind(ops, ctx, qid, *qp);
+	*qp = NULL;
+	r->unavailable_ns = now_ns() - t0;
+	batch_log_fail(dev, qid, ret, r);
+}
+
 int
 vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 			     struct vrelay_device *dev, unsigned int n,
@@ -476,10 +493,8 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		if (ret == 0)
 			continue;
 		/* Partial programming included: put the guest's rings back. */
-		reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
-		q[i] = NULL;
-		reps[i].unavailable_ns = now_ns() - t0;
-		batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+		batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i], &reps[i],
+				   ret, t0);
 		b.rets[i] = ret;
 		if (first == 0)
 			first = ret;
@@ -494,10 +509,8 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		ret = b.srets[i];
 		if (ret == 0)
 			continue;
-		reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
-		q[i] = NULL;
-		reps[i].unavailable_ns = now_ns() - t0;
-		batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+		batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i], &reps[i],
+				   ret, t0);
 		b.rets[i] = ret;
 		if (first == 0)
 			first = ret;
@@ -519,10 +532,8 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		ret = b.srets[k];
 		if (ret != 0) {
 			vrelay_engine_detach(e, q[i]);
-			reps[i].devq = switch_unwind(ops, ctx, b.qids[i], q[i]);
-			q[i] = NULL;
-			reps[i].unavailable_ns = now_ns() - t0;
-			batch_log_fail(dev, b.qids[i], ret, &reps[i]);
+			batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i],
+					   &reps[i], ret, t0);
 			if (first == 0)
 				first = ret;
 			continue;
