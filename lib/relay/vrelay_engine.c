@@ -559,29 +559,15 @@ vrelay_engine_mode(const struct vrelay_engine *e)
 	return __atomic_load_n(&e->mode, __ATOMIC_ACQUIRE);
 }
 
+/* One queue: the batch functions below with a batch of one. */
 int
 vrelay_engine_attach(struct vrelay_engine *e, struct vrelay_queue *q)
 {
 	int ret;
 
-	if (e == NULL || q == NULL)
+	if (q == NULL)
 		return -EINVAL;
-	if (pthread_equal(pthread_self(), e->thread))
-		return -EDEADLK;
-	if (q->engine != NULL)
-		return -EBUSY;
-	if (vrelay_queue_is_broken(q))
-		return -EIO;
-	ctl_lock(e);
-	ret = engine_do_attach(e, q);
-	if (ret == 0) {
-		q->engine = e;
-		/* Catch up with anything kicked before the switch, now. */
-		while (vrelay_engine_pass_queues(&q, 1))
-			;
-	}
-	ctl_unlock(e);
-	return ret;
+	return vrelay_engine_attach_many(e, &q, 1, &ret);
 }
 
 int
@@ -589,14 +575,9 @@ vrelay_engine_detach(struct vrelay_engine *e, struct vrelay_queue *q)
 {
 	int ret;
 
-	if (e == NULL || q == NULL || q->engine != e)
+	if (e == NULL || q == NULL)
 		return -ENOENT;
-	ctl_lock(e);
-	ret = engine_do_detach(e, q);
-	if (ret == 0)
-		q->engine = NULL;
-	ctl_unlock(e);
-	return ret;
+	return vrelay_engine_detach_many(e, &q, 1, &ret);
 }
 
 /*

@@ -388,12 +388,14 @@ static void
 batch_queue_unwind(const struct vrelay_qctl_ops *ops, void *ctx,
 		   const struct vrelay_device *dev, uint16_t qid,
 		   struct vrelay_queue **qp, struct vrelay_switch_report *r,
-		   int ret, uint64_t t0)
+		   int ret, uint64_t t0, int *first)
 {
 	r->devq = switch_unwind(ops, ctx, qid, *qp);
 	*qp = NULL;
 	r->unavailable_ns = now_ns() - t0;
 	batch_log_fail(dev, qid, ret, r);
+	if (*first == 0)
+		*first = ret;
 }
 
 int
@@ -494,10 +496,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 			continue;
 		/* Partial programming included: put the guest's rings back. */
 		batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i], &reps[i],
-				   ret, t0);
-		b.rets[i] = ret;
-		if (first == 0)
-			first = ret;
+				   ret, t0, &first);
 	}
 
 	/* 5. Attach all under one list update. */
@@ -510,10 +509,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		if (ret == 0)
 			continue;
 		batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i], &reps[i],
-				   ret, t0);
-		b.rets[i] = ret;
-		if (first == 0)
-			first = ret;
+				   ret, t0, &first);
 	}
 
 	/* 6. Resume all that are on the relay. */
@@ -533,9 +529,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		if (ret != 0) {
 			vrelay_engine_detach(e, q[i]);
 			batch_queue_unwind(ops, ctx, dev, b.qids[i], &q[i],
-					   &reps[i], ret, t0);
-			if (first == 0)
-				first = ret;
+					   &reps[i], ret, t0, &first);
 			continue;
 		}
 		reps[i].devq = VRELAY_DEVQ_RUNNING;
