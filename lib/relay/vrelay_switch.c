@@ -407,6 +407,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 			     struct vrelay_switch_report *reps)
 {
 	struct vrelay_queue **q = qs;
+	struct vrelay_urgent urg;
 	struct batch b;
 	unsigned int i, k, ns;
 	uint64_t tp, t0, t1, t2, t3, worst = 0;
@@ -456,6 +457,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	}
 
 	/* 2. Suspend all. */
+	vrelay_urgent_enter(&urg);
 	t0 = now_ns();
 	batch_suspend(ops, ctx, n, b.qids, b.states, b.rets);
 	for (i = 0; i < n; i++) {
@@ -523,6 +525,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
 		ret = b.srets[k];
@@ -559,6 +562,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 			      bool resume, struct vrelay_switch_report *reps)
 {
 	struct vrelay_qstate relayed;
+	struct vrelay_urgent urg;
 	struct batch b;
 	unsigned int i, k, ns;
 	bool *broken;
@@ -589,6 +593,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		b.rets[i] = qs[i] == NULL ? -EINVAL : 0;
 		b.qids[i] = qs[i] != NULL ? qs[i]->qid : 0;
 	}
+	vrelay_urgent_enter(&urg);
 	t0 = now_ns();
 	/* 1. Detach all: one list update for those on e. */
 	for (i = 0; i < n; i++)
@@ -665,6 +670,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
 		if (b.srets[k] != 0) {
