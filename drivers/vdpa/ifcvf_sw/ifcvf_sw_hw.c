@@ -444,24 +444,31 @@ hwq_stop_cancel(struct ifcsw_hw *hw, struct ifcsw_hwq *q)
 	__atomic_fetch_sub(&hw->stop_pending, 1, __ATOMIC_ACQ_REL);
 }
 
-void
-ifcsw_hw_stop_request(struct ifcsw_hw *hw, uint32_t qmask)
+static void
+hw_stop_mask(struct ifcsw_hw *hw, uint32_t qmask, bool request)
 {
 	unsigned int i;
 
-	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
-		if ((qmask & (1u << i)) != 0)
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		if ((qmask & (1u << i)) == 0)
+			continue;
+		if (request)
 			hwq_stop_request(hw, &hw->q[i]);
+		else
+			hwq_stop_cancel(hw, &hw->q[i]);
+	}
+}
+
+void
+ifcsw_hw_stop_request(struct ifcsw_hw *hw, uint32_t qmask)
+{
+	hw_stop_mask(hw, qmask, true);
 }
 
 void
 ifcsw_hw_stop_cancel(struct ifcsw_hw *hw, uint32_t qmask)
 {
-	unsigned int i;
-
-	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
-		if ((qmask & (1u << i)) != 0)
-			hwq_stop_cancel(hw, &hw->q[i]);
+	hw_stop_mask(hw, qmask, false);
 }
 
 /* Stop one queue, whatever the kind of control. @return it was running. */
