@@ -482,7 +482,7 @@ vrelay_queue_is_broken(const struct vrelay_queue *q)
  * The calling thread's scheduler slice made short (100 us) for the
  * duration of a switch, so that it is not kept waiting for a CPU behind
  * the device and relay threads it shares one with (vrelay_urgent.c).
- * VRELAY_SWITCH_URGENT=0 turns it off.
+ * VRELAY_SWITCH_URGENT=0 turns it off, =N makes it N us.
  */
 struct vrelay_urgent {
 	bool active;

@@ -45,30 +45,48 @@ struct urgent_attr {
 	uint32_t sched_util_max;
 };
 
-/* The shortest slice the kernel accepts (100 us). */
+/* The default, and the shortest slice the kernel accepts (100 us). */
 #define URGENT_SLICE_NS 100000ULL
+#define URGENT_SLICE_MIN_NS 100000ULL
 #define URGENT_SCHED_OTHER 0
+
+/*
+ * VRELAY_SWITCH_URGENT: unset, the default slice; 0, off (the thread's
+ * own slice, to compare); N, a slice of N us (at least 100).
+ */
+static uint64_t
+urgent_slice_ns(void)
+{
+	const char *v = getenv("VRELAY_SWITCH_URGENT");
+	unsigned long us;
+
+	if (v == NULL || *v == '\0')
+		return URGENT_SLICE_NS;
+	us = strtoul(v, NULL, 10);
+	if (us == 0)
+		return 0;
+	return us * 1000ULL < URGENT_SLICE_MIN_NS ? URGENT_SLICE_MIN_NS :
+		us * 1000ULL;
+}
 
 void
 vrelay_urgent_enter(struct vrelay_urgent *u)
 {
+	uint64_t slice = urgent_slice_ns();
 	struct urgent_attr a;
 
-	const char *off = getenv("VRELAY_SWITCH_URGENT");
-
 	u->active = false;
-	/* VRELAY_SWITCH_URGENT=0: the thread's own slice, to compare. */
-	if (off != NULL && strcmp(off, "0") == 0)
+	if (slice == 0)
 		return;
 	memset(&a, 0, sizeof(a));
 	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0 ||
 	    a.sched_policy != URGENT_SCHED_OTHER ||
-	    a.sched_runtime <= URGENT_SLICE_NS)
+	    a.sched_runtime <= slice)
 		return;
 	u->saved_slice_ns = a.sched_runtime;
 	a.size = sizeof(a);
 	a.sched_flags = 0;
-	a.sched_runtime = URGENT_SLICE_NS;
+	a.sched_runtime = slice;
 	if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
 		u->active = true;
 }

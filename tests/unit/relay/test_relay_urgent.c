@@ -6,7 +6,7 @@
  * The controller's short slice during a switch (vrelay_urgent.c, issue
  * #18): entered, the thread's fair-class slice is 100 us; left, it is
  * the slice it had, also when that was not the default; turned off by
- * VRELAY_SWITCH_URGENT=0. Skipped (77) on a kernel without custom
+ * VRELAY_SWITCH_URGENT=0, set to N us by =N. Skipped (77) on a kernel without custom
  * slices (before Linux 6.12), where entering changes nothing.
  */
 
@@ -90,6 +90,18 @@ main(void)
 	vrelay_urgent_enter(&u);
 	CHECK_EQ(u.active, 0);
 	CHECK_EQ(slice(), own);
+	vrelay_urgent_leave(&u);
+	CHECK_EQ(slice(), own);
+
+	/* A slice of N us; never under the kernel's 100 us. */
+	setenv("VRELAY_SWITCH_URGENT", "400", 1);
+	vrelay_urgent_enter(&u);
+	CHECK_EQ(slice(), 400000);
+	vrelay_urgent_leave(&u);
+	CHECK_EQ(slice(), own);
+	setenv("VRELAY_SWITCH_URGENT", "5", 1);
+	vrelay_urgent_enter(&u);
+	CHECK_EQ(slice(), 100000);
 	vrelay_urgent_leave(&u);
 	CHECK_EQ(slice(), own);
 	unsetenv("VRELAY_SWITCH_URGENT");
