@@ -410,7 +410,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	struct vrelay_urgent urg;
 	struct batch b;
 	unsigned int i, k, ns;
-	uint64_t tp, t0, t1, t2, t3, worst = 0;
+	uint64_t tp, t0, t1, t2, t3, t4, worst = 0;
 	int first = 0, ret;
 
 	if (e == NULL || dev == NULL || confs == NULL || !ops_valid(ops) ||
@@ -525,6 +525,8 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	t4 = now_ns();
+	/* After the last timestamp: giving the slice back may reschedule. */
 	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
@@ -550,7 +552,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		   PRIu64 " attach %" PRIu64 " resume %" PRIu64 " us)",
 		   dev->name, n, ns, worst / 1000, (t0 - tp) / 1000,
 		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
-		   (now_ns() - t3) / 1000);
+		   (t4 - t3) / 1000);
 	batch_free(&b);
 	return first;
 }
@@ -670,6 +672,8 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	t4 = now_ns();
+	/* After the last timestamp: giving the slice back may reschedule. */
 	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
@@ -685,7 +689,6 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 	}
 
 	/* 6. Destroy every queue the device no longer uses. */
-	t4 = now_ns();
 	for (i = 0; i < n; i++) {
 		if (b.rets[i] != 0 && first == 0)
 			first = b.rets[i];
