@@ -87,6 +87,20 @@ prefix() {
 	PREFIX="$PREFIX_BASE-$1-$SEQ"
 }
 
+# server_prep NDEV TAG: the sockets (SOCKS) and the DPDK file prefix and
+# log (LM_PREFIX, LM_LOG) of the next server, vdpa-lm or testpmd.
+server_prep() {
+	local i
+
+	SOCKS=()
+	for ((i = 0; i < $1; i++)); do
+		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
+	done
+	prefix "$2"
+	LM_PREFIX=$PREFIX
+	LM_LOG=$TMP/$PREFIX.log
+}
+
 # server_ready: the server just started in the background (vdpa-lm or
 # testpmd, LM_PID) has made its last socket; then sample its threads'
 # CPU time into SAMPLES.
@@ -107,17 +121,13 @@ server_ready() {
 # start_lm NDEV QUEUES LM-OPTS...: vdpa-lm with NDEV sockets; sets LM_PID,
 # LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples).
 start_lm() {
-	local ndev=$1 queues=$2 i args=()
+	local ndev=$1 queues=$2 sock args=()
 
 	shift 2
-	SOCKS=()
-	for ((i = 0; i < ndev; i++)); do
-		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
-		args+=(--socket "$TMP/socks/$SEQ.$i.sock")
+	server_prep "$ndev" lm
+	for sock in "${SOCKS[@]}"; do
+		args+=(--socket "$sock")
 	done
-	prefix lm
-	LM_PREFIX=$PREFIX
-	LM_LOG=$TMP/$PREFIX.log
 	# shellcheck disable=SC2086
 	"$LM" -l 0 --no-huge -m 1024 --no-pci --file-prefix "$LM_PREFIX" \
 		--log-level=pmd.vdpa.ifcvf_sw:info \
@@ -152,14 +162,10 @@ TESTPMD=${TESTPMD:-dpdk-testpmd}
 start_vhost() {
 	local ndev=$1 queues=$2 i vdevs=()
 
-	SOCKS=()
+	server_prep "$ndev" vh
 	for ((i = 0; i < ndev; i++)); do
-		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
-		vdevs+=(--vdev "net_vhost$i,iface=$TMP/socks/$SEQ.$i.sock,queues=$queues")
+		vdevs+=(--vdev "net_vhost$i,iface=${SOCKS[$i]},queues=$queues")
 	done
-	prefix vh
-	LM_PREFIX=$PREFIX
-	LM_LOG=$TMP/$PREFIX.log
 	# stdin held open: testpmd quits at EOF of its "Press enter" read.
 	[ -p "$TMP/vh.fifo" ] || mkfifo "$TMP/vh.fifo"
 	exec 7<>"$TMP/vh.fifo"
@@ -386,12 +392,13 @@ do_switchover() {
 # configuration here (the JSON gives n); SWITCHSCALE_Q and
 # SWITCHSCALE_QCTL narrow the matrix.
 do_switchscale() {
-	local q qctl sw gline pkts guest=vu_guest
+	local q qctl sw gline pkts guest=vu_guest quick_q=4
 
-	[ -n "${VU_TRAFFIC:-}" ] && guest=vu-traffic
+	# --quick: one size, 16 pairs for the guest that alone drives it.
+	[ -n "${VU_TRAFFIC:-}" ] && guest=vu-traffic && quick_q=16
 	for qctl in ${SWITCHSCALE_QCTL:-queue device}; do
 		for q in ${SWITCHSCALE_Q:-1 4 8 16}; do
-			[ "$QUICK" = 1 ] && [ "$q" != 4 ] && continue
+			[ "$QUICK" = 1 ] && [ "$q" != "$quick_q" ] && continue
 			if [ "$guest" = vu_guest ] && [ "$q" -gt 8 ]; then
 				log "switchscale: $q pairs need VU_TRAFFIC (virtio-user stops at 8)"
 				continue
