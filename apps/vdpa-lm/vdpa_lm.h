@@ -44,6 +44,7 @@ struct vdpa_lm {
 	unsigned int nb_ports;
 	bool client;		/**< connect to the sockets (reconnecting) */
 	bool packed;		/**< offer packed virtqueues */
+	bool no_mrg_rxbuf;	/**< do not offer mergeable rx buffers */
 	uint16_t queues;	/**< queue pairs per device */
 	char relay_mode[16];	/**< epoll | poll | auto */
 	char relay_policy[8];	/**< auto | on | off */
