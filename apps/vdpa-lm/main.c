@@ -480,6 +480,7 @@ main(int argc, char **argv)
 		code = vdpa_lm_demo_run(lm);
 		goto out;
 	}
+	vdpa_lm_miginfo_init(lm);
 	for (i = 0; i < lm->nb_ports; i++) {
 		char device[sizeof(lm->ports[i].device)];
 
