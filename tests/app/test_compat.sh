@@ -23,8 +23,8 @@ NET_VHOST=${4:?}
 # shellcheck source=tests/app/app_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/app_lib.sh"
 
-# start_lm NAME [EAL options...] -- [vdpa-lm options...]: a vdpa-lm whose
-# file prefix is left in PREFIX_<NAME>.
+# start_lm NAME [EAL options...] -- [vdpa-lm options...]: a vdpa-lm
+# (its file prefix in LM_PREFIX).
 start_lm() {
 	local name=$1
 
@@ -32,7 +32,6 @@ start_lm() {
 	it_file_prefix "$name"
 	lm_spawn IT_PIDS "$IT_TMP/lm-$name.log" "$VDPA_LM" "$IT_FILE_PREFIX" \
 		"$@"
-	printf -v "PREFIX_$name" '%s' "$IT_FILE_PREFIX"
 }
 
 # expect RC REGEX SRC DST: run the check, require exit status RC and an
@@ -54,6 +53,7 @@ start_lm src --vdev ifcvf_sw1,queues=2,packed=1,loopback=1 \
 	--queues 2 --stats-period 0 --socket "$IT_TMP/s.sock" \
 	--socket "$IT_TMP/s-packed.sock" --device ifcvf_sw1 \
 	--socket "$IT_TMP/s-off.sock" --device ifcvf_sw2
+SRC="tel:$LM_PREFIX"
 # Destinations: like the source, with 1 queue pair, without mergeable
 # rx buffers.
 start_lm dst --vdev ifcvf_sw1,queues=1,loopback=1 \
@@ -61,10 +61,10 @@ start_lm dst --vdev ifcvf_sw1,queues=1,loopback=1 \
 	--queues 2 --stats-period 0 --socket "$IT_TMP/d.sock" \
 	--socket "$IT_TMP/d-q1.sock" --device ifcvf_sw1 \
 	--socket "$IT_TMP/d-nomrg.sock" --device ifcvf_sw2
+DST="tel:$LM_PREFIX"
 for s in s s-packed s-off d d-q1 d-nomrg; do
 	wait_for_socket "$IT_TMP/$s.sock" 20 || fail "no socket $s"
 done
-SRC="tel:$PREFIX_src" DST="tel:$PREFIX_dst"
 
 expect 1 'source has no guest connected' "$SRC,ifcvf_sw0" "$DST,ifcvf_sw0"
 pass "no guest on the source: nothing to check"
