@@ -358,12 +358,18 @@ want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 # vdpa-lm-compat as a management layer runs it before migrating (issue
 # 16), on both backends' telemetry.
 COMPAT_TOOL=$E2E_SRC/../../apps/vdpa-lm/vdpa-lm-compat
+NET_VHOST_DESC=$E2E_SRC/../../apps/vdpa-lm/net_vhost-dpdk22.11.json
 
-# compat_check FROM TO: sets COMPAT_RC and COMPAT_OUT.
+# compat_check FROM TO: FROM and TO are hosts (their vdpa-lm's
+# telemetry) or description files. Sets COMPAT_RC and COMPAT_OUT.
 compat_check() {
+	local from=$1 to=$2
+
+	[ -f "$from" ] || from=tel:$(e2e_prefix "$from")
+	[ -f "$to" ] || to=tel:$(e2e_prefix "$to")
 	COMPAT_RC=0
-	COMPAT_OUT=$("$E2E_PYTHON" "$COMPAT_TOOL" "tel:$(e2e_prefix "$1")" \
-		"tel:$(e2e_prefix "$2")" 2>&1) || COMPAT_RC=$?
+	COMPAT_OUT=$("$E2E_PYTHON" "$COMPAT_TOOL" "$from" "$to" 2>&1) ||
+		COMPAT_RC=$?
 	e2e_log "  vdpa-lm-compat $1 -> $2: exit $COMPAT_RC: $COMPAT_OUT"
 }
 
@@ -372,7 +378,8 @@ compat_check() {
 # makes QEMU's migration fail too (virtio_load refuses features the
 # destination's backend does not offer), and with the return path the
 # guest runs on at the source. Then the same destination with the
-# feature takes it.
+# feature takes it. Last, the check against the net_vhost description
+# accepts a DPDK vhost destination, and that migration completes.
 scen_compat() {
 	local src E2E_RETURN_PATH=1
 
@@ -413,6 +420,17 @@ scen_compat() {
 		[ "$COMPAT_RC:$COMPAT_OUT" = 0:compatible ]
 	migrate A
 	assert_migration "$SCEN" completed vdpa B-A
+	shutdown_guest
+
+	SCEN=compat-vhost
+	e2e_log "scenario $SCEN: A->B, B DPDK's net_vhost, by its description"
+	backends vdpa vhost
+	boot_guest A
+	compat_check A "$NET_VHOST_DESC"
+	check "vdpa-lm-compat: A->net_vhost description compatible (exit 0)" \
+		[ "$COMPAT_RC:$COMPAT_OUT" = 0:compatible ]
+	migrate B
+	assert_migration "$SCEN" completed vdpa+vhost A-B
 	shutdown_guest
 }
 
