@@ -17,7 +17,8 @@
 # off.
 #
 # Then vdpa-lm-compat's verdicts against real migrations (compat, issue
-# 16): one it accepts, one it rejects, which QEMU must refuse as well.
+# 16): one it accepts, one it rejects, which QEMU must refuse as well,
+# and one to DPDK's net_vhost judged by its description.
 #
 # E2E_SCENARIOS (default "a b c d e base neg packed compat") selects
 # scenarios,
