@@ -467,7 +467,7 @@ cmd_miginfo_parsed(void *parsed, struct cmdline *cl, void *data)
 	if (m.relay.connected)
 		cmdline_printf(cl, " guest_features=0x%" PRIx64
 			       " guest_queue_pairs=%u guest_mtu=%u",
-			       m.relay.features, (m.relay.nb_queues + 1) / 2,
+			       m.relay.features, m.guest_queue_pairs,
 			       m.guest_mtu);
 	cmdline_printf(cl, "\n");
 }

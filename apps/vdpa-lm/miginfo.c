@@ -94,6 +94,7 @@ lm_mig_info(const struct vdpa_lm_port *p, struct lm_mig_info *m)
 	if (m->relay.connected) {
 		struct vrelay_vhost_info info;
 
+		m->guest_queue_pairs = (m->relay.nb_queues + 1) / 2;
 		vrelay_vhost_get_info(v, &info);
 		if (info.vid >= 0 && rte_vhost_get_mtu(info.vid, &mtu) == 0)
 			m->guest_mtu = mtu;
@@ -112,8 +113,7 @@ tel_add_guest(struct rte_tel_data *d, const struct lm_mig_info *m)
 		return;
 	rte_tel_data_start_dict(g);
 	rte_tel_data_add_dict_uint(g, "features", m->relay.features);
-	rte_tel_data_add_dict_int(g, "queue_pairs",
-				  (m->relay.nb_queues + 1) / 2);
+	rte_tel_data_add_dict_int(g, "queue_pairs", m->guest_queue_pairs);
 	rte_tel_data_add_dict_int(g, "mtu", m->guest_mtu);
 	rte_tel_data_add_dict_container(d, "guest", g, 0);
 }

@@ -102,6 +102,7 @@ struct lm_mig_info {
 	uint32_t queue_pairs;	/**< queue pairs offered */
 	uint16_t max_mtu;	/**< largest MTU a frontend may set, 0 none */
 	uint16_t guest_mtu;	/**< MTU the frontend set, 0 none */
+	uint16_t guest_queue_pairs; /**< queue pairs the frontend set up */
 	/** Whether the relay can log; what the guest negotiated. */
 	struct vrelay_vhost_mig_info relay;
 };
