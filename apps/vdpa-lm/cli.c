@@ -75,6 +75,9 @@ cmd_help_parsed(void *parsed, struct cmdline *cl, void *data)
 		"the hypervisor logs)\n"
 		"  mode <device> epoll|poll|auto relay engine kind\n"
 		"  migration <device>            migration state of a device\n"
+		"  migration-info <socket|device> model, version and "
+		"features, for\n"
+		"                                a compatibility check\n"
 		"  quit                          leave (also Ctrl-D)\n");
 }
 
@@ -440,6 +443,47 @@ static cmdline_parse_inst_t cmd_migration = {
 		    NULL },
 };
 
+/* ---- migration-info -------------------------------------------------- */
+
+/* The fields of /vdpa_lm/migration_info, on one line. */
+static void
+cmd_miginfo_parsed(void *parsed, struct cmdline *cl, void *data)
+{
+	struct cmd_dev_result *r = parsed;
+	const struct vdpa_lm_port *p = lm_port_find(cli_lm, r->device);
+	struct lm_mig_info m;
+
+	if (p == NULL || lm_mig_info(p, &m) < 0) {
+		cmdline_printf(cl, "error: no socket or device %s\n",
+			       r->device);
+		return;
+	}
+	cmdline_printf(cl, "socket=%s device=%s model=%s "
+		       "migration_version=%u features=0x%" PRIx64
+		       " ring_formats=split%s queue_pairs=%u max_mtu=%u "
+		       "can_log=%d", p->socket, p->device, m.model, m.version,
+		       m.features, m.packed ? ",packed" : "", m.queue_pairs,
+		       m.max_mtu, m.relay.can_log);
+	if (m.relay.connected)
+		cmdline_printf(cl, " guest_features=0x%" PRIx64
+			       " guest_queue_pairs=%u guest_mtu=%u",
+			       m.relay.features, m.guest_queue_pairs,
+			       m.guest_mtu);
+	cmdline_printf(cl, "\n");
+}
+
+static cmdline_parse_token_string_t cmd_miginfo_tok =
+	TOKEN_STRING_INITIALIZER(struct cmd_dev_result, word,
+				 "migration-info");
+
+static cmdline_parse_inst_t cmd_miginfo = {
+	.f = cmd_miginfo_parsed,
+	.help_str = "migration-info <socket|device>: what a compatibility "
+		    "check needs",
+	.tokens = { (void *)&cmd_miginfo_tok, (void *)&cmd_dev_device,
+		    NULL },
+};
+
 /* ---- quit ------------------------------------------------------------ */
 
 static void
@@ -468,6 +512,7 @@ static cmdline_parse_ctx_t cli_ctx[] = {
 	&cmd_relay,
 	&cmd_mode,
 	&cmd_migration,
+	&cmd_miginfo,
 	&cmd_quit,
 	NULL,
 };

@@ -50,6 +50,8 @@ usage(const char *prog)
 	       "default 1)\n"
 	       "  --packed             offer packed virtqueues "
 	       "(VIRTIO_F_RING_PACKED)\n"
+	       "  --no-mrg-rxbuf       do not offer mergeable rx buffers "
+	       "(VIRTIO_NET_F_MRG_RXBUF)\n"
 	       "  --relay MODE         relay engine: epoll | poll | auto "
 	       "(default auto: adaptive)\n"
 	       "  --relay-policy P     when to relay: auto (while the "
@@ -97,13 +99,15 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
-	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE, OPT_PACKED };
+	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE, OPT_PACKED,
+	       OPT_NO_MRG };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "client", no_argument, NULL, OPT_CLIENT },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "packed", no_argument, NULL, OPT_PACKED },
+		{ "no-mrg-rxbuf", no_argument, NULL, OPT_NO_MRG },
 		{ "relay", required_argument, NULL, OPT_RELAY },
 		{ "relay-policy", required_argument, NULL, OPT_POLICY },
 		{ "uplink", required_argument, NULL, OPT_UPLINK },
@@ -151,6 +155,9 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 			break;
 		case OPT_PACKED:
 			lm->packed = true;
+			break;
+		case OPT_NO_MRG:
+			lm->no_mrg_rxbuf = true;
 			break;
 		case OPT_QUEUES:
 			if (parse_uint_arg(optarg, 16, &v) < 0 || v == 0)
@@ -259,9 +266,9 @@ lm_probe_device(struct vdpa_lm *lm, const char *device)
 	if (rte_vdpa_find_device_by_name(device) != NULL)
 		return 0;	/* given with EAL --vdev */
 	snprintf(args, sizeof(args),
-		 "queues=%u,loopback=%d,relay=%s,relay_mode=%s,packed=%d",
-		 lm->queues, loopback, lm->relay_policy, lm->relay_mode,
-		 lm->packed);
+		 "queues=%u,loopback=%d,relay=%s,relay_mode=%s,packed=%d,"
+		 "mrg_rxbuf=%d", lm->queues, loopback, lm->relay_policy,
+		 lm->relay_mode, lm->packed, !lm->no_mrg_rxbuf);
 	if (lm->relay_cpu >= 0)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args),
 			 ",relay_cpu=%d", lm->relay_cpu);
@@ -473,6 +480,7 @@ main(int argc, char **argv)
 		code = vdpa_lm_demo_run(lm);
 		goto out;
 	}
+	vdpa_lm_miginfo_init(lm);
 	for (i = 0; i < lm->nb_ports; i++) {
 		char device[sizeof(lm->ports[i].device)];
 

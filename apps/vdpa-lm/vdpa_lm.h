@@ -44,6 +44,7 @@ struct vdpa_lm {
 	unsigned int nb_ports;
 	bool client;		/**< connect to the sockets (reconnecting) */
 	bool packed;		/**< offer packed virtqueues */
+	bool no_mrg_rxbuf;	/**< do not offer mergeable rx buffers */
 	uint16_t queues;	/**< queue pairs per device */
 	char relay_mode[16];	/**< epoll | poll | auto */
 	char relay_policy[8];	/**< auto | on | off */
@@ -88,6 +89,29 @@ int lm_dev_info(const char *dev, struct vrelay_vhost_info *info);
 int lm_queue_get(const char *dev, uint16_t q, struct lm_queue *lq);
 int lm_set_policy(const char *dev, enum vrelay_policy p);
 int lm_set_mode(const char *dev, const char *mode);
+
+/*
+ * miginfo.c: what decides migration compatibility of a socket, for
+ * telemetry (/vdpa_lm/migration_info) and the CLI.
+ */
+struct lm_mig_info {
+	const char *model;	/**< guest-visible device: "virtio-net" */
+	unsigned int version;	/**< VRELAY_MIGRATION_VERSION */
+	uint64_t features;	/**< virtio features offered on the socket */
+	bool packed;		/**< packed rings offered (split always) */
+	uint32_t queue_pairs;	/**< queue pairs offered */
+	uint16_t max_mtu;	/**< largest MTU a frontend may set, 0 none */
+	uint16_t guest_mtu;	/**< MTU the frontend set, 0 none */
+	uint16_t guest_queue_pairs; /**< queue pairs the frontend set up */
+	/** Whether the relay can log; what the guest negotiated. */
+	struct vrelay_vhost_mig_info relay;
+};
+/** A served port by socket path or device name (NULL/"": the only one). */
+const struct vdpa_lm_port *lm_port_find(struct vdpa_lm *lm, const char *name);
+/** @return 0, or -ENODEV if the socket or its device is gone. */
+int lm_mig_info(const struct vdpa_lm_port *p, struct lm_mig_info *m);
+/** Register /vdpa_lm/migration_info for @p lm's ports. */
+void vdpa_lm_miginfo_init(struct vdpa_lm *lm);
 
 /* forward.c: wire <-> uplink forwarding on a worker lcore or thread. */
 int vdpa_lm_forward_start(struct vdpa_lm *lm);

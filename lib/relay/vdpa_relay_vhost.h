@@ -249,6 +249,43 @@ struct vrelay_vhost_info {
 	uint64_t last_switch_total_ns;
 };
 
+/**
+ * Migration version of every device a relay controller serves
+ * (doc/design.md, "Migration compatibility"). Two vhost-user backends
+ * of one device model can take a guest from each other if they have the
+ * same migration version: it names what of the backend's state crosses
+ * hosts and how. Version 1: only the rings' positions, which vhost-user
+ * hands over itself (GET_VRING_BASE at the source, SET_VRING_BASE at the
+ * destination: last avail index, and wrap counters for packed rings),
+ * with every buffer the device took completed and logged before them;
+ * no device state of its own (no VHOST_USER_PROTOCOL_F_DEVICE_STATE, no
+ * inflight tracking). DPDK's vhost library (net_vhost) is the same.
+ * Bump it when the backend starts handing over anything else a
+ * destination must load, or changes what those indices mean.
+ */
+#define VRELAY_MIGRATION_VERSION 1
+
+/** What decides whether a device can be a migration source. */
+struct vrelay_vhost_mig_info {
+	/** The relay logs the device's writes while the frontend logs
+	 *  dirty pages: false if the policy is VRELAY_POLICY_OFF. */
+	bool can_log;
+	/** Why not, when !can_log (a static string), else NULL. */
+	const char *cannot_log_why;
+	/** A frontend negotiated features (the fields below are valid). */
+	bool connected;
+	uint64_t features;	/**< virtio features the frontend set */
+	uint16_t nb_queues;	/**< virtqueues the frontend set up */
+};
+
+/**
+ * Fill @p mi: whether the device can log dirty pages, and what the
+ * frontend connected now negotiated. Any control thread.
+ * @return 0.
+ */
+int vrelay_vhost_get_mig_info(struct vrelay_vhost *v,
+			      struct vrelay_vhost_mig_info *mi);
+
 /** Find a controller by device name. @return it, or NULL. */
 struct vrelay_vhost *vrelay_vhost_find(const char *name);
 

@@ -628,6 +628,28 @@ vrelay_vhost_get_info(struct vrelay_vhost *v, struct vrelay_vhost_info *info)
 }
 
 int
+vrelay_vhost_get_mig_info(struct vrelay_vhost *v,
+			  struct vrelay_vhost_mig_info *mi)
+{
+	memset(mi, 0, sizeof(*mi));
+	pthread_mutex_lock(&v->lock);
+	/*
+	 * Only the relay logs what the device writes: with it forced off,
+	 * a migration would hand the destination stale guest pages.
+	 */
+	mi->can_log = v->policy != VRELAY_POLICY_OFF;
+	if (!mi->can_log)
+		mi->cannot_log_why = "relay policy is off";
+	mi->connected = v->vid >= 0 && v->features != 0;
+	if (mi->connected) {
+		mi->features = v->features;
+		mi->nb_queues = v->nb_vqs;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int
 vrelay_vhost_get_qinfo(struct vrelay_vhost *v, uint16_t qid,
 		       struct vrelay_vhost_qinfo *info)
 {

@@ -59,6 +59,9 @@ cli help 'migration <device>' || fail "help"
 pass "help"
 cli list "socket=$SOCK device=ifcvf_sw0 state=idle" || fail "list"
 pass "list: $CLI_LINE"
+cli "migration-info $SOCK" "^socket=$SOCK device=ifcvf_sw0 model=virtio-net migration_version=1 features=0x[0-9a-f]+ ring_formats=split queue_pairs=1 max_mtu=0 can_log=1\$" ||
+	fail "migration-info without a guest"
+pass "migration-info: $CLI_LINE"
 
 guest_traffic "$SOCK" 1 20000 64
 cli "stats ifcvf_sw0" 'device=ifcvf_sw0 queue=0 .*packets=[1-9][0-9]*' ||
@@ -77,6 +80,9 @@ guest_start "$IT_TMP/guest-long.log" "$SOCK" 1 --packets 1000000000 \
 	--sizes 64,1500 --timeout 60
 cli_until "migration ifcvf_sw0" 'device=ifcvf_sw0 state=direct' 20
 pass "guest connected: $CLI_LINE"
+cli "migration-info ifcvf_sw0" ' can_log=1 guest_features=0x[0-9a-f]+ guest_queue_pairs=1 guest_mtu=0$' ||
+	fail "migration-info with a guest"
+pass "migration-info with a guest: $CLI_LINE"
 
 cli "relay ifcvf_sw0 on" 'device=ifcvf_sw0 policy=on' || fail "relay on"
 cli "migration ifcvf_sw0" 'device=ifcvf_sw0 state=relay .*policy=on' ||
@@ -97,6 +103,8 @@ kill -0 "$GUEST_PID" 2>/dev/null || fail "guest died during the switches"
 
 cli "migration ifcvf_sw9" '^error: no device ifcvf_sw9$' ||
 	fail "unknown device"
+cli "migration-info ifcvf_sw9" '^error: no socket or device ifcvf_sw9$' ||
+	fail "migration-info of an unknown device"
 cli "relay ifcvf_sw0 sideways" "^error: relay expects on, off or auto" ||
 	fail "bad relay value"
 cli "mode ifcvf_sw0 turbo" "^error: mode expects epoll, poll or auto" ||

@@ -137,14 +137,22 @@ e2e_topology_up() {
 	done
 }
 
-# EAL arguments for one DPDK process in E2E_EAL: no hugepages, no PCI,
-# an own file prefix (remembered here, not in a subshell, so the trap
-# can remove its runtime dir).
+# e2e_eal_args HOST [telemetry]: EAL arguments for one DPDK process in
+# E2E_EAL: no hugepages, no PCI, an own file prefix (remembered here,
+# not in a subshell, so the trap can remove its runtime dir), telemetry
+# off unless asked for (vdpa-lm's, which vdpa-lm-compat reads).
 e2e_eal_args() {
-	local prefix="e2e${E2E_ID}$1"
+	local prefix tel=(--no-telemetry)
 
+	prefix=$(e2e_prefix "$1")
+	[ "${2:-}" = telemetry ] && tel=()
 	E2E_PREFIXES+=("$prefix")
-	E2E_EAL=(--no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix")
+	E2E_EAL=(--no-huge -m 256 --no-pci "${tel[@]}" --file-prefix "$prefix")
+}
+
+# e2e_prefix HOST: the EAL file prefix of host HOST's backend.
+e2e_prefix() {
+	echo "e2e${E2E_ID}$1"
 }
 
 # e2e_vdpa_device [vdpa-lm options...]: vdpa-lm's options for the
@@ -170,7 +178,7 @@ e2e_backend_start() {
 	shift 2
 	rm -f "$sock"
 	if [ "$kind" = vdpa ]; then
-		e2e_eal_args "$h"
+		e2e_eal_args "$h" telemetry
 		e2e_vdpa_device "$@"
 		# E2E_VDPA_EAL: more EAL arguments for every vdpa-lm, e.g.
 		# --log-level=lib.relay:debug (word-split).

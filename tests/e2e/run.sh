@@ -16,7 +16,12 @@
 # cancel and retry, and the stress sets through the relay and with it
 # off.
 #
-# E2E_SCENARIOS (default "a b c d e base neg packed") selects scenarios,
+# Then vdpa-lm-compat's verdicts against real migrations (compat, issue
+# 16): one it accepts, one it rejects, which QEMU must refuse as well,
+# and one to DPDK's net_vhost judged by its description.
+#
+# E2E_SCENARIOS (default "a b c d e base neg packed compat") selects
+# scenarios,
 # E2E_STRESS (default "dpdk on poll off") the stress sets,
 # E2E_PACKED_STRESS (default "on off") the packed ones; "pbase" (not
 # run by default) is the packed DPDK baseline. Figures go to
@@ -32,7 +37,7 @@ E2E_SRC=$(dirname "$(realpath "$0")")
 E2E_GUEST=$BUILD_ROOT/e2e-guest
 E2E_LOGDIR=${E2E_RESULTS:-$BUILD_ROOT/e2e}-logs
 RESULTS=${E2E_RESULTS:-$BUILD_ROOT/e2e-results}
-SCENARIOS=${E2E_SCENARIOS:-a b c d e base neg packed}
+SCENARIOS=${E2E_SCENARIOS:-a b c d e base neg packed compat}
 PPS=${E2E_PPS:-2000}
 # Migration of an idle 256 MB TCG guest takes 1-3 s: stream long enough
 # to cover it with margin on both sides.
@@ -135,13 +140,21 @@ traffic_stop() {
 
 # migrate TO_HOST [cancel]: migrate the running guest to TO_HOST's
 # backend under traffic; with "cancel", cancel it mid-way instead.
-# Sets MIG (query-migrate's last answer), MIG_STATUS, DOWNTIME.
+# Sets MIG (query-migrate's last answer), MIG_STATUS, DOWNTIME. With
+# E2E_RETURN_PATH set, both QEMUs get the return-path capability: the
+# source then learns that the destination failed to load and resumes
+# the guest (without it, the source reports "completed" and stops).
 migrate() {
-	local to=$1 mode=${2:-} dst
+	local to=$1 mode=${2:-} dst q
 
 	QSEQ=$((QSEQ + 1))
 	dst=q$QSEQ
 	e2e_qemu_start "$dst" "$to" incoming
+	for q in ${E2E_RETURN_PATH:+"$CUR" "$dst"}; do
+		e2e_qmp "$q" migrate-set-capabilities \
+			'{"capabilities": [{"capability": "return-path", "state": true}]}' \
+			>/dev/null
+	done
 	if [ "$mode" = cancel ]; then
 		# Slow enough to be caught mid-way (the guest's non-zero pages
 		# alone are tens of MB).
@@ -343,6 +356,85 @@ scen_d() {
 
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
+# vdpa-lm-compat as a management layer runs it before migrating (issue
+# 16), on both backends' telemetry.
+COMPAT_TOOL=$E2E_SRC/../../apps/vdpa-lm/vdpa-lm-compat
+NET_VHOST_DESC=$E2E_SRC/../../apps/vdpa-lm/net_vhost-dpdk22.11.json
+
+# compat_check FROM TO: FROM and TO are hosts (their vdpa-lm's
+# telemetry) or description files. Sets COMPAT_RC and COMPAT_OUT.
+compat_check() {
+	local from=$1 to=$2
+
+	[ -f "$from" ] || from=tel:$(e2e_prefix "$from")
+	[ -f "$to" ] || to=tel:$(e2e_prefix "$to")
+	COMPAT_RC=0
+	COMPAT_OUT=$("$E2E_PYTHON" "$COMPAT_TOOL" "$from" "$to" 2>&1) ||
+		COMPAT_RC=$?
+	e2e_log "  vdpa-lm-compat $1 -> $2: exit $COMPAT_RC: $COMPAT_OUT"
+}
+
+# What the check accepts migrates; a destination it rejects because it
+# does not offer a feature the guest negotiated (mergeable rx buffers)
+# makes QEMU's migration fail too (virtio_load refuses features the
+# destination's backend does not offer), and with the return path the
+# guest runs on at the source. Then the same destination with the
+# feature takes it. Last, the check against the net_vhost description
+# accepts a DPDK vhost destination, and that migration completes.
+scen_compat() {
+	local src E2E_RETURN_PATH=1
+
+	backends vdpa vdpa
+	boot_guest A
+	SCEN=compat-accept
+	e2e_log "scenario $SCEN: the check accepts A->B, and it migrates"
+	compat_check A B
+	check "vdpa-lm-compat: A->B compatible (exit 0)" \
+		[ "$COMPAT_RC:$COMPAT_OUT" = 0:compatible ]
+	migrate B
+	assert_migration "$SCEN" completed vdpa A-B
+
+	SCEN=compat-reject
+	e2e_log "scenario $SCEN: host A's device without mergeable rx buffers"
+	e2e_backend_stop A
+	e2e_backend_start A vdpa --no-mrg-rxbuf
+	compat_check B A
+	check "vdpa-lm-compat: B->A incompatible (exit 1)" [ "$COMPAT_RC" -eq 1 ]
+	check "vdpa-lm-compat: the reason is mergeable rx buffers" \
+		grep -q '^feature VIRTIO_NET_F_MRG_RXBUF (bit 15) negotiated by the guest, not offered by the destination$' \
+		<<<"$COMPAT_OUT"
+	src=$CUR
+	migrate A
+	assert_migration "$SCEN" failed vdpa B-A
+	check "destination QEMU refused the guest's features" \
+		grep -q 'Features 0x[0-9a-f]* unsupported' "$E2E_TMP/qemu-q$QSEQ.log"
+	check "the guest runs on at the source" [ "$CUR" = "$src" ]
+	check "the source QEMU is running" \
+		e2e_qmp "$CUR" wait-status running 10 >/dev/null
+
+	SCEN=compat-retry
+	e2e_log "scenario $SCEN: host A with mergeable rx buffers again"
+	e2e_backend_stop A
+	e2e_backend_start A vdpa
+	compat_check B A
+	check "vdpa-lm-compat: B->A compatible (exit 0)" \
+		[ "$COMPAT_RC:$COMPAT_OUT" = 0:compatible ]
+	migrate A
+	assert_migration "$SCEN" completed vdpa B-A
+	shutdown_guest
+
+	SCEN=compat-vhost
+	e2e_log "scenario $SCEN: A->B, B DPDK's net_vhost, by its description"
+	backends vdpa vhost
+	boot_guest A
+	compat_check A "$NET_VHOST_DESC"
+	check "vdpa-lm-compat: A->net_vhost description compatible (exit 0)" \
+		[ "$COMPAT_RC:$COMPAT_OUT" = 0:compatible ]
+	migrate B
+	assert_migration "$SCEN" completed vdpa+vhost A-B
+	shutdown_guest
+}
+
 # The relay's scenarios again with packed rings (issue 13): A->B, B->A,
 # cancel and retry, then the stress sets, the relay-off negative control
 # among them, of E2E_PACKED_MIGRATIONS (default 4) migrations each.
@@ -424,6 +516,7 @@ main() {
 	if want neg; then
 		negative_control
 	fi
+	if want compat; then scen_compat; fi
 	if want pbase; then packed_baseline; fi
 	if want packed; then packed_scenarios; fi
 

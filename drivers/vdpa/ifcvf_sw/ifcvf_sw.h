@@ -79,6 +79,12 @@ struct ifcsw_dev {
 	uint16_t nb_queue_pairs;
 	/** packed=1: offer VIRTIO_F_RING_PACKED. */
 	bool packed;
+	/**
+	 * mrg_rxbuf=0: do not offer VIRTIO_NET_F_MRG_RXBUF, as a VF
+	 * without mergeable rx buffers would (a migration destination
+	 * that lacks a feature the guest negotiated on the source).
+	 */
+	bool mrg_rxbuf;
 };
 
 /* ifcvf_sw_ops.c: the vDPA ops table. */

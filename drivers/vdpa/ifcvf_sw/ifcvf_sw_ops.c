@@ -109,6 +109,8 @@ ifcsw_get_features(struct rte_vdpa_device *vdpa, uint64_t *features)
 	 */
 	if (dev->packed)
 		*features |= 1ULL << VIRTIO_F_RING_PACKED;
+	if (!dev->mrg_rxbuf)
+		*features &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	return 0;
 }
 

@@ -39,6 +39,7 @@
 #define IFCSW_ARG_QCTL		"queue_control"
 #define IFCSW_ARG_PACKED	"packed"
 #define IFCSW_ARG_COMPLETION	"completion"
+#define IFCSW_ARG_MRG_RXBUF	"mrg_rxbuf"
 
 static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_QUEUES,
@@ -54,6 +55,7 @@ static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_QCTL,
 	IFCSW_ARG_PACKED,
 	IFCSW_ARG_COMPLETION,
+	IFCSW_ARG_MRG_RXBUF,
 	NULL,
 };
 
@@ -74,6 +76,7 @@ struct ifcsw_args {
 	enum ifcsw_qctl_kind qctl;
 	bool packed;
 	bool ooo;
+	bool mrg_rxbuf;
 };
 
 /* ---- devargs ------------------------------------------------------- */
@@ -230,13 +233,14 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		{ IFCSW_ARG_QCTL, arg_qctl, &a->qctl },
 		{ IFCSW_ARG_PACKED, arg_bool, &a->packed },
 		{ IFCSW_ARG_COMPLETION, arg_completion, &a->ooo },
+		{ IFCSW_ARG_MRG_RXBUF, arg_bool, &a->mrg_rxbuf },
 	};
 	unsigned int i;
 
 	*a = (struct ifcsw_args){
 		.queues = 1, .policy = VRELAY_POLICY_AUTO,
 		.mode = VRELAY_MODE_ADAPTIVE, .relay_cpu = -1, .hw_cpu = -1,
-		.mbufs = 8192, .qctl = IFCSW_QCTL_QUEUE,
+		.mbufs = 8192, .qctl = IFCSW_QCTL_QUEUE, .mrg_rxbuf = true,
 	};
 	*kvlist = NULL;
 	if (params == NULL || *params == '\0')
@@ -246,7 +250,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		IFCSW_LOG(ERR, "%s: invalid devargs '%s'; valid keys: queues, "
 			  "socket, client, loopback, relay, relay_mode, "
 			  "relay_cpu, hw_cpu, polling, mbufs, queue_control, "
-			  "packed, completion",
+			  "packed, completion, mrg_rxbuf",
 			  rte_vdev_device_name(vdev), params);
 		return -EINVAL;
 	}
@@ -419,6 +423,7 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 	dev->nb_queue_pairs = a.queues;
 	dev->socket_client = a.client;
 	dev->packed = a.packed;
+	dev->mrg_rxbuf = a.mrg_rxbuf;
 	if (a.socket != NULL)
 		snprintf(dev->socket_path, sizeof(dev->socket_path), "%s",
 			 a.socket);
@@ -461,13 +466,14 @@ ifcsw_probe(struct rte_vdev_device *vdev)
 			goto fail_socket;
 	}
 	rte_kvargs_free(kvlist);
-	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control%s%s",
+	IFCSW_LOG(INFO, "%s: %u queue pairs, %s, relay %s/%s, %s control%s%s%s",
 		  name, a.queues, a.loopback ? "loopback" : "wire port",
 		  vrelay_policy_to_str(a.policy), vrelay_mode_to_str(a.mode),
 		  a.qctl == IFCSW_QCTL_DEVICE ? "whole-device" : "per-queue",
 		  a.packed ? ", packed rings offered (direct I/O only)" : "",
 		  a.ooo ? ", packed queues complete out of order "
-		  "(split ones in order)" : "");
+		  "(split ones in order)" : "",
+		  a.mrg_rxbuf ? "" : ", no mergeable rx buffers offered");
 	return 0;
 
 fail_socket:
@@ -535,4 +541,5 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_MBUFS "=<n> "
 	IFCSW_ARG_QCTL "=<queue|device> "
 	IFCSW_ARG_PACKED "=<0|1> "
-	IFCSW_ARG_COMPLETION "=<inorder|ooo>");
+	IFCSW_ARG_COMPLETION "=<inorder|ooo> "
+	IFCSW_ARG_MRG_RXBUF "=<0|1>");
