@@ -92,13 +92,18 @@ acc_flush(struct log_acc *a)
 	a->mask = 0;
 }
 
-static void
-acc_page(struct log_acc *a, uint64_t page)
+/*
+ * Gather the pages [first, last] that share one bitmap word (or edge
+ * byte) with first: a run of pages costs one step a word, not a page.
+ * @return the first page not gathered.
+ */
+static uint64_t
+acc_run(struct log_acc *a, uint64_t first, uint64_t last)
 {
 	uintptr_t base = (uintptr_t)a->log->base;
-	uintptr_t byte = base + (uintptr_t)(page >> 3);
+	uintptr_t byte = base + (uintptr_t)(first >> 3);
 	uintptr_t word = byte & ~(uintptr_t)7;
-	uint64_t bit;
+	uint64_t bit, room, cnt, mask;
 	uintptr_t key;
 	bool is_word;
 
@@ -109,25 +114,29 @@ acc_page(struct log_acc *a, uint64_t page)
 #endif
 	if (is_word) {
 		key = word;
-		bit = (uint64_t)(byte - word) * 8 + (page & 7);
+		bit = (uint64_t)(byte - word) * 8 + (first & 7);
+		room = 64 - bit;
 	} else {
 		key = byte;
-		bit = page & 7;
+		bit = first & 7;
+		room = 8 - bit;
 	}
+	cnt = last - first < room ? last - first + 1 : room;
+	mask = cnt == 64 ? UINT64_MAX : ((1ULL << cnt) - 1) << bit;
 	if (key != a->key || is_word != a->word) {
 		acc_flush(a);
 		a->key = key;
 		a->word = is_word;
 	}
-	a->mask |= 1ULL << bit;
-	a->pages++;
+	a->mask |= mask;
+	a->pages += cnt;
+	return first + cnt;
 }
 
 static void
 acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
 {
 	uint64_t nbits = a->log->size * 8;
-	uint64_t p;
 
 	if (last >= nbits) {
 		uint64_t from = first > nbits ? first : nbits;
@@ -137,8 +146,9 @@ acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
 			return;
 		last = nbits - 1;
 	}
-	for (p = first; p <= last; p++)
-		acc_page(a, p);
+	/* last < nbits <= 2^64 - 8: first never wraps past it. */
+	while (first <= last)
+		first = acc_run(a, first, last);
 }
 
 __thread uint64_t vrelay_log_sort_compares;
@@ -173,14 +183,12 @@ heap_sift_down(struct vrelay_range *r, uint32_t root, uint32_t n)
 /*
  * Sort page intervals by first page, in place, without allocating.
  * Bound: n <= VRELAY_RANGES_CAP ranges a burst, at most
- * (n - 1) + 2n + 2n * log2(n) comparisons whatever the order: the guest
- * chooses the order of its buffers, and the engine it shares with other
- * guests runs this for every burst (an insertion sort of descending
- * one-byte segments cost n^2 / 2 a burst).
- * A burst is usually sorted already (buffers come in ring order, each
- * chain's buffers ascending): one linear pass finds that out, and only
- * an unsorted burst pays for the heap sort. Equal starts may come out in
- * any order: the merge in vrelay_log_ranges() does not care.
+ * 2n + 2n * log2(n) comparisons whatever the order: the guest chooses
+ * the order of its buffers, and the engine it shares with other guests
+ * runs this for every burst (an insertion sort of descending one-byte
+ * segments cost n^2 / 2 a burst). A burst in order never gets here
+ * (ranges_to_pages() found it out in its one pass). Equal starts may
+ * come out in any order: the merge in vrelay_log_ranges() does not care.
  * @return comparisons made.
  */
 static uint64_t
@@ -190,13 +198,6 @@ pages_sort(struct vrelay_range *r, uint32_t n)
 	uint64_t cmps = 0;
 	uint32_t i;
 
-	for (i = 1; i < n; i++) {
-		cmps++;
-		if (r[i - 1].gpa > r[i].gpa)
-			break;
-	}
-	if (i >= n)
-		return cmps;
 	/* Heap sort: build a max-heap, then move the max to the end. */
 	for (i = n / 2; i-- > 0;)
 		cmps += heap_sift_down(r, i, n);
@@ -209,25 +210,56 @@ pages_sort(struct vrelay_range *r, uint32_t n)
 	return cmps;
 }
 
-/* Turn byte ranges into page intervals [gpa, len] = [first, last]. */
+/*
+ * Turn byte ranges into page intervals [gpa, len] = [first, last], in
+ * place, merging each with the interval before it when it starts inside
+ * or right after it and not before its start: a burst in ring order
+ * (each chain's buffers ascending, buffers sharing pages) becomes a few
+ * intervals in one pass. Only a burst with an interval starting before
+ * the one it follows is sorted (pages_sort()), and the caller merges
+ * what is left. Page numbers are at most 2^52 - 1: last + 1 cannot wrap.
+ */
 static uint32_t
 ranges_to_pages(struct vrelay_range *r, uint32_t n)
 {
+	uint64_t end, first, last, cf = 0, cl = 0, cmps = 0;
+	bool sorted = true;
 	uint32_t i, m = 0;
-	uint64_t end;
 
+	/* [cf, cl]: the interval r[m - 1] being grown, kept out of r. */
 	for (i = 0; i < n; i++) {
 		if (r[i].len == 0)
 			continue;
 		end = r[i].gpa + r[i].len - 1;
 		if (end < r[i].gpa)
 			end = UINT64_MAX;
-		r[m].gpa = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
-		r[m].len = end >> VRELAY_LOG_PAGE_SHIFT;
+		first = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
+		last = end >> VRELAY_LOG_PAGE_SHIFT;
+		if (m > 0) {
+			cmps++;
+			if (first >= cf && first <= cl + 1) {
+				if (last > cl)
+					cl = last;
+				continue;
+			}
+			if (first < cf)
+				sorted = false;
+			/* m - 1 < i: the ranges still to read are intact. */
+			r[m - 1].gpa = cf;
+			r[m - 1].len = cl;
+		}
+		cf = first;
+		cl = last;
 		m++;
 	}
+	if (m > 0) {
+		r[m - 1].gpa = cf;
+		r[m - 1].len = cl;
+	}
+	if (!sorted)
+		cmps += pages_sort(r, m);
 	/* One thread-local add a burst: the count is for tests. */
-	vrelay_log_sort_compares += pages_sort(r, m);
+	vrelay_log_sort_compares += cmps;
 	return m;
 }
 
