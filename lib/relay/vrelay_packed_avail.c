@@ -15,21 +15,12 @@
  * flight, so the used side cannot walk it again as split does.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
 
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
-
-/*
- * Writable segments the slots of one queue may keep beyond their inline
- * ones, in all: ample for real drivers (Linux's big-packet RX chains
- * take 19), bounded for a hostile one. A chain past it is not recorded
- * and its completion logs all of guest memory instead: never a lost page.
- */
-#define PACKED_OVF_BUDGET(size) (32u * (uint32_t)(size) + VRELAY_MAX_CHAIN_LEN)
 
 #define DESC_F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
 #define DESC_F_USED (1u << VRING_PACKED_DESC_F_USED)
@@ -165,16 +156,6 @@ chain_walk(struct vrelay_queue *q, struct packed_walk *w, uint16_t pos,
 	}
 }
 
-void
-vrelay_packed_slot_release(struct vrelay_queue *q, struct vrelay_slot *s)
-{
-	if (s->ovf == NULL)
-		return;
-	q->packed.ovf_segs -= s->nseg;
-	free(s->ovf);
-	s->ovf = NULL;
-}
-
 /* Keep the chain's writable buffers for its completion. */
 static void
 slot_record(struct vrelay_queue *q, struct vrelay_slot *s,
@@ -196,19 +177,7 @@ slot_record(struct vrelay_queue *q, struct vrelay_slot *s,
 		}
 		return;
 	}
-	if (q->packed.ovf_segs + w->nseg <= PACKED_OVF_BUDGET(q->size))
-		s->ovf = malloc(w->nseg * sizeof(*s->ovf));
-	if (s->ovf == NULL) {
-		s->log_all = 1;
-		if (!q->packed.ovf_warned)
-			VRELAY_LOG(WARNING, "%s: writable buffers in flight "
-				   "past %u: such chains log all guest memory",
-				   q->name, PACKED_OVF_BUDGET(q->size));
-		q->packed.ovf_warned = true;
-		return;
-	}
-	memcpy(s->ovf, c, w->nseg * sizeof(*s->ovf));
-	q->packed.ovf_segs += w->nseg;
+	vrelay_packed_ovf_store(q, s, c, w->nseg);
 }
 
 /*

@@ -31,15 +31,13 @@ used_collect(struct vrelay_queue *q, const struct vrelay_slot *s,
 	struct vrelay_range *r = &q->ranges[q->nranges];
 	uint16_t i;
 
+	if (s->nseg > VRELAY_SLOT_SEGS) {
+		vrelay_packed_ovf_collect(q, s, len);
+		return;
+	}
 	for (i = 0; i < s->nseg && len != 0; i++, r++) {
-		if (s->nseg <= VRELAY_SLOT_SEGS) {
-			r->gpa = s->seg_gpa[i];
-			r->len = s->seg_len[i];
-		} else {
-			*r = s->ovf[i];
-		}
-		if (r->len > len)
-			r->len = len;
+		r->gpa = s->seg_gpa[i];
+		r->len = s->seg_len[i] < len ? s->seg_len[i] : len;
 		len -= r->len;
 		q->nranges++;
 	}
@@ -57,7 +55,7 @@ used_collect_many(struct vrelay_queue *q, struct vrelay_slot *s,
 		*log_all = true;
 	else
 		used_collect(q, s, len);
-	vrelay_packed_slot_release(q, s);
+	vrelay_packed_ovf_release(q, s);
 	s->log_all = 0;
 }
 
