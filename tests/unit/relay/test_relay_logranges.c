@@ -22,15 +22,12 @@
 #define LOG_BYTES	37	/* 296 pages: not a multiple of 8 bytes */
 #define PAGES		(LOG_BYTES * 8)
 
-static uint64_t rng = 88172645463325252ULL;
+static uint32_t rng = 88172645;
 
 static uint64_t
 rnd(uint64_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng % n;
+	return t_rnd(&rng, (uint32_t)n);
 }
 
 /* A burst shaped as the relay makes them, or not at all. */

@@ -25,10 +25,7 @@ static uint32_t rng = 0x9e3779b9;
 static uint32_t
 rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng % n;
+	return t_rnd(&rng, n);
 }
 
 static void
@@ -690,6 +687,21 @@ test_overflow_recycle(void)
 }
 
 /*
+ * The device completes id with the first n 16-byte buffers of
+ * test_overflow_budget()'s chains (a page each) at ring slot: exactly
+ * those pages and the slot are logged.
+ */
+static void
+overflow_complete(struct ptctx *p, uint16_t id, uint32_t n, uint16_t slot)
+{
+	packed_dev_complete(&p->dev, id, n * 16, 1);
+	CHECK(vrelay_queue_relay_used(p->q, 64) == 1);
+	exp_slot(slot);
+	exp_range(T_BUF_GPA, n * 4096ULL);
+	check_log_exact(p, "overflow budget");
+}
+
+/*
  * Past the pool's budget (32 * size + VRELAY_MAX_CHAIN_LEN segments in
  * flight), a chain's buffers are not kept and its completion logs all
  * of guest memory; the chains within it stay exact, and the budget is
@@ -713,11 +725,8 @@ test_overflow_budget(void)
 	packed_drv_add_indirect(&p.drv, s, 1000, 0, P_TABLE_GPA);
 	packed_drv_add_indirect(&p.drv, s, 1000, 1, P_TABLE_GPA + 0x4000);
 	fwd_fetch(&p, c, 2);
-	packed_dev_complete(&p.dev, 0, 10 * 16, 1);
-	CHECK(vrelay_queue_relay_used(p.q, 64) == 1);
-	exp_slot(0);
-	exp_range(T_BUF_GPA, 10 * 4096);
-	check_log_exact(&p, "within the budget");
+	/* Chain 0 at slot 0: its first 10 buffers, a page each. */
+	overflow_complete(&p, 0, 10, 0);
 	packed_dev_complete(&p.dev, 1, 1, 1);
 	CHECK(vrelay_queue_relay_used(p.q, 64) == 1);
 	CHECK(pt_log_count(&p) == mem_pages);
@@ -725,11 +734,7 @@ test_overflow_budget(void)
 	/* Both done: a chain of 1000 fits again, logged exactly. */
 	packed_drv_add_indirect(&p.drv, s, 1000, 2, P_TABLE_GPA);
 	fwd_fetch(&p, c, 1);
-	packed_dev_complete(&p.dev, 2, 2 * 16, 1);
-	CHECK(vrelay_queue_relay_used(p.q, 64) == 1);
-	exp_slot(2);
-	exp_range(T_BUF_GPA, 2 * 4096);
-	check_log_exact(&p, "budget back");
+	overflow_complete(&p, 2, 2, 2);
 	pt_fini(&p);
 }
 
