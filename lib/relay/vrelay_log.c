@@ -5,9 +5,11 @@
 /*
  * Batched dirty logging.
  *
- * A burst of GPA ranges becomes a sorted, merged list of page intervals;
- * the bits are then accumulated per 64-bit bitmap word and each word is
- * updated with a single atomic OR (other relay threads and the vhost
+ * A burst of GPA ranges becomes a merged list of page intervals (one
+ * pass for a burst in address order; a burst out of order whose pages
+ * fall in a few bitmap words is gathered in a small window of words,
+ * any other is sorted); the bits are accumulated per 64-bit bitmap word
+ * and each word is updated with a single atomic OR (other relay threads and the vhost
  * front-end's own logging share the bitmap). Bytes of the bitmap that
  * are not inside an aligned word of the mapping (unaligned base, size
  * not a multiple of 8) get byte-wide atomic ORs instead.
@@ -92,6 +94,42 @@ acc_flush(struct log_acc *a)
 	a->mask = 0;
 }
 
+/* The pages of a run that share one bitmap word (or edge byte). */
+struct log_run {
+	uintptr_t key;		/* address of the word or byte */
+	bool word;
+	uint64_t mask;		/* their bits in it */
+	uint64_t cnt;		/* how many */
+};
+
+/* The run of [first, last] (inside the log) in the word of first. */
+static void
+run_at(const struct vrelay_log_desc *l, uint64_t first, uint64_t last,
+       struct log_run *o)
+{
+	uintptr_t base = (uintptr_t)l->base;
+	uintptr_t byte = base + (uintptr_t)(first >> 3);
+	uintptr_t word = byte & ~(uintptr_t)7;
+	uint64_t bit, room;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	o->word = word >= base && word + 8 <= base + l->size;
+#else
+	o->word = false;	/* bit order inside a word would differ */
+#endif
+	if (o->word) {
+		o->key = word;
+		bit = (uint64_t)(byte - word) * 8 + (first & 7);
+		room = 64 - bit;
+	} else {
+		o->key = byte;
+		bit = first & 7;
+		room = 8 - bit;
+	}
+	o->cnt = last - first < room ? last - first + 1 : room;
+	o->mask = o->cnt == 64 ? UINT64_MAX : ((1ULL << o->cnt) - 1) << bit;
+}
+
 /*
  * Gather the pages [first, last] that share one bitmap word (or edge
  * byte) with first: a run of pages costs one step a word, not a page.
@@ -100,55 +138,98 @@ acc_flush(struct log_acc *a)
 static uint64_t
 acc_run(struct log_acc *a, uint64_t first, uint64_t last)
 {
-	uintptr_t base = (uintptr_t)a->log->base;
-	uintptr_t byte = base + (uintptr_t)(first >> 3);
-	uintptr_t word = byte & ~(uintptr_t)7;
-	uint64_t bit, room, cnt, mask;
-	uintptr_t key;
-	bool is_word;
+	struct log_run o;
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	is_word = word >= base && word + 8 <= base + a->log->size;
-#else
-	is_word = false;	/* bit order inside a word would differ */
-#endif
-	if (is_word) {
-		key = word;
-		bit = (uint64_t)(byte - word) * 8 + (first & 7);
-		room = 64 - bit;
-	} else {
-		key = byte;
-		bit = first & 7;
-		room = 8 - bit;
-	}
-	cnt = last - first < room ? last - first + 1 : room;
-	mask = cnt == 64 ? UINT64_MAX : ((1ULL << cnt) - 1) << bit;
-	if (key != a->key || is_word != a->word) {
+	run_at(a->log, first, last, &o);
+	if (o.key != a->key || o.word != a->word) {
 		acc_flush(a);
-		a->key = key;
-		a->word = is_word;
+		a->key = o.key;
+		a->word = o.word;
 	}
-	a->mask |= mask;
-	a->pages += cnt;
-	return first + cnt;
+	a->mask |= o.mask;
+	a->pages += o.cnt;
+	return first + o.cnt;
+}
+
+/*
+ * The pages of [first, *last] past the end of the log: counted, and
+ * *last moved back to the log's last page (past first when the whole
+ * interval is beyond it). @return how many.
+ */
+static uint64_t
+clamp_to_log(const struct vrelay_log_desc *l, uint64_t first, uint64_t *last)
+{
+	uint64_t nbits = l->size * 8, from, past;
+
+	if (*last < nbits)
+		return 0;
+	from = first > nbits ? first : nbits;
+	past = *last - from + 1;
+	*last = nbits - 1;	/* size > 0: set_log refuses 0 */
+	return past;
 }
 
 static void
 acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
 {
-	uint64_t nbits = a->log->size * 8;
-
-	if (last >= nbits) {
-		uint64_t from = first > nbits ? first : nbits;
-
-		a->skipped += last - from + 1;
-		if (first >= nbits)
-			return;
-		last = nbits - 1;
-	}
+	a->skipped += clamp_to_log(a->log, first, &last);
 	/* last < nbits <= 2^64 - 8: first never wraps past it. */
 	while (first <= last)
 		first = acc_run(a, first, last);
+}
+
+/* Bitmap words (or edge bytes) an unsorted burst may touch unsorted. */
+#define LOG_WINDOW 4
+
+/*
+ * Log an unsorted burst of page intervals r[0..m) whose pages fall in
+ * at most LOG_WINDOW bitmap words: gathered word by word in a small
+ * window, then one atomic OR a word, without sorting. RX buffers come
+ * from a pool of mbufs in no address order, but a word covers 256 KiB
+ * of guest memory: a burst seldom spans more. O(m * LOG_WINDOW), and
+ * the comparisons are added to *cmps.
+ * @return false, having written nothing, if the burst touches more
+ * words: the caller sorts it.
+ */
+static bool
+log_window(struct log_acc *a, const struct vrelay_range *r, uint32_t m,
+	   uint64_t *cmps)
+{
+	struct log_run w[LOG_WINDOW], o;
+	uint64_t first, last, skipped = 0, pages = 0;
+	uint32_t i, k, nw = 0;
+
+	for (i = 0; i < m; i++) {
+		first = r[i].gpa;
+		last = r[i].len;
+		skipped += clamp_to_log(a->log, first, &last);
+		while (first <= last) {
+			run_at(a->log, first, last, &o);
+			for (k = 0; k < nw; k++) {
+				(*cmps)++;
+				if (w[k].key == o.key && w[k].word == o.word)
+					break;
+			}
+			if (k == nw) {
+				if (nw == LOG_WINDOW)
+					return false;
+				w[nw] = o;
+				w[nw++].mask = 0;
+			}
+			w[k].mask |= o.mask;
+			first += o.cnt;
+		}
+	}
+	for (k = 0; k < nw; k++) {
+		pages += (uint64_t)__builtin_popcountll(w[k].mask);
+		a->key = w[k].key;
+		a->word = w[k].word;
+		a->mask = w[k].mask;
+		acc_flush(a);
+	}
+	a->pages += pages;
+	a->skipped += skipped;
+	return true;
 }
 
 __thread uint64_t vrelay_log_sort_compares;
@@ -215,14 +296,16 @@ pages_sort(struct vrelay_range *r, uint32_t n)
  * place, merging each with the interval before it when it starts inside
  * or right after it and not before its start: a burst in ring order
  * (each chain's buffers ascending, buffers sharing pages) becomes a few
- * intervals in one pass. Only a burst with an interval starting before
- * the one it follows is sorted (pages_sort()), and the caller merges
- * what is left. Page numbers are at most 2^52 - 1: last + 1 cannot wrap.
+ * intervals in one pass. *in_order: no interval starts before the one
+ * it follows (else the caller gathers them in a window or sorts them);
+ * *cmps: the comparisons, one a range. Page numbers are at most
+ * 2^52 - 1: last + 1 cannot wrap.
  */
 static uint32_t
-ranges_to_pages(struct vrelay_range *r, uint32_t n)
+ranges_to_pages(struct vrelay_range *r, uint32_t n, bool *in_order,
+		uint64_t *cmps)
 {
-	uint64_t end, first, last, cf = 0, cl = 0, cmps = 0;
+	uint64_t end, first, last, cf = 0, cl = 0;
 	bool sorted = true;
 	uint32_t i, m = 0;
 
@@ -236,7 +319,6 @@ ranges_to_pages(struct vrelay_range *r, uint32_t n)
 		first = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
 		last = end >> VRELAY_LOG_PAGE_SHIFT;
 		if (m > 0) {
-			cmps++;
 			if (first >= cf && first <= cl + 1) {
 				if (last > cl)
 					cl = last;
@@ -256,10 +338,8 @@ ranges_to_pages(struct vrelay_range *r, uint32_t n)
 		r[m - 1].gpa = cf;
 		r[m - 1].len = cl;
 	}
-	if (!sorted)
-		cmps += pages_sort(r, m);
-	/* One thread-local add a burst: the count is for tests. */
-	vrelay_log_sort_compares += cmps;
+	*in_order = sorted;
+	*cmps = n > 0 ? n - 1 : 0;
 	return m;
 }
 
@@ -272,16 +352,22 @@ vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
 		  uint32_t n)
 {
 	struct log_acc a = { 0 };
-	uint64_t first, last;
+	uint64_t first, last, cmps;
+	bool in_order;
 	uint32_t i, m;
 
-	m = ranges_to_pages(r, n);
+	m = ranges_to_pages(r, n, &in_order, &cmps);
 	if (m == 0)
 		return 0;
 	a.log = log_enter(dev);
 	if (a.log == NULL) {
 		log_exit(dev);
 		return 0;
+	}
+	if (!in_order) {
+		if (log_window(&a, r, m, &cmps))
+			goto out;
+		cmps += pages_sort(r, m);
 	}
 	first = r[0].gpa;
 	last = r[0].len;
@@ -299,7 +385,10 @@ vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
 	}
 	acc_interval(&a, first, last);
 	acc_flush(&a);
+out:
 	log_exit(dev);
+	/* One thread-local add a burst: the count is for tests. */
+	vrelay_log_sort_compares += cmps;
 	if (a.skipped != 0)
 		__atomic_fetch_add(&dev->log_errors, a.skipped,
 				   __ATOMIC_RELAXED);
