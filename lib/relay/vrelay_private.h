@@ -496,4 +496,20 @@ vrelay_queue_is_broken(const struct vrelay_queue *q)
 		VRELAY_QUEUE_BROKEN;
 }
 
+/*
+ * The calling thread's scheduler slice made short (100 us) for the
+ * duration of a switch, so that it is not kept waiting for a CPU behind
+ * the device and relay threads it shares one with (vrelay_urgent.c).
+ * VRELAY_SWITCH_URGENT=0 turns it off, =N makes it N us.
+ */
+struct vrelay_urgent {
+	bool active;
+	uint64_t saved_slice_ns;
+};
+
+/** Shorten this thread's slice; a no-op where the kernel cannot. */
+void vrelay_urgent_enter(struct vrelay_urgent *u);
+/** Give this thread its slice back. */
+void vrelay_urgent_leave(struct vrelay_urgent *u);
+
 #endif /* VRELAY_PRIVATE_H */

@@ -407,9 +407,10 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 			     struct vrelay_switch_report *reps)
 {
 	struct vrelay_queue **q = qs;
+	struct vrelay_urgent urg;
 	struct batch b;
 	unsigned int i, k, ns;
-	uint64_t tp, t0, t1, t2, t3, worst = 0;
+	uint64_t tp, t0, t1, t2, t3, t4, worst = 0;
 	int first = 0, ret;
 
 	if (e == NULL || dev == NULL || confs == NULL || !ops_valid(ops) ||
@@ -456,6 +457,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 	}
 
 	/* 2. Suspend all. */
+	vrelay_urgent_enter(&urg);
 	t0 = now_ns();
 	batch_suspend(ops, ctx, n, b.qids, b.states, b.rets);
 	for (i = 0; i < n; i++) {
@@ -523,6 +525,9 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	t4 = now_ns();
+	/* After the last timestamp: giving the slice back may reschedule. */
+	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
 		ret = b.srets[k];
@@ -547,7 +552,7 @@ vrelay_switch_batch_to_relay(struct vrelay_engine *e,
 		   PRIu64 " attach %" PRIu64 " resume %" PRIu64 " us)",
 		   dev->name, n, ns, worst / 1000, (t0 - tp) / 1000,
 		   (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000,
-		   (now_ns() - t3) / 1000);
+		   (t4 - t3) / 1000);
 	batch_free(&b);
 	return first;
 }
@@ -559,6 +564,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 			      bool resume, struct vrelay_switch_report *reps)
 {
 	struct vrelay_qstate relayed;
+	struct vrelay_urgent urg;
 	struct batch b;
 	unsigned int i, k, ns;
 	bool *broken;
@@ -589,6 +595,7 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		b.rets[i] = qs[i] == NULL ? -EINVAL : 0;
 		b.qids[i] = qs[i] != NULL ? qs[i]->qid : 0;
 	}
+	vrelay_urgent_enter(&urg);
 	t0 = now_ns();
 	/* 1. Detach all: one list update for those on e. */
 	for (i = 0; i < n; i++)
@@ -665,6 +672,9 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 		ns++;
 	}
 	batch_resume(ops, ctx, ns, b.sqids, b.sstates, b.srets, b.done);
+	t4 = now_ns();
+	/* After the last timestamp: giving the slice back may reschedule. */
+	vrelay_urgent_leave(&urg);
 	for (k = 0; k < ns; k++) {
 		i = b.idx[k];
 		if (b.srets[k] != 0) {
@@ -679,7 +689,6 @@ vrelay_switch_batch_to_direct(struct vrelay_engine *e, unsigned int n,
 	}
 
 	/* 6. Destroy every queue the device no longer uses. */
-	t4 = now_ns();
 	for (i = 0; i < n; i++) {
 		if (b.rets[i] != 0 && first == 0)
 			first = b.rets[i];

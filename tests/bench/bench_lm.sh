@@ -6,7 +6,7 @@
 # guest; and the same guest traffic through DPDK's software vhost datapath
 # (a net_vhost port in dpdk-testpmd, macswap, on CPU 0) as the baseline.
 #
-# Usage: bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
+# Usage: [VU_TRAFFIC=vu-traffic] bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
 #   WHAT: throughput idle switchover timeline scale switchscale
 #   (default: all but switchscale, which is long: see do_switchscale),
 #   and profile (perf samples of the relay thread; not in the default)
@@ -87,20 +87,47 @@ prefix() {
 	PREFIX="$PREFIX_BASE-$1-$SEQ"
 }
 
+# server_prep NDEV TAG: the sockets (SOCKS) and the DPDK file prefix and
+# log (LM_PREFIX, LM_LOG) of the next server, vdpa-lm or testpmd.
+server_prep() {
+	local i
+
+	SOCKS=()
+	for ((i = 0; i < $1; i++)); do
+		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
+	done
+	prefix "$2"
+	LM_PREFIX=$PREFIX
+	LM_LOG=$TMP/$PREFIX.log
+}
+
+# server_ready: the server just started in the background (vdpa-lm or
+# testpmd, LM_PID) has made its last socket; then sample its threads'
+# CPU time into SAMPLES.
+server_ready() {
+	local i
+
+	PIDS+=("$LM_PID")
+	for ((i = 0; i < 200; i++)); do
+		[ -S "${SOCKS[-1]}" ] && break
+		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
+		sleep 0.05
+	done
+	SAMPLES=$TMP/$PREFIX.cpu
+	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
+	PIDS+=("$!")
+}
+
 # start_lm NDEV QUEUES LM-OPTS...: vdpa-lm with NDEV sockets; sets LM_PID,
 # LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples).
 start_lm() {
-	local ndev=$1 queues=$2 i args=()
+	local ndev=$1 queues=$2 sock args=()
 
 	shift 2
-	SOCKS=()
-	for ((i = 0; i < ndev; i++)); do
-		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
-		args+=(--socket "$TMP/socks/$SEQ.$i.sock")
+	server_prep "$ndev" lm
+	for sock in "${SOCKS[@]}"; do
+		args+=(--socket "$sock")
 	done
-	prefix lm
-	LM_PREFIX=$PREFIX
-	LM_LOG=$TMP/$PREFIX.log
 	# shellcheck disable=SC2086
 	"$LM" -l 0 --no-huge -m 1024 --no-pci --file-prefix "$LM_PREFIX" \
 		--log-level=pmd.vdpa.ifcvf_sw:info \
@@ -109,15 +136,7 @@ start_lm() {
 		--queues "$queues" --stats-period 0 --hw-cpu 0 --relay-cpu 0 \
 		"$@" </dev/null >"$LM_LOG" 2>&1 &
 	LM_PID=$!
-	PIDS+=("$LM_PID")
-	for ((i = 0; i < 200; i++)); do
-		[ -S "${SOCKS[$((ndev - 1))]}" ] && break
-		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
-		sleep 0.05
-	done
-	SAMPLES=$TMP/$PREFIX.cpu
-	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
-	PIDS+=("$!")
+	server_ready
 }
 
 stop_lm() {
@@ -143,14 +162,10 @@ TESTPMD=${TESTPMD:-dpdk-testpmd}
 start_vhost() {
 	local ndev=$1 queues=$2 i vdevs=()
 
-	SOCKS=()
+	server_prep "$ndev" vh
 	for ((i = 0; i < ndev; i++)); do
-		SOCKS+=("$TMP/socks/$SEQ.$i.sock")
-		vdevs+=(--vdev "net_vhost$i,iface=$TMP/socks/$SEQ.$i.sock,queues=$queues")
+		vdevs+=(--vdev "net_vhost$i,iface=${SOCKS[$i]},queues=$queues")
 	done
-	prefix vh
-	LM_PREFIX=$PREFIX
-	LM_LOG=$TMP/$PREFIX.log
 	# stdin held open: testpmd quits at EOF of its "Press enter" read.
 	[ -p "$TMP/vh.fifo" ] || mkfifo "$TMP/vh.fifo"
 	exec 7<>"$TMP/vh.fifo"
@@ -160,24 +175,25 @@ start_vhost() {
 		--rxq="$queues" --txq="$queues" --total-num-mbufs=32768 \
 		<&7 >"$LM_LOG" 2>&1 &
 	LM_PID=$!
-	PIDS+=("$LM_PID")
-	for ((i = 0; i < 200; i++)); do
-		[ -S "${SOCKS[$((ndev - 1))]}" ] && break
-		kill -0 "$LM_PID" 2>/dev/null || { tail "$LM_LOG" >&2; return 1; }
-		sleep 0.05
-	done
-	SAMPLES=$TMP/$PREFIX.cpu
-	$PROBE sample "$LM_PID" "$SAMPLES" 0.05 &
-	PIDS+=("$!")
+	server_ready
 }
 
 have_vhost() {
 	command -v "$TESTPMD" >/dev/null
 }
 
-# guest_cmd SOCK QUEUES SIZE PACKETS: the vu_guest command line.
+# guest_cmd SOCK QUEUES SIZE PACKETS: the guest's command line: vu_guest
+# (DPDK virtio-user, at most 8 queue pairs), or with GUEST_FE set the
+# project's own front-end, vu-traffic (tests/bench/vu_traffic.c, up to
+# 16 pairs); both on CPU 1, both print the same result line.
 guest_cmd() {
 	prefix g
+	if [ -n "${GUEST_FE:-}" ]; then
+		GCMD=(taskset -c 1 "$GUEST_FE" --socket "$1" --queues "$2" \
+			--size "$3" --packets "$4" --timeout 10 \
+			--window "${GUEST_WINDOW:-256}")
+		return
+	fi
 	GCMD=("$GUEST" -l 1 --no-huge -m 256 --no-pci --no-shconf \
 		--no-telemetry --file-prefix "$PREFIX" --log-level error \
 		--vdev "net_virtio_user0,path=$1,queues=$2,mrg_rxbuf=1" -- \
@@ -361,24 +377,32 @@ do_switchover() {
 }
 
 # Switchover against queue count, both figures, both directions, both
-# kinds of queue control: a device of Q queue pairs (1, 4, 8: a
-# virtio-user guest stops at 8 pairs, so 16 active queues is the most one
-# device gets here; issue #18 asks for 32), every queue carrying 64 B traffic at moderate load (window 32 per queue),
-# the relay switched on and off every 2 ms (--relay-cycle 2) for the
-# whole run. Per device switch the controller logs the worst queue's
+# kinds of queue control: a device of Q queue pairs (1, 4, 8, 16), every
+# queue carrying 64 B traffic at moderate load (window 32 per queue
+# pair), the relay switched on and off every 2 ms (--relay-cycle 2) for
+# the whole run. Per device switch the controller logs the worst queue's
 # unavailable time and the device total (first queue stopped to last
 # running again); lm_probe.py gives p50/p99/max over all switches. The
 # guest checks every frame: loss, duplicates, misrouting, corruption.
-# SWITCHSCALE_PACKETS (over all queues; default 4 M at 1 pair, 24 M at
-# 4 and 8) sets the run's length: 5-15 s of traffic on a quiet machine,
-# over 1,000 switches per direction and configuration here (the JSON
-# gives n); SWITCHSCALE_Q and SWITCHSCALE_QCTL narrow the matrix.
+# The guest is vu-traffic (the project's front-end) when VU_TRAFFIC
+# names it, for every Q; else vu_guest (virtio-user), which stops at 8
+# pairs, so 16 is skipped. SWITCHSCALE_PACKETS (over all queues; default
+# 4 M at 1 pair, 24 M from 4) sets the run's length: 5-15 s of traffic
+# on a quiet machine, over 1,000 switches per direction and
+# configuration here (the JSON gives n); SWITCHSCALE_Q and
+# SWITCHSCALE_QCTL narrow the matrix.
 do_switchscale() {
-	local q qctl sw gline pkts
+	local q qctl sw gline pkts guest=vu_guest quick_q=4
 
+	# --quick: one size, 16 pairs for the guest that alone drives it.
+	[ -n "${VU_TRAFFIC:-}" ] && guest=vu-traffic && quick_q=16
 	for qctl in ${SWITCHSCALE_QCTL:-queue device}; do
-		for q in ${SWITCHSCALE_Q:-1 4 8}; do
-			[ "$QUICK" = 1 ] && [ "$q" != 4 ] && continue
+		for q in ${SWITCHSCALE_Q:-1 4 8 16}; do
+			[ "$QUICK" = 1 ] && [ "$q" != "$quick_q" ] && continue
+			if [ "$guest" = vu_guest ] && [ "$q" -gt 8 ]; then
+				log "switchscale: $q pairs need VU_TRAFFIC (virtio-user stops at 8)"
+				continue
+			fi
 			case $q in
 			1) pkts=4000000 ;;
 			*) pkts=24000000 ;;
@@ -386,7 +410,8 @@ do_switchscale() {
 			pkts=${SWITCHSCALE_PACKETS:-$pkts}
 			[ "$QUICK" = 1 ] && pkts=20000
 			start_lm_dev "$q" "$qctl" --relay epoll --relay-cycle 2
-			GUEST_WINDOW=32 run_guests "$q" 64 "$pkts"
+			GUEST_FE=${VU_TRAFFIC:-} GUEST_WINDOW=32 \
+				run_guests "$q" 64 "$pkts"
 			stop_lm
 			sw=$($PROBE switches "$LM_LOG")
 			gline=$(grep '^{"result"' "$TMP/g.0.out" | tail -1 || echo '{}')
@@ -395,13 +420,13 @@ do_switchscale() {
 			# The batch's phases (lib/relay), where the time goes.
 			grep -o 'queues switched to .*as a batch.*' "$LM_LOG" \
 				>"$OUT/switchscale-$qctl-q$q.phases" || true
-			python3 - "$qctl" "$q" "$GOK" "$PPS" "$sw" "$gline" <<'PY' | tee -a "$RES" >&2
+			python3 - "$qctl" "$q" "$GOK" "$PPS" "$sw" "$gline" "$guest" <<'PY' | tee -a "$RES" >&2
 import json, sys
-qctl, q, ok, pps, sw, g = sys.argv[1:]
+qctl, q, ok, pps, sw, g, guest = sys.argv[1:]
 g = json.loads(g)
 print(json.dumps({"test": "switchscale", "queue_control": qctl,
-                  "queues": int(q), "window": 32, "ok": int(ok),
-                  "pps": int(pps), "switch": json.loads(sw),
+                  "queues": int(q), "window": 32, "guest": guest,
+                  "ok": int(ok), "pps": int(pps), "switch": json.loads(sw),
                   "traffic": {k: g.get(k) for k in
                               ("result", "sent", "received", "lost", "dup",
                                "corrupt", "misrouted")}}))

@@ -5,6 +5,7 @@
 # the expected fields. No performance assertion of any kind.
 #
 # Usage: bench_quick.sh BENCH_RELAY_USED VDPA_LM VU_GUEST BENCH_RELAY_CYCLE
+#        VU_TRAFFIC
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,6 +13,7 @@ RU=$1
 LM=$2
 GUEST=$3
 CY=$4
+VU_TRAFFIC=$5
 TMP=$(mktemp -d /tmp/bench-quick.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -20,9 +22,12 @@ bash "$BENCH_DIR/bench_relay_cycle.sh" --quick --no-callgrind "$CY" \
 	"$TMP/relay_cycle.json"
 bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm" "$LM" "$GUEST" \
 	throughput idle switchover timeline scale switchscale >/dev/null
+# 16 queue pairs, which only the project's front-end (vu-traffic) drives.
+VU_TRAFFIC=$VU_TRAFFIC bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm16" \
+	"$LM" "$GUEST" switchscale >/dev/null
 
 python3 - "$TMP/relay_used.json" "$TMP/lm/summary.json" \
-	"$TMP/relay_cycle.json" <<'PY'
+	"$TMP/relay_cycle.json" "$TMP/lm16/summary.json" <<'PY'
 import json, sys
 ru = json.load(open(sys.argv[1]))
 cy = json.load(open(sys.argv[3]))
@@ -53,5 +58,11 @@ for s in lm["switchscale"]:
     for d in ("to_relay", "to_direct"):
         assert s["switch"][d]["n"] > 0 and "total" in s["switch"][d], s
     assert s["traffic"]["result"] == "PASS", s
+lm16 = json.load(open(sys.argv[4]))["switchscale"]
+assert len(lm16) == 2, "bench_lm: switchscale at 16 pairs, both controls"
+for s in lm16:
+    assert s["queues"] == 16 and s["guest"] == "vu-traffic", s
+    assert s["switch"]["to_relay"]["n"] > 0, s
+    assert s["traffic"]["result"] == "PASS" and s["traffic"]["lost"] == 0, s
 print("bench-quick: relay_used, relay_cycle and bench_lm JSON well formed")
 PY

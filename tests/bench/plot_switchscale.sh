@@ -3,8 +3,10 @@
 #
 # Switchover time against queue count (issue #18), from bench_lm.sh
 # switchscale runs: one-by-one (before) and batched (after), per-queue
-# and whole-device queue control, both directions; p99 of the device
-# total and of the worst queue, and the p50 of the total.
+# and whole-device queue control, both directions; p99 and p50 of the
+# device total (batched, the worst queue's figure is the total), 1 to 16
+# queue pairs (16 needs the vu-traffic guest: bench_lm.sh VU_TRAFFIC);
+# the issue's goals (worst queue p99 <= 1 ms, total p99 <= 2 ms) drawn.
 # Usage: plot_switchscale.sh BEFORE_OUTDIR AFTER_OUTDIR IMGDIR
 set -euo pipefail
 
@@ -35,17 +37,19 @@ PY
 gnuplot <<GP
 set terminal pngcairo size 1000,700 noenhanced
 set output "$IMG/switchover-queues.png"
-set multiplot layout 2,2 title "Switchover vs queue pairs: 64 B, window 32, relay on/off every 2 ms (one-by-one = before, batch = after)"
+set multiplot layout 2,2 title "Switchover vs queue pairs: 64 B, window 32 per pair, relay on/off every 2 ms (before / after)"
 set xlabel "queue pairs (2 queues each)"; set ylabel "us"
-set logscale y; set grid; set xtics (1, 4, 8); set xrange [0.5:8.5]
+set logscale y; set grid; set xtics (1, 4, 8, 16); set xrange [0.5:17]
 set key top left font ",8" samplen 2
 do for [qctl in "queue device"] {
   do for [d in "to_relay to_direct"] {
     set title sprintf("queue_control=%s, %s", qctl, d)
-    plot "$TMP/before-".qctl."-".d.".dat" using 1:3 with linespoints lw 2 lc rgb "red" title "one-by-one: device total p99", \
-         "" using 1:2 with linespoints dt 2 lc rgb "red" title "one-by-one: device total p50", \
-         "$TMP/after-".qctl."-".d.".dat" using 1:3 with linespoints lw 2 lc rgb "blue" title "batch: device total p99", \
-         "" using 1:2 with linespoints dt 2 lc rgb "blue" title "batch: device total p50"
+    plot "$TMP/before-".qctl."-".d.".dat" using 1:3 with linespoints lw 2 lc rgb "red" title "before: device total p99", \
+         "" using 1:2 with linespoints dt 2 lc rgb "red" title "before: device total p50", \
+         "$TMP/after-".qctl."-".d.".dat" using 1:3 with linespoints lw 2 lc rgb "blue" title "after: device total p99", \
+         "" using 1:2 with linespoints dt 2 lc rgb "blue" title "after: device total p50", \
+         1000 with lines dt 3 lc rgb "black" title "goal: worst queue p99 1 ms", \
+         2000 with lines dt 4 lc rgb "gray" title "goal: device total p99 2 ms"
   }
 }
 unset multiplot

@@ -41,27 +41,34 @@ fe_sess_connect(struct fe_sess *s, const char *socket,
 }
 
 int
-fe_sess_vnet(struct fe_sess *s, unsigned int nqp, uint16_t qsize,
-	     uint64_t max_pkts)
+fe_sess_vnet_cfg(struct fe_sess *s, struct vnet_cfg *vc)
 {
-	struct vnet_cfg vc = {
-		.nqp = nqp, .mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF),
-		.version1 = vdev_has(&s->vd, VU_F_VERSION_1),
-		.event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX),
-		.packed = vdev_ring_fmt(&s->vd) == VQ_PACKED,
-		.qsize = qsize, .pkt_size = 256, .buf_size = 2048,
-		.max_pkts = max_pkts,
-	};
 	int ret;
 
-	if (s->vd.queue_num < nqp)
+	vc->mrg = vdev_has(&s->vd, VU_F_MRG_RXBUF);
+	vc->version1 = vdev_has(&s->vd, VU_F_VERSION_1);
+	vc->event_idx = vdev_has(&s->vd, VU_F_EVENT_IDX);
+	vc->packed = vdev_ring_fmt(&s->vd) == VQ_PACKED;
+	if (s->vd.queue_num < vc->nqp)
 		return -ERANGE;
-	ret = vnet_init(&s->vn, &s->gm, &vc);
+	ret = vnet_init(&s->vn, &s->gm, vc);
 	if (ret < 0)
 		return ret;
 	s->vn_ready = true;
 	s->nvq = vnet_vqs(&s->vn, s->vqs);
 	return 0;
+}
+
+int
+fe_sess_vnet(struct fe_sess *s, unsigned int nqp, uint16_t qsize,
+	     uint64_t max_pkts)
+{
+	struct vnet_cfg vc = {
+		.nqp = nqp, .qsize = qsize, .pkt_size = 256, .buf_size = 2048,
+		.max_pkts = max_pkts,
+	};
+
+	return fe_sess_vnet_cfg(s, &vc);
 }
 
 void

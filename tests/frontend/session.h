@@ -51,8 +51,21 @@ int fe_sess_connect(struct fe_sess *s, const char *socket,
 		    unsigned int region_mb, uint64_t want, int timeout_ms);
 
 /**
+ * Set up the virtio-net driver as @p vc says (queue pairs, ring size,
+ * frame and buffer sizes, window), its feature and ring-format fields
+ * filled in from the negotiation (not yet started at the device).
+ *
+ * @param s  session
+ * @param vc configuration; mrg, version1, event_idx and packed are set
+ * @return 0, -ERANGE (more queue pairs than the device offers) or
+ *         negative errno
+ */
+int fe_sess_vnet_cfg(struct fe_sess *s, struct vnet_cfg *vc);
+
+/**
  * Set up the virtio-net driver over the negotiated features and ring
- * format (not yet started at the device).
+ * format (not yet started at the device): 256-byte frames, 2 KiB
+ * buffers, no window.
  *
  * @param s        session
  * @param nqp      queue pairs (at most what the device offers)

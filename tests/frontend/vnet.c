@@ -399,6 +399,7 @@ can_send(const struct vnet *vn, const struct vnet_qp *q)
 {
 	return q->ntx_free > 0 && q->tx.num_free > 0 &&
 	       q->st.sent < vn->cfg.max_pkts &&
+	       (vn->cfg.window == 0 || inflight(q) < vn->cfg.window) &&
 	       (inflight(q) + 1) * vn->bufs_per_pkt <= q->nrxb;
 }
 

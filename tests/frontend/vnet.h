@@ -13,8 +13,8 @@
 
 #include "virtq.h"
 
-/** Maximum number of queue pairs. */
-#define VNET_MAX_QP 8
+/** Maximum number of queue pairs (ifcvf_sw's, and vhost-user's 32 rings). */
+#define VNET_MAX_QP 16
 
 /** Driver configuration (features already negotiated). */
 struct vnet_cfg {
@@ -28,6 +28,9 @@ struct vnet_cfg {
 	uint32_t pkt_size;   /**< frame length */
 	uint32_t buf_size;   /**< RX buffer (or segment) size */
 	uint64_t max_pkts;   /**< packets per queue pair over the run */
+	/** Frames in flight per queue pair at most (moderate load for a
+	 * benchmark); 0: as many as the posted RX buffers take. */
+	uint32_t window;
 };
 
 /** An RX buffer: one or more segments. */

@@ -85,6 +85,9 @@ hwq_running(const struct ifcsw_hwq *q)
 static bool
 hwq_own(struct ifcsw_hwq *q)
 {
+	/* The driver is about to stop it: leave the lock to the driver. */
+	if (__atomic_load_n(&q->stop_req, __ATOMIC_ACQUIRE))
+		return false;
 	if (pthread_mutex_trylock(&q->lock) != 0)
 		return false;
 	if (q->state == IFCSW_HWQ_RUNNING)
@@ -133,6 +136,12 @@ hw_run_bursts(struct ifcsw_hw *hw)
 		else
 			work += n;
 		hwq_release(q);
+		/*
+		 * A driver thread waits for this lock: let it run now rather
+		 * than at the end of our slice if it shares our CPU.
+		 */
+		if (__atomic_load_n(&q->stop_req, __ATOMIC_ACQUIRE))
+			sched_yield();
 	}
 	return work;
 }
@@ -219,6 +228,16 @@ hw_thread_main(void *arg)
 	bool wire_waiting;
 
 	while (!__atomic_load_n(&hw->quit, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Stops announced: step aside until the driver has them (the
+		 * engine does the same for its control threads), instead of
+		 * spinning on queues it holds or racing it for the CPU.
+		 */
+		if (__atomic_load_n(&hw->stop_pending, __ATOMIC_ACQUIRE)) {
+			hw_run_bursts(hw);
+			sched_yield();
+			continue;
+		}
 		if (hw_run_bursts(hw) > 0)
 			continue;
 		if (hw->conf.polling) {
@@ -407,6 +426,51 @@ out:
 	return ret;
 }
 
+static void
+hwq_stop_request(struct ifcsw_hw *hw, struct ifcsw_hwq *q)
+{
+	if (q->stop_req)
+		return;
+	__atomic_fetch_add(&hw->stop_pending, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&q->stop_req, true, __ATOMIC_RELEASE);
+}
+
+static void
+hwq_stop_cancel(struct ifcsw_hw *hw, struct ifcsw_hwq *q)
+{
+	if (!q->stop_req)
+		return;
+	__atomic_store_n(&q->stop_req, false, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&hw->stop_pending, 1, __ATOMIC_ACQ_REL);
+}
+
+static void
+hw_stop_mask(struct ifcsw_hw *hw, uint32_t qmask, bool request)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++) {
+		if ((qmask & (1u << i)) == 0)
+			continue;
+		if (request)
+			hwq_stop_request(hw, &hw->q[i]);
+		else
+			hwq_stop_cancel(hw, &hw->q[i]);
+	}
+}
+
+void
+ifcsw_hw_stop_request(struct ifcsw_hw *hw, uint32_t qmask)
+{
+	hw_stop_mask(hw, qmask, true);
+}
+
+void
+ifcsw_hw_stop_cancel(struct ifcsw_hw *hw, uint32_t qmask)
+{
+	hw_stop_mask(hw, qmask, false);
+}
+
 /* Stop one queue, whatever the kind of control. @return it was running. */
 static bool
 hwq_stop(struct ifcsw_hw *hw, uint16_t qid, uint16_t *last_avail,
@@ -414,6 +478,9 @@ hwq_stop(struct ifcsw_hw *hw, uint16_t qid, uint16_t *last_avail,
 {
 	struct ifcsw_hwq *q = &hw->q[qid];
 	bool was_running;
+
+	/* At most the burst in progress, then the device steps aside. */
+	hwq_stop_request(hw, q);
 
 	/* Holding the lock, no burst is in progress: nothing in flight. */
 	pthread_mutex_lock(&q->lock);
@@ -427,6 +494,7 @@ hwq_stop(struct ifcsw_hw *hw, uint16_t qid, uint16_t *last_avail,
 	if (last_used != NULL)
 		*last_used = q->regs.last_used_idx;
 	pthread_mutex_unlock(&q->lock);
+	hwq_stop_cancel(hw, q);
 	return was_running;
 }
 
@@ -446,6 +514,29 @@ ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid)
 	if (ret == 0)
 		ifcsw_hw_wake(hw);
 	return ret;
+}
+
+void
+ifcsw_hw_queue_start_many(struct ifcsw_hw *hw, unsigned int n,
+			  const uint16_t *qids, int *rets)
+{
+	unsigned int i;
+	bool started = false;
+
+	for (i = 0; i < n; i++) {
+		if (rets[i] != 0)
+			continue;	/* refused by the caller */
+		if (qids[i] >= 2u * hw->conf.nb_queue_pairs)
+			rets[i] = -EINVAL;
+		else if (hw_whole_device(hw))
+			rets[i] = -EPERM;
+		else
+			rets[i] = hwq_start(hw, qids[i]);
+		started |= rets[i] == 0;
+	}
+	/* One wake for all: each would let the device preempt the caller. */
+	if (started)
+		ifcsw_hw_wake(hw);
 }
 
 int
@@ -470,6 +561,9 @@ ifcsw_hw_dev_stop(struct ifcsw_hw *hw)
 
 	if (!hw_whole_device(hw))
 		return -EPERM;
+	/* All at once: the device finishes one burst, then steps aside. */
+	if (hw->dev_running)
+		ifcsw_hw_stop_request(hw, UINT32_MAX);
 	/* Counted from what really stopped: tests see a stop as a whole. */
 	for (i = 0; i < 2u * hw->conf.nb_queue_pairs; i++)
 		if (hwq_stop(hw, i, NULL, NULL))

@@ -120,6 +120,12 @@ struct ifcsw_hwq {
 	pthread_mutex_t lock;
 	/** Current state; written under lock, read by anyone. */
 	enum ifcsw_hwq_state state;
+	/**
+	 * Atomic: the driver wants this queue's lock to stop it. The device
+	 * thread starts no burst on it and, after the burst in progress,
+	 * gives the CPU away (it may share it with the driver's thread).
+	 */
+	bool stop_req;
 
 	/* Device-private, valid while RUNNING (set up at start). */
 	union {
@@ -187,6 +193,8 @@ struct ifcsw_hw {
 	struct rte_ring *from_wire[IFCSW_MAX_QUEUE_PAIRS];
 	/** IFCSW_QCTL_DEVICE: the run bit. Control threads only. */
 	bool dev_running;
+	/** Atomic: queues with stop_req set; the device thread yields. */
+	uint32_t stop_pending;
 	struct ifcsw_hw_ctl_stats ctl_stats;
 };
 
@@ -206,12 +214,35 @@ int ifcsw_hw_queue_regs_write(struct ifcsw_hw *hw, uint16_t qid,
 			      const struct ifcsw_hwq_regs *regs);
 
 /**
+ * Start the stopped queues of @p qids whose rets[i] is 0, then wake the
+ * device thread once. Per-queue control only.
+ * @param[in,out] rets  0 to start the queue (its result then), else
+ *                      left as is.
+ */
+void ifcsw_hw_queue_start_many(struct ifcsw_hw *hw, unsigned int n,
+			       const uint16_t *qids, int *rets);
+
+/**
  * Start a STOPPED queue with its current registers. Ring addresses are
  * checked against the DMA map; a ring outside it leaves the queue in
  * FAULT. @return 0, -EFAULT, -EINVAL; -EPERM with whole-device control
  * (queues start with the device). Control thread.
  */
 int ifcsw_hw_queue_start(struct ifcsw_hw *hw, uint16_t qid);
+
+/**
+ * Announce that the queues in @p qmask are about to be stopped: the
+ * device thread starts no new burst on them and steps aside (yields)
+ * after the burst in progress, so that the stops that follow wait for
+ * at most that one burst and not for a scheduler slice of a busy device
+ * thread on a shared CPU. ifcsw_hw_queue_stop() announces its own queue
+ * and withdraws the request; call ifcsw_hw_stop_cancel() for a queue of
+ * @p qmask that is not stopped after all. Control thread.
+ */
+void ifcsw_hw_stop_request(struct ifcsw_hw *hw, uint32_t qmask);
+
+/** Withdraw the stop request of the queues in @p qmask. Control thread. */
+void ifcsw_hw_stop_cancel(struct ifcsw_hw *hw, uint32_t qmask);
 
 /**
  * Stop a queue: waits for the burst in progress, if any, to complete.

@@ -291,12 +291,20 @@ qctl_suspend_many(void *ctx, unsigned int n, const uint16_t *qids,
 		  struct vrelay_qstate *states, int *rets)
 {
 	struct ifcsw_dev *dev = ctx;
+	uint32_t mask = 0;
 	unsigned int i;
 
+	/* Every queue of the batch at once: one burst to wait for, not n. */
+	for (i = 0; i < n; i++)
+		if (qids[i] < 2 * dev->nb_queue_pairs)
+			mask |= 1u << qids[i];
+	ifcsw_hw_stop_request(&dev->hw, mask);
 	ifcsw_wd_hold(dev);
 	for (i = 0; i < n; i++)
 		rets[i] = qctl_suspend(ctx, qids[i], &states[i]);
 	ifcsw_wd_release(dev);
+	/* Each stop withdrew its own request; none may outlive the batch. */
+	ifcsw_hw_stop_cancel(&dev->hw, mask);
 }
 
 static void
@@ -307,18 +315,31 @@ qctl_resume_many(void *ctx, unsigned int n, const uint16_t *qids,
 	struct ifcsw_hwq_regs regs[IFCSW_MAX_QUEUES];
 	unsigned int i;
 
-	if (!ifcsw_whole_device(dev) || n > IFCSW_MAX_QUEUES) {
+	if (n > IFCSW_MAX_QUEUES) {
 		for (i = 0; i < n; i++)
 			rets[i] = qctl_resume(ctx, qids[i], &states[i]);
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		if (qids[i] >= 2 * dev->nb_queue_pairs) {
+			rets[i] = -EINVAL;
+			continue;
+		}
 		/* The VF cannot log: never on the guest's rings while logging. */
 		rets[i] = ifcsw_may_run(dev, qids[i]) ? 0 : -EPERM;
 		regs[i] = dev->hw.q[qids[i]].regs;
 		regs_state(&regs[i], &states[i]);
 	}
-	ifcsw_wd_resume_many(dev, n, qids, regs, rets);
+	if (ifcsw_whole_device(dev)) {
+		ifcsw_wd_resume_many(dev, n, qids, regs, rets);
+		return;
+	}
+	/* Per-queue VF: write every queue's indices, then one start pass. */
+	for (i = 0; i < n; i++)
+		if (rets[i] == 0)
+			rets[i] = ifcsw_hw_queue_regs_write(&dev->hw, qids[i],
+							    &regs[i]);
+	ifcsw_hw_queue_start_many(&dev->hw, n, qids, rets);
 }
 
 static uint16_t

@@ -8,7 +8,9 @@
  * indices (each TX chain fetched is completed and on the wire, nothing
  * moves afterwards), register writes while the device runs are refused
  * and counted, per-queue start/stop are refused, and a device start runs
- * only the queues of its mask.
+ * only the queues of its mask. A stop announced for a queue
+ * (ifcsw_hw_stop_request(), issue #18) keeps the device thread off that
+ * queue, and only that one, until the stop or a cancel withdraws it.
  */
 
 #include <errno.h>
@@ -216,6 +218,44 @@ whole_stop_start(void)
 	wire_take(1);
 }
 
+/*
+ * A queue whose stop is announced gets no new burst (its doorbell and
+ * avail entries wait), the others run on; a cancel gives it back, and
+ * a device stop withdraws every request it covered.
+ */
+static void
+stop_request(void)
+{
+	struct timespec ts = { 0, 20000000 };
+	uint16_t u1;
+
+	wire_take(0);
+	wire_take(1);
+	CHECK_EQ(ifcsw_hw_dev_start(&hw, (1u << 1) | (1u << 3)), 0);
+	CHECK(wq_wait_used(1, wq[1].avail_idx));
+	CHECK(wq_wait_used(3, wq[3].avail_idx));
+	u1 = wq_used(1);
+	ifcsw_hw_stop_request(&hw, 1u << 1);
+	CHECK_EQ(hw.stop_pending, 1);
+	wq_post(1, 10);
+	wq_post(3, 10);
+	CHECK(wq_wait_used(3, wq[3].avail_idx));
+	nanosleep(&ts, NULL);
+	CHECK_EQ(wq_used(1), u1);
+	CHECK_EQ(hw.q[1].state, IFCSW_HWQ_RUNNING);
+	ifcsw_hw_stop_cancel(&hw, 1u << 1);
+	CHECK_EQ(hw.stop_pending, 0);
+	CHECK(wq_wait_used(1, wq[1].avail_idx));
+
+	/* The stop announces all queues and leaves no request behind. */
+	ifcsw_hw_stop_request(&hw, 1u << 3);
+	CHECK_EQ(ifcsw_hw_dev_stop(&hw), 0);
+	CHECK_EQ(hw.stop_pending, 0);
+	CHECK(!hw.q[1].stop_req && !hw.q[3].stop_req);
+	wire_take(0);
+	wire_take(1);
+}
+
 void
 test_wholedev(void)
 {
@@ -245,6 +285,7 @@ test_wholedev(void)
 	wq_post(0, 16);
 	wq_post(2, 16);
 	whole_stop_start();
+	stop_request();
 	ifcsw_hw_fini(&hw);
 	for (qid = 0; qid < W_NQ; qid++)
 		close(wq[qid].doorbell);

@@ -12,6 +12,7 @@
 #ifndef TEST_COMMON_H
 #define TEST_COMMON_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,21 @@ static inline bool
 t_log_bit(const uint8_t *log, uint64_t page)
 {
 	return log[page / 8] & (1u << (page % 8));
+}
+
+/* Open file descriptors of this process (leak checks). */
+static inline int
+t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	CHECK(d != NULL);
+	while (d != NULL && readdir(d) != NULL)
+		n++;
+	if (d != NULL)
+		closedir(d);
+	return n;
 }
 
 #endif /* TEST_COMMON_H */

@@ -11,45 +11,45 @@
  * back with exact indices and nothing leaked.
  */
 
-#include <dirent.h>
 #include <poll.h>
 
+#include "fake_qctl.h"
 #include "test_common.h"
 
 #define SZ 64
 
-/* A device that fetches and completes in separate steps. */
+/*
+ * A device that fetches and completes in separate steps: the shared
+ * fake's queue 0 (its state first, so that &d is the ops' ctx), which
+ * completes what it fetched when it is suspended.
+ */
 struct fdev {
+	struct fake_qctl fq;
 	struct tctx *t;
-	bool relay, stopped;
-	const struct vrelay_mring_info *m;
-	int irq_fd;
-	uint16_t last_avail, last_used;
 	uint16_t fetched[SZ];
-	int fail_program_relay;
-	int fault;		/* suspend reports a faulted queue */
-	int resumes;
 };
+
+#define DQ(d) (&(d)->fq.q[0])
 
 static struct vring_avail *
 fd_avail(struct fdev *d)
 {
-	return d->relay ? d->m->driver_area : d->t->avail;
+	return DQ(d)->relay ? DQ(d)->m->driver_area : d->t->avail;
 }
 
 static struct vring_used *
 fd_used(struct fdev *d)
 {
-	return d->relay ? d->m->device_area : d->t->used;
+	return DQ(d)->relay ? DQ(d)->m->device_area : d->t->used;
 }
 
 static void
 fd_fetch(struct fdev *d, unsigned int n)
 {
-	while (n-- && !d->stopped && fd_avail(d)->idx != d->last_avail) {
-		d->fetched[d->last_avail % SZ] =
-			fd_avail(d)->ring[d->last_avail % SZ];
-		d->last_avail++;
+	while (n-- && !DQ(d)->stopped && fd_avail(d)->idx != DQ(d)->last_avail) {
+		d->fetched[DQ(d)->last_avail % SZ] =
+			fd_avail(d)->ring[DQ(d)->last_avail % SZ];
+		DQ(d)->last_avail++;
 	}
 }
 
@@ -58,82 +58,26 @@ fd_complete(struct fdev *d, unsigned int n)
 {
 	struct vring_used *u = fd_used(d);
 
-	while (n-- && d->last_used != d->last_avail) {
-		uint16_t head = d->fetched[d->last_used % SZ];
+	while (n-- && DQ(d)->last_used != DQ(d)->last_avail) {
+		uint16_t head = d->fetched[DQ(d)->last_used % SZ];
 		struct vring_desc *ds = &d->t->desc[head];
 
 		memset(t_hva(d->t, ds->addr), 0x5a, 1000);
-		u->ring[d->last_used % SZ].id = head;
-		u->ring[d->last_used % SZ].len = 1000;
-		d->last_used++;
-		__atomic_store_n(&u->idx, d->last_used, __ATOMIC_RELEASE);
+		u->ring[DQ(d)->last_used % SZ].id = head;
+		u->ring[DQ(d)->last_used % SZ].len = 1000;
+		DQ(d)->last_used++;
+		__atomic_store_n(&u->idx, DQ(d)->last_used, __ATOMIC_RELEASE);
 	}
-	if (d->relay)
-		eventfd_write(d->irq_fd, 1);
+	if (DQ(d)->relay)
+		eventfd_write(DQ(d)->irq_fd, 1);
 }
 
-static int
-op_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *st)
+static void
+on_suspend(struct fake_qctl *f, uint16_t qid)
 {
-	struct fdev *d = ctx;
-
 	(void)qid;
-	fd_complete(d, SZ);
-	d->stopped = true;
-	*st = (struct vrelay_qstate){ .avail_idx = d->last_avail,
-				      .used_idx = d->last_used };
-	return d->fault ? -EIO : 0;
+	fd_complete((struct fdev *)f, SZ);
 }
-
-static int
-op_program_relay(void *ctx, uint16_t qid, const struct vrelay_mring_info *m,
-		 int doorbell_fd, int irq_fd)
-{
-	struct fdev *d = ctx;
-
-	(void)qid;
-	(void)doorbell_fd;
-	if (d->fail_program_relay)
-		return -EIO;
-	CHECK(d->stopped);
-	d->relay = true;
-	d->m = m;
-	d->irq_fd = irq_fd;
-	return 0;
-}
-
-static int
-op_program_direct(void *ctx, uint16_t qid)
-{
-	struct fdev *d = ctx;
-
-	(void)qid;
-	CHECK(d->stopped);
-	d->relay = false;
-	d->m = NULL;
-	return 0;
-}
-
-static int
-op_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *st)
-{
-	struct fdev *d = ctx;
-
-	(void)qid;
-	CHECK(d->stopped);
-	CHECK(st->avail_idx == d->last_avail && st->used_idx == d->last_used);
-	CHECK(!st->avail_wrap && !st->used_wrap);
-	d->stopped = false;
-	d->resumes++;
-	return 0;
-}
-
-static const struct vrelay_qctl_ops ops = {
-	.suspend = op_suspend,
-	.program_relay = op_program_relay,
-	.program_direct = op_program_direct,
-	.resume = op_resume,
-};
 
 static void
 add(struct tctx *t, unsigned int n)
@@ -151,20 +95,6 @@ page_of(struct tctx *t, uint16_t slot)
 	return t_log_bit(t->log, (T_BUF_GPA + slot * 0x2000) / 4096);
 }
 
-/* Open file descriptors of this process. */
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	CHECK(d != NULL);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 /*
  * Relay -> direct when the device faulted the queue under the relay:
  * the queue is destroyed (no fd, ring or slot leaked), the indices are
@@ -176,26 +106,26 @@ faulted_queue_stops_exactly(struct vrelay_engine *e, struct fdev *d,
 {
 	struct vrelay_switch_report rep;
 	struct vrelay_queue *q;
-	int fds = count_fds(), i;
+	int fds = t_count_fds(), i;
 
-	CHECK(vrelay_switch_to_relay(e, d->t->dev, c, &ops, d, &q, &rep) == 0);
+	CHECK(vrelay_switch_to_relay(e, d->t->dev, c, &fake_qctl_ops, d, &q, &rep) == 0);
 	CHECK(rep.devq == VRELAY_DEVQ_RUNNING);
 	add(d->t, 4);
 	eventfd_write(d->t->kick_fd, 1);
-	for (i = 0; i < 1000 && ((struct vring_avail *)d->m->driver_area)->idx !=
+	for (i = 0; i < 1000 && ((struct vring_avail *)DQ(d)->m->driver_area)->idx !=
 		    d->t->avail->idx; i++)
 		usleep(1000);
 	fd_fetch(d, 4);
-	d->fault = 1;
-	CHECK(vrelay_switch_to_direct(e, q, &ops, d, true, &rep) == -EIO);
+	DQ(d)->fault = 1;
+	CHECK(vrelay_switch_to_direct(e, q, &fake_qctl_ops, d, true, &rep) == -EIO);
 	CHECK(rep.devq == VRELAY_DEVQ_BROKEN);
-	CHECK(rep.state.avail_idx == d->last_avail &&
-	      rep.state.used_idx == d->last_used);
-	CHECK(d->t->used->idx == d->last_used);
-	CHECK(d->stopped && !d->relay);
-	CHECK(count_fds() == fds);
-	d->fault = 0;
-	d->stopped = false;
+	CHECK(rep.state.avail_idx == DQ(d)->last_avail &&
+	      rep.state.used_idx == DQ(d)->last_used);
+	CHECK(d->t->used->idx == DQ(d)->last_used);
+	CHECK(DQ(d)->stopped && !DQ(d)->relay);
+	CHECK(t_count_fds() == fds);
+	DQ(d)->fault = 0;
+	DQ(d)->stopped = false;
 }
 
 int
@@ -211,6 +141,7 @@ main(void)
 
 	t_init(&t, SZ);
 	d.t = &t;
+	d.fq.on_suspend = on_suspend;
 	c = t_conf(&t, 0);
 	e = vrelay_engine_create("tswitch", VRELAY_MODE_EPOLL, 0);
 	CHECK(e != NULL);
@@ -227,27 +158,27 @@ main(void)
 	 * A failing step leaves the queue stopped on the guest's rings at
 	 * exact indices: never resumed in direct I/O while logging.
 	 */
-	d.fail_program_relay = 1;
-	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &rep) ==
+	DQ(&d)->fail_program_relay = 1;
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &fake_qctl_ops, &d, &q, &rep) ==
 	      -EIO);
-	CHECK(!d.relay && d.stopped && d.resumes == 0 && q == NULL);
+	CHECK(!DQ(&d)->relay && DQ(&d)->stopped && DQ(&d)->resumes == 0 && q == NULL);
 	CHECK(rep.devq == VRELAY_DEVQ_STOPPED);
 	CHECK(rep.state.avail_idx == 10 && rep.state.used_idx == 10);
-	CHECK(d.last_avail == 10 && d.last_used == 10);
+	CHECK(DQ(&d)->last_avail == 10 && DQ(&d)->last_used == 10);
 	/* Stopped: a new avail entry is not fetched. */
 	add(&t, 1);
 	fd_fetch(&d, 1);
-	CHECK(d.last_avail == 10);
+	CHECK(DQ(&d)->last_avail == 10);
 	memset(t.log, 0, T_LOG_SIZE);
-	d.fail_program_relay = 0;
+	DQ(&d)->fail_program_relay = 0;
 
 	/* Invalid arguments change nothing and report nothing valid. */
 	CHECK(vrelay_switch_to_relay(e, t.dev, &c, NULL, &d, &q, &rep) ==
 	      -EINVAL);
-	CHECK(rep.devq == VRELAY_DEVQ_UNKNOWN && d.stopped);
+	CHECK(rep.devq == VRELAY_DEVQ_UNKNOWN && DQ(&d)->stopped);
 
-	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &ops, &d, &q, &rep) == 0);
-	CHECK(q != NULL && d.relay && !d.stopped);
+	CHECK(vrelay_switch_to_relay(e, t.dev, &c, &fake_qctl_ops, &d, &q, &rep) == 0);
+	CHECK(q != NULL && DQ(&d)->relay && !DQ(&d)->stopped);
 	CHECK(rep.devq == VRELAY_DEVQ_RUNNING);
 	fd_fetch(&d, 1);	/* the entry added while stopped */
 	fd_complete(&d, 1);
@@ -258,11 +189,11 @@ main(void)
 	/* Relayed traffic: 20 in, 15 done before the switch back. */
 	add(&t, 20);
 	eventfd_write(t.kick_fd, 1);
-	for (i = 0; i < 1000 && ((struct vring_avail *)d.m->driver_area)->idx != 31;
+	for (i = 0; i < 1000 && ((struct vring_avail *)DQ(&d)->m->driver_area)->idx != 31;
 	     i++)
 		usleep(1000);
 	fd_fetch(&d, 20);
-	CHECK(d.last_avail == 31);
+	CHECK(DQ(&d)->last_avail == 31);
 	fd_complete(&d, 15);
 	for (i = 0; i < 1000 && t.used->idx != 26; i++)
 		usleep(1000);
@@ -273,12 +204,12 @@ main(void)
 	CHECK(vrelay_queue_state(q) == VRELAY_QUEUE_RELAY);
 
 	/* Back to direct: suspend completes 5 more; flush must relay them. */
-	resumes = d.resumes;
-	CHECK(vrelay_switch_to_direct(e, q, &ops, &d, true, &rep) == 0);
-	CHECK(rep.devq == VRELAY_DEVQ_RUNNING && d.resumes == resumes + 1);
+	resumes = DQ(&d)->resumes;
+	CHECK(vrelay_switch_to_direct(e, q, &fake_qctl_ops, &d, true, &rep) == 0);
+	CHECK(rep.devq == VRELAY_DEVQ_RUNNING && DQ(&d)->resumes == resumes + 1);
 	CHECK(rep.state.avail_idx == 31 && rep.state.used_idx == 31);
 	CHECK(t.used->idx == 31);
-	CHECK(!d.relay && !d.stopped);
+	CHECK(!DQ(&d)->relay && !DQ(&d)->stopped);
 	for (i = 10; i < 31; i++)
 		CHECK(page_of(&t, i % SZ));
 	for (i = 26; i < 31; i++)
@@ -291,6 +222,7 @@ main(void)
 	CHECK(t.used->idx == 36 && t.avail->idx == 36);
 
 	faulted_queue_stops_exactly(e, &d, &c);
+	CHECK(d.fq.violations == 0);
 	vrelay_engine_destroy(e);
 	t_fini(&t);
 	printf("test_relay_switch: OK\n");

@@ -12,8 +12,8 @@
  * resume call for the whole batch); nothing leaks.
  */
 
-#include <dirent.h>
 
+#include "fake_qctl.h"
 #include "test_common.h"
 
 #define SZ 64
@@ -21,132 +21,16 @@
 /* Queue i's rings: 16 KiB apart below the buffers, in region 0. */
 #define RING_GPA(i)	(0x20000ULL + (i) * 0x4000ULL)
 
-struct fq {
-	bool relay, stopped;
-	uint16_t last_avail, last_used;
-	int resumes, direct_programs;
-	int fail_program_relay, fail_resume, fault;
-};
-
-struct fdev {
-	struct tctx *t;
-	struct fq q[NQ];
-	int suspend_many_calls, resume_many_calls;
-};
-
-static int
-op_suspend(void *ctx, uint16_t qid, struct vrelay_qstate *st)
-{
-	struct fq *q = &((struct fdev *)ctx)->q[qid];
-
-	CHECK(qid < NQ);
-	q->stopped = true;
-	*st = (struct vrelay_qstate){ .avail_idx = q->last_avail,
-				      .used_idx = q->last_used };
-	return q->fault ? -EIO : 0;
-}
-
-static int
-op_program_relay(void *ctx, uint16_t qid, const struct vrelay_mring_info *m,
-		 int doorbell_fd, int irq_fd)
-{
-	struct fq *q = &((struct fdev *)ctx)->q[qid];
-
-	(void)m;
-	CHECK(q->stopped && doorbell_fd >= 0 && irq_fd >= 0);
-	if (q->fail_program_relay)
-		return -EIO;
-	q->relay = true;
-	return 0;
-}
-
-static int
-op_program_direct(void *ctx, uint16_t qid)
-{
-	struct fq *q = &((struct fdev *)ctx)->q[qid];
-
-	CHECK(q->stopped);
-	q->relay = false;
-	q->direct_programs++;
-	return 0;
-}
-
-static int
-op_resume(void *ctx, uint16_t qid, const struct vrelay_qstate *st)
-{
-	struct fq *q = &((struct fdev *)ctx)->q[qid];
-
-	CHECK(q->stopped);
-	CHECK(st->avail_idx == q->last_avail && st->used_idx == q->last_used);
-	if (q->fail_resume)
-		return -EPERM;
-	q->stopped = false;
-	q->resumes++;
-	return 0;
-}
-
-static void
-op_suspend_many(void *ctx, unsigned int n, const uint16_t *qids,
-		struct vrelay_qstate *states, int *rets)
-{
-	unsigned int i;
-
-	((struct fdev *)ctx)->suspend_many_calls++;
-	for (i = 0; i < n; i++)
-		rets[i] = op_suspend(ctx, qids[i], &states[i]);
-}
-
-static void
-op_resume_many(void *ctx, unsigned int n, const uint16_t *qids,
-	       const struct vrelay_qstate *states, int *rets)
-{
-	unsigned int i;
-
-	((struct fdev *)ctx)->resume_many_calls++;
-	for (i = 0; i < n; i++)
-		rets[i] = op_resume(ctx, qids[i], &states[i]);
-}
-
-static const struct vrelay_qctl_ops ops_single = {
-	.suspend = op_suspend,
-	.program_relay = op_program_relay,
-	.program_direct = op_program_direct,
-	.resume = op_resume,
-};
-
-static const struct vrelay_qctl_ops ops_batch = {
-	.suspend = op_suspend,
-	.program_relay = op_program_relay,
-	.program_direct = op_program_direct,
-	.resume = op_resume,
-	.suspend_many = op_suspend_many,
-	.resume_many = op_resume_many,
-};
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	CHECK(d != NULL);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 static char names[NQ][8];
 static int kick_fds[NQ];	/* the guest's, one per queue */
 
 /* Queue i: its own split rings, at indices 5 * i + 3 (nothing in flight). */
 static void
-setup(struct tctx *t, struct fdev *d, struct vrelay_queue_conf *c)
+setup(struct tctx *t, struct fake_qctl *d, struct vrelay_queue_conf *c)
 {
 	unsigned int i;
 
 	memset(d, 0, sizeof(*d));
-	d->t = t;
 	for (i = 0; i < NQ; i++) {
 		uint64_t g = RING_GPA(i);
 		struct vring_avail *a = t_hva(t, g + 0x1000);
@@ -175,7 +59,7 @@ setup(struct tctx *t, struct fdev *d, struct vrelay_queue_conf *c)
 
 /* Back to direct: every relayed queue runs on the guest's rings again. */
 static void
-back_to_direct(struct vrelay_engine *e, struct fdev *d,
+back_to_direct(struct vrelay_engine *e, struct fake_qctl *d,
 	       const struct vrelay_qctl_ops *ops, struct vrelay_queue **qs)
 {
 	struct vrelay_switch_report reps[NQ];
@@ -191,7 +75,7 @@ back_to_direct(struct vrelay_engine *e, struct fdev *d,
 	CHECK(vrelay_switch_batch_to_direct(e, n, rq, ops, d, true, reps) ==
 	      0);
 	for (i = 0; i < n; i++) {
-		struct fq *q = &d->q[qid[i]];
+		struct fake_q *q = &d->q[qid[i]];
 
 		CHECK(reps[i].devq == VRELAY_DEVQ_RUNNING);
 		CHECK(reps[i].state.avail_idx == q->last_avail &&
@@ -207,8 +91,8 @@ run(struct vrelay_engine *e, struct tctx *t,
 	struct vrelay_queue_conf c[NQ];
 	struct vrelay_switch_report reps[NQ];
 	struct vrelay_queue *qs[NQ];
-	struct fdev d;
-	int fds = count_fds();
+	struct fake_qctl d;
+	int fds = t_count_fds();
 	unsigned int i;
 
 	/* All relayed at their indices, each resumed once. */
@@ -227,7 +111,7 @@ run(struct vrelay_engine *e, struct tctx *t,
 	back_to_direct(e, &d, ops, qs);
 	if (ops->suspend_many != NULL)
 		CHECK(d.suspend_many_calls == 2 && d.resume_many_calls == 2);
-	CHECK(count_fds() == fds);
+	CHECK(t_count_fds() == fds);
 
 	/*
 	 * One queue fails at each step: program (1), resume refused (2),
@@ -254,7 +138,8 @@ run(struct vrelay_engine *e, struct tctx *t,
 	/* Programmed back onto the guest's rings where it was programmed. */
 	CHECK(d.q[1].direct_programs == 1 && d.q[2].direct_programs == 1);
 	back_to_direct(e, &d, ops, qs);
-	CHECK(count_fds() == fds);
+	CHECK(t_count_fds() == fds);
+	CHECK(d.violations == 0);
 }
 
 int
@@ -264,7 +149,7 @@ main(void)
 	struct vrelay_switch_report reps[NQ];
 	struct vrelay_queue *qs[NQ];
 	struct vrelay_engine *e;
-	struct fdev d;
+	struct fake_qctl d;
 	struct tctx t;
 	unsigned int i;
 
@@ -277,8 +162,8 @@ main(void)
 	e = vrelay_engine_create("tbatch", VRELAY_MODE_EPOLL, -1);
 	CHECK(e != NULL);
 
-	run(e, &t, &ops_single);
-	run(e, &t, &ops_batch);
+	run(e, &t, &fake_qctl_ops);
+	run(e, &t, &fake_qctl_ops_batch);
 
 	/* Invalid arguments: nothing stopped, nothing valid reported. */
 	setup(&t, &d, c);
