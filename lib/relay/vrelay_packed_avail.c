@@ -320,6 +320,14 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	uint16_t flags;
 	int ret;
 
+	/*
+	 * Post-copy prefault walks split chains only: a packed queue in
+	 * the window would let the device DMA to pages that have not
+	 * arrived. Fail closed.
+	 */
+	if (vrelay_prefault_window(q->dev))
+		return vrelay_queue_break(q, "post-copy prefault supports "
+					  "split rings only");
 	while (n < budget) {
 		/*
 		 * The head's flags before the chain: the driver writes them
