@@ -405,7 +405,7 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 
 	for (i = 0; i < lm->nb_ports; i++) {
 		struct vrelay_vhost_info mi;
-		uint64_t pkts = 0, pages = 0, avail = 0, used = 0;
+		uint64_t pkts = 0, pages = 0, avail = 0, used = 0, faults = 0;
 		struct lm_queue lq;
 		uint16_t q;
 
@@ -418,15 +418,20 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 			pages += lq.qi.relay.pages_logged;
 			avail += lq.qi.relay.avail_relayed;
 			used += lq.qi.relay.used_relayed;
+			faults += lq.dma_faults;
 		}
 		printf("%s: %s vid=%d logging=%d relay=%s/%s queues=%u "
 		       "packets=%" PRIu64 " pages_logged=%" PRIu64
 		       " relay_avail=%" PRIu64 " relay_used=%" PRIu64
-		       " switches=%" PRIu64 " last_switch_us=%" PRIu64 "\n",
+		       " switches=%" PRIu64 " last_switch_us=%" PRIu64
+		       " postcopy=%d prefault_waits=%" PRIu64
+		       " prefault_pages=%" PRIu64 " dma_faults=%" PRIu64 "\n",
 		       lm->ports[i].device, vrelay_dstate_to_str(mi.state),
 		       mi.vid, mi.logging, vrelay_policy_to_str(mi.policy),
 		       vrelay_mode_to_str(mi.mode), mi.nb_queues, pkts, pages,
-		       avail, used, mi.switches, mi.last_switch_ns / 1000);
+		       avail, used, mi.switches, mi.last_switch_ns / 1000,
+		       mi.postcopy, mi.prefault_waits, mi.prefault_pages,
+		       faults);
 	}
 	fflush(stdout);
 }

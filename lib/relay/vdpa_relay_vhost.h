@@ -269,7 +269,8 @@ struct vrelay_vhost_info {
 	uint64_t last_switch_total_ns;
 	/** In the post-copy window (POSTCOPY_LISTEN .. POSTCOPY_END). */
 	bool postcopy;
-	/** Post-copy: chains held back for pages, pages fetched. */
+	/** Post-copy: chains held back for pages, pages fetched (totals
+	 *  since the controller was created). */
 	uint64_t prefault_waits;
 	uint64_t prefault_pages;
 };

@@ -184,6 +184,18 @@ fail_alloc:
 	return NULL;
 }
 
+/* Destroy the relay's device, keeping its post-copy counters. */
+static void
+rdev_destroy(struct vrelay_vhost *v)
+{
+	struct vrelay_prefault_stats st;
+
+	vrelay_prefault_get_stats(v->rdev, &st);
+	v->pf_waits += st.chain_waits;
+	v->pf_pages += st.pages_fetched;
+	vrelay_device_destroy(v->rdev);
+}
+
 void
 vrelay_vhost_destroy(struct vrelay_vhost *v)
 {
@@ -198,7 +210,7 @@ vrelay_vhost_destroy(struct vrelay_vhost *v)
 			   v->name);
 	vrelay_ctl_release(v);
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	pthread_mutex_unlock(&v->lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v->vq);
@@ -501,7 +513,7 @@ vrelay_vhost_dev_conf(struct vrelay_vhost *v, int vid)
 	if (ret < 0)
 		goto fail_mem;
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	v->rdev = vrelay_device_create(v->name, &v->mem);
 	if (v->rdev == NULL) {
 		ret = -errno;
@@ -552,7 +564,7 @@ vrelay_vhost_dev_close(struct vrelay_vhost *v)
 		vq_stop(v, qid);
 	vrelay_ctl_release(v);
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	v->rdev = NULL;
 	vrelay_dev_set_state(v, VRELAY_DSTATE_IDLE);
 	VRELAY_LOG(INFO, "%s: closed vid %d", v->name, v->vid);
@@ -684,12 +696,14 @@ vrelay_vhost_get_info(struct vrelay_vhost *v, struct vrelay_vhost_info *info)
 	info->relay_cpu_ns = v->engine != NULL ?
 		vrelay_engine_cpu_ns(v->engine) : 0;
 	info->postcopy = v->postcopy;
+	info->prefault_waits = v->pf_waits;
+	info->prefault_pages = v->pf_pages;
 	if (v->rdev != NULL) {
 		struct vrelay_prefault_stats pst;
 
 		vrelay_prefault_get_stats(v->rdev, &pst);
-		info->prefault_waits = pst.chain_waits;
-		info->prefault_pages = pst.pages_fetched;
+		info->prefault_waits += pst.chain_waits;
+		info->prefault_pages += pst.pages_fetched;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return 0;

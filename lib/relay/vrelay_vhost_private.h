@@ -83,6 +83,9 @@ struct vrelay_vhost {
 	 */
 	bool postcopy;
 	bool connected;		/* vrelay_vhost_connect(): hooks from the start */
+	/* Prefault counters of the relay devices destroyed so far. */
+	uint64_t pf_waits;
+	uint64_t pf_pages;
 	uint64_t switches;
 	uint64_t last_switch_ns;	/* worst queue of the last switch */
 	uint64_t last_total_ns;		/* first queue stopped to last resumed */

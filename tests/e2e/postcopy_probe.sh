@@ -125,7 +125,9 @@ backend_start() {
 	PREFIXES+=("$prefix")
 	rm -f "$OUT/vhost-$h.sock"
 	if [ "$BACKEND" = vdpa-lm ]; then
-		spawn "$OUT/backend-$h.log" "$VDPA_LM" "${eal[@]}" -l 0 -- \
+		spawn "$OUT/backend-$h.log" "$VDPA_LM" "${eal[@]}" -l 0 \
+			--log-level=lib.relay:info \
+			--log-level=pmd.vdpa.ifcvf_sw:info -- --postcopy \
 			--socket "$OUT/vhost-$h.sock" --stats-period 5
 	else
 		[ "$MLOCK" = 0 ] && opt=(--no-mlockall)
