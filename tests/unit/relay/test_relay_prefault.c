@@ -27,14 +27,7 @@
 static struct vrelay_queue *
 mkq(struct tctx *t)
 {
-	struct vrelay_queue_conf c;
-	struct vrelay_queue *q;
-
-	t_init(t, SZ);
-	c = t_conf(t, 0);
-	q = vrelay_queue_create(t->dev, &c);
-	CHECK(q != NULL);
-	return q;
+	return t_queue(t, SZ);
 }
 
 /* Make a guest page resident, or drop it ("not arrived"). */
