@@ -30,6 +30,8 @@
  */
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,6 +55,51 @@ struct pf_slot {
 	uint32_t n;
 	struct pf_range r[VRELAY_PF_RANGES];
 };
+
+/*
+ * A fetch nobody will serve (the destination QEMU died, the device is
+ * closed): the thread's read waits in userfaultfd for good, and vhost
+ * unmaps guest memory right after closing the device, so the thread
+ * can neither be joined nor left behind. A userfaultfd wait is
+ * interruptible: at teardown the thread gets VRELAY_PF_SIGNAL, whose
+ * handler leaves the fetch with siglongjmp (armed only around the read
+ * of the prefault thread, never elsewhere).
+ */
+#define VRELAY_PF_SIGNAL (SIGRTMIN + 5)
+
+static __thread sigjmp_buf pf_jmp;
+static __thread volatile sig_atomic_t pf_jmp_armed;
+static pthread_once_t pf_sig_once = PTHREAD_ONCE_INIT;
+static bool pf_sig_ok;	/* our handler is installed */
+
+static void
+pf_sig_handler(int sig)
+{
+	RTE_SET_USED(sig);
+	if (pf_jmp_armed) {
+		pf_jmp_armed = 0;
+		siglongjmp(pf_jmp, 1);
+	}
+}
+
+/* Install the handler unless the application has the signal already. */
+static void
+pf_sig_install(void)
+{
+	struct sigaction sa, old;
+
+	if (sigaction(VRELAY_PF_SIGNAL, NULL, &old) != 0 ||
+	    old.sa_handler != SIG_DFL) {
+		VRELAY_LOG(WARNING, "signal %d taken: a post-copy fetch that "
+			   "is never served blocks the device's teardown",
+			   VRELAY_PF_SIGNAL);
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pf_sig_handler;
+	sigemptyset(&sa.sa_mask);
+	pf_sig_ok = sigaction(VRELAY_PF_SIGNAL, &sa, NULL) == 0;
+}
 
 struct vrelay_prefault {
 	struct vrelay_device *dev;
@@ -238,8 +285,32 @@ pf_kick(struct vrelay_queue *q)
 		vrelay_eventfd_signal(q->guest_kick_fd);
 }
 
-static void
-pf_touch(struct vrelay_prefault *pf, const struct pf_slot *req)
+/*
+ * Read one page in: blocks in userfaultfd until QEMU placed it. abortable
+ * (the prefault thread's fetch): teardown may interrupt it (false). Its
+ * own frame, so that siglongjmp clobbers no caller's variable.
+ */
+static __attribute__((noinline)) bool
+pf_fetch_page(struct vrelay_prefault *pf, uintptr_t a, bool abortable)
+{
+	if (abortable) {
+		if (sigsetjmp(pf_jmp, 1) != 0)
+			return false;
+		pf_jmp_armed = 1;
+		if (__atomic_load_n(&pf->quit, __ATOMIC_ACQUIRE)) {
+			pf_jmp_armed = 0;
+			return false;
+		}
+	}
+	(void)*(volatile const uint8_t *)a;
+	pf_jmp_armed = 0;
+	return true;
+}
+
+/* Read the request's pages in; false if interrupted (teardown). */
+static bool
+pf_touch(struct vrelay_prefault *pf, const struct pf_slot *req,
+	 bool abortable)
 {
 	uint64_t i, page;
 	uint32_t k;
@@ -249,8 +320,8 @@ pf_touch(struct vrelay_prefault *pf, const struct pf_slot *req)
 		for (i = 0; i < req->r[k].npages; i++) {
 			uintptr_t a = req->r[k].start + i * pf->psz;
 
-			/* Blocks in userfaultfd until QEMU placed the page. */
-			(void)*(volatile const uint8_t *)a;
+			if (!pf_fetch_page(pf, a, abortable))
+				return false;
 			r = pf_locate(pf, a, &page);
 			if (r >= 0)
 				pf_set_bit(pf, r, page);
@@ -258,6 +329,7 @@ pf_touch(struct vrelay_prefault *pf, const struct pf_slot *req)
 					   __ATOMIC_RELAXED);
 		}
 	}
+	return true;
 }
 
 static void *
@@ -266,7 +338,11 @@ pf_main(void *arg)
 	struct vrelay_prefault *pf = arg;
 	struct pf_slot req;
 	unsigned int i;
+	sigset_t set;
 
+	sigemptyset(&set);
+	sigaddset(&set, VRELAY_PF_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	pthread_mutex_lock(&pf->lock);
 	while (!pf->quit) {
 		for (i = 0; i < VRELAY_PF_SLOTS; i++)
@@ -279,7 +355,7 @@ pf_main(void *arg)
 		pf->slots[i].busy = true;
 		req = pf->slots[i];
 		pthread_mutex_unlock(&pf->lock);
-		pf_touch(pf, &req);
+		pf_touch(pf, &req, true);
 		pthread_mutex_lock(&pf->lock);
 		/* Cancelled meanwhile (the queue is gone): nobody to kick. */
 		if (pf->slots[i].owner != NULL)
@@ -323,6 +399,7 @@ pf_create(struct vrelay_device *dev)
 		if (pf->present[i] == NULL)
 			goto fail;
 	}
+	pthread_once(&pf_sig_once, pf_sig_install);
 	pthread_mutex_init(&pf->lock, NULL);
 	pthread_cond_init(&pf->cond, NULL);
 	ret = pthread_create(&pf->thread, NULL, pf_main, pf);
@@ -374,11 +451,16 @@ vrelay_prefault_destroy(struct vrelay_device *dev)
 	if (pf == NULL)
 		return;
 	pthread_mutex_lock(&pf->lock);
-	pf->quit = true;
+	__atomic_store_n(&pf->quit, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&pf->cond);
 	pthread_mutex_unlock(&pf->lock);
-	/* Waits for a fetch in progress: QEMU serves it or post-copy failed. */
-	pthread_join(pf->thread, NULL);
+	/* A fetch in progress may never be served: interrupt it. */
+	while (pf_sig_ok && pthread_tryjoin_np(pf->thread, NULL) == EBUSY) {
+		pthread_kill(pf->thread, VRELAY_PF_SIGNAL);
+		usleep(1000);
+	}
+	if (!pf_sig_ok)
+		pthread_join(pf->thread, NULL);
 	pthread_cond_destroy(&pf->cond);
 	pthread_mutex_destroy(&pf->lock);
 	for (i = 0; i < VRELAY_MAX_MEM_REGIONS; i++)
@@ -406,7 +488,7 @@ vrelay_prefault_touch(struct vrelay_device *dev, const void *hva,
 	do {
 		req.n = 0;
 		pf_check_range(pf, &req, (uintptr_t)hva, len);
-		pf_touch(pf, &req);	/* control thread: may block, served */
+		pf_touch(pf, &req, false);	/* control thread: served */
 	} while (req.n == VRELAY_PF_RANGES);
 	return 0;
 }

@@ -16,7 +16,12 @@
  * until QEMU places the page; the bookkeeping is the same).
  */
 
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include "test_common.h"
 #include "vrelay_private.h"
@@ -160,6 +165,53 @@ test_cancel(void)
 	t_fini(&t);	/* joins the thread */
 }
 
+/*
+ * A fetch nobody serves (the destination QEMU died): the page is
+ * registered with a userfaultfd this test never reads, so the prefault
+ * thread's read waits for good. Tearing the device down must still
+ * return (the thread's read is interrupted), not hang.
+ */
+static void
+test_abandoned_fetch(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	uint64_t gpa = T_BUF_GPA + 50 * PG;
+	struct uffdio_register reg;
+	struct vrelay_queue *q;
+	struct timespec t0, t1;
+	struct tctx t;
+	int uffd;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0) {
+		printf("abandoned fetch: no userfaultfd here, skipped\n");
+		return;
+	}
+	CHECK(ioctl(uffd, UFFDIO_API, &api) == 0);
+	q = mkq(&t);
+	CHECK(vrelay_prefault_enable(t.dev) == 0);
+	page_out(&t, gpa);
+	reg.range.start = (uintptr_t)t_hva(&t, gpa);
+	reg.range.len = PG;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	CHECK(ioctl(uffd, UFFDIO_REGISTER, &reg) == 0);
+	t_add_rx(&t, 0, gpa, 64);
+	CHECK(vrelay_queue_relay_avail(q, 64) == 0);
+	usleep(50 * 1000);	/* the thread is in the read by now */
+	CHECK(__atomic_load_n(&q->pf_wait, __ATOMIC_ACQUIRE));
+	vrelay_queue_destroy(q);
+	alarm(10);		/* a hang fails the test */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	vrelay_device_destroy(t.dev);	/* joins the prefault thread */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	alarm(0);
+	CHECK(t1.tv_sec - t0.tv_sec < 2);
+	t.dev = vrelay_device_create("tdev", &t.mt);	/* for t_fini */
+	CHECK(t.dev != NULL);
+	t_fini(&t);
+	close(uffd);
+}
+
 static void
 test_negative_control(void)
 {
@@ -188,6 +240,7 @@ main(void)
 	test_missing_buffer_waits();
 	test_indirect_table_first();
 	test_cancel();
+	test_abandoned_fetch();
 	test_negative_control();
 	printf("test_relay_prefault: ok\n");
 	return 0;
