@@ -320,14 +320,6 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	uint16_t flags;
 	int ret;
 
-	/*
-	 * Post-copy prefault walks split chains only: a packed queue in
-	 * the window would let the device DMA to pages that have not
-	 * arrived. Fail closed.
-	 */
-	if (vrelay_prefault_window(q->dev))
-		return vrelay_queue_break(q, "post-copy prefault supports "
-					  "split rings only");
 	while (n < budget) {
 		/*
 		 * The head's flags before the chain: the driver writes them
@@ -338,6 +330,14 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 			&q->packed.gdesc[q->packed.last_avail].flags,
 			__ATOMIC_ACQUIRE);
 		if (!vrelay_packed_desc_avail(flags, q->packed.avail_wrap))
+			break;
+		/*
+		 * Post-copy window: the chain's pages first; missing ones
+		 * are fetched in the background and the chain waits in the
+		 * guest's ring (retry, not broken).
+		 */
+		if (vrelay_prefault_window(q->dev) &&
+		    vrelay_prefault_packed_chain(q) != 0)
 			break;
 		ret = avail_take_chain(q, flags, true);
 		if (ret < 0)

@@ -23,8 +23,8 @@
  * the one vhost registered, QEMU's fault thread serves it); then the
  * thread marks the pages and kicks the queue through its kick eventfd.
  *
- * Bounds: a chain has at most VRELAY_MAX_CHAIN_LEN descriptors (the chain
- * walk's bound) and a request keeps at most VRELAY_PF_RANGES missing
+ * Split and packed rings alike. Bounds: a chain has at most
+ * VRELAY_MAX_CHAIN_LEN descriptors (the chain walk's bound) and a request keeps at most VRELAY_PF_RANGES missing
  * ranges; a chain with more missing ranges takes more rounds. Pending
  * requests: one per queue, VRELAY_PF_SLOTS per device.
  */
@@ -276,6 +276,45 @@ pf_split_chain(struct vrelay_prefault *pf, struct vrelay_queue *q,
 	}
 }
 
+/*
+ * Every page of the packed chain at the queue's next avail slot: its
+ * buffers, its indirect table (present before it is read) and the
+ * table's buffers. The ring itself was prefaulted at attach. Bounded by
+ * the ring size and VRELAY_MAX_CHAIN_LEN; what is malformed is left to
+ * the relay's walk, which breaks the queue.
+ */
+static void
+pf_packed_chain(struct vrelay_prefault *pf, struct vrelay_queue *q,
+		struct pf_slot *req)
+{
+	uint16_t slot = q->packed.last_avail;
+	struct vring_packed_desc d, e;
+	const struct vring_packed_desc *t;
+	uint32_t seen, i, n;
+
+	for (seen = 0; seen < RTE_MIN((uint32_t)q->size,
+				      (uint32_t)VRELAY_MAX_CHAIN_LEN);
+	     seen++) {
+		memcpy(&d, (const void *)&q->packed.gdesc[slot], sizeof(d));
+		pf_check_gpa(pf, req, d.addr, d.len);
+		if (req->n != 0)
+			return;
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			t = vrelay_mem_translate(&pf->dev->mem, d.addr, d.len);
+			n = RTE_MIN(d.len / sizeof(e),
+				    (uint32_t)VRELAY_MAX_CHAIN_LEN);
+			for (i = 0; t != NULL && i < n && req->n == 0; i++) {
+				memcpy(&e, (const void *)&t[i], sizeof(e));
+				pf_check_gpa(pf, req, e.addr, e.len);
+			}
+			return;	/* an indirect descriptor ends its chain */
+		}
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return;
+		slot = slot + 1 == q->size ? 0 : slot + 1;
+	}
+}
+
 /* Wake the queue: its kick eventfd, which its engine sleeps on. */
 static void
 pf_kick(struct vrelay_queue *q)
@@ -493,12 +532,16 @@ vrelay_prefault_touch(struct vrelay_device *dev, const void *hva,
 	return 0;
 }
 
+/* Hand the missing pages of a chain to the thread; the queue waits. */
+static int
+pf_request(struct vrelay_prefault *pf, struct vrelay_queue *q,
+	   struct pf_slot *req);
+
 int
 vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head)
 {
 	struct vrelay_prefault *pf = q->dev->pf;
 	struct pf_slot req;
-	unsigned int i;
 
 	if (pf->skip)
 		return 0;
@@ -506,7 +549,31 @@ vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head)
 		return -EAGAIN;
 	req.n = 0;
 	pf_split_chain(pf, q, head, &req);
-	if (req.n == 0)
+	return pf_request(pf, q, &req);
+}
+
+int
+vrelay_prefault_packed_chain(struct vrelay_queue *q)
+{
+	struct vrelay_prefault *pf = q->dev->pf;
+	struct pf_slot req;
+
+	if (pf->skip)
+		return 0;
+	if (__atomic_load_n(&q->pf_wait, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	req.n = 0;
+	pf_packed_chain(pf, q, &req);
+	return pf_request(pf, q, &req);
+}
+
+static int
+pf_request(struct vrelay_prefault *pf, struct vrelay_queue *q,
+	   struct pf_slot *req)
+{
+	unsigned int i;
+
+	if (req->n == 0)
 		return 0;
 	__atomic_fetch_add(&pf->st.chain_waits, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&pf->lock);
@@ -514,9 +581,9 @@ vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head)
 		if (pf->slots[i].owner == NULL && !pf->slots[i].busy)
 			break;
 	if (i < VRELAY_PF_SLOTS) {
-		req.owner = q;
-		req.busy = false;
-		pf->slots[i] = req;
+		req->owner = q;
+		req->busy = false;
+		pf->slots[i] = *req;
 		__atomic_store_n(&q->pf_wait, true, __ATOMIC_RELEASE);
 		pthread_cond_signal(&pf->cond);
 	}

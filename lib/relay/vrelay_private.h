@@ -316,6 +316,8 @@ int vrelay_prefault_touch(struct vrelay_device *dev, const void *hva,
  * -EAGAIN (the chain is fetched in the background, the queue kicked).
  */
 int vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head);
+/* The same for the packed chain at the queue's next avail slot. */
+int vrelay_prefault_packed_chain(struct vrelay_queue *q);
 /* The queue goes away: forget its request. */
 void vrelay_prefault_cancel(struct vrelay_queue *q);
 void vrelay_prefault_get_stats(const struct vrelay_device *dev,

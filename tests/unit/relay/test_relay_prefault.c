@@ -8,7 +8,8 @@
  * (retry, not broken) until the prefault thread has read them in and
  * kicked the queue; chains before it are forwarded; an indirect table is
  * fetched before it is read; pages seen present are not asked about
- * again; with VRELAY_POSTCOPY_PREFAULT=0 nothing waits.
+ * again; packed chains alike; a fetch never served does not hang the
+ * teardown; with VRELAY_POSTCOPY_PREFAULT=0 nothing waits.
  *
  * "Not arrived" is a page of the test's anonymous guest memory dropped
  * with MADV_DONTNEED: mincore() reports it absent until the thread's
@@ -23,7 +24,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "test_common.h"
+#include "test_packed.h"
 #include "vrelay_private.h"
 
 #define SZ 64
@@ -212,6 +213,45 @@ test_abandoned_fetch(void)
 	close(uffd);
 }
 
+/*
+ * Packed: a two-descriptor chain whose second buffer has not arrived
+ * waits; then an indirect chain whose table's buffer has not arrived.
+ */
+static void
+test_packed(void)
+{
+	struct packed_pos at = { 0, true };
+	uint64_t b0 = T_BUF_GPA + 60 * PG, b1 = T_BUF_GPA + 61 * PG;
+	uint64_t b2 = T_BUF_GPA + 62 * PG;
+	struct vq_drv_seg s[2] = {
+		{ b0, 256, VRING_DESC_F_WRITE }, { b1, 256, VRING_DESC_F_WRITE },
+	};
+	struct vq_drv_seg si = { b2, 256, VRING_DESC_F_WRITE };
+	struct vrelay_prefault_stats st;
+	struct ptctx p;
+
+	pt_setup(&p, SZ, at, false);
+	CHECK(vrelay_prefault_enable(p.t.dev) == 0);
+	page_in(&p.t, b0);
+	page_out(&p.t, b1);
+	page_out(&p.t, b2);
+	packed_drv_add(&p.drv, s, 2, 0);
+	CHECK(vrelay_queue_relay_avail(p.q, 64) == 0);
+	CHECK(vrelay_queue_state(p.q) != VRELAY_QUEUE_BROKEN);
+	wait_kick(&p.t);
+	CHECK(resident(&p.t, b1));
+	CHECK(vrelay_queue_relay_avail(p.q, 64) == 1);
+	CHECK(packed_drv_add_indirect(&p.drv, &si, 1, 1, P_TABLE_GPA) !=
+	      UINT16_MAX);
+	CHECK(vrelay_queue_relay_avail(p.q, 64) == 0);
+	wait_kick(&p.t);
+	CHECK(resident(&p.t, b2));
+	CHECK(vrelay_queue_relay_avail(p.q, 64) == 1);
+	vrelay_prefault_get_stats(p.t.dev, &st);
+	CHECK(st.chain_waits == 2 && st.pages_fetched == 2);
+	pt_fini(&p);
+}
+
 static void
 test_negative_control(void)
 {
@@ -241,6 +281,7 @@ main(void)
 	test_indirect_table_first();
 	test_cancel();
 	test_abandoned_fetch();
+	test_packed();
 	test_negative_control();
 	printf("test_relay_prefault: ok\n");
 	return 0;
