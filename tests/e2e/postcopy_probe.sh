@@ -23,7 +23,7 @@
 # Environment:
 #   PROBE_QEMU      QEMU binary (default qemu-system-x86_64)
 #   PROBE_BACKEND   testpmd (default); vdpa-lm (PROBE_VDPA_LM: its
-#                   binary, a build that offers post-copy); or none: the
+#                   binary, run with --postcopy); or none: the
 #                   same guest with no vhost-user NIC (the control)
 #   PROBE_TRACE     1: trace the destination (needs tracefs)
 #   PROBE_MLOCK     0: testpmd with --no-mlockall (default: testpmd's
