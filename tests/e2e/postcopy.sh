@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The vdpa-relay authors
+# shellcheck shell=bash
 #
 # Post-copy scenarios (issue 17), sourced by run.sh: "postcopy" migrates
 # the guest A->B post-copy through vdpa-lm --postcopy under the UDP
