@@ -5,9 +5,11 @@
 /*
  * Batched dirty logging.
  *
- * A burst of GPA ranges becomes a sorted, merged list of page intervals;
- * the bits are then accumulated per 64-bit bitmap word and each word is
- * updated with a single atomic OR (other relay threads and the vhost
+ * A burst of GPA ranges becomes a merged list of page intervals (one
+ * pass for a burst in address order; a burst out of order whose pages
+ * fall in a few bitmap words is gathered in a small window of words,
+ * any other is sorted); the bits are accumulated per 64-bit bitmap word
+ * and each word is updated with a single atomic OR (other relay threads and the vhost
  * front-end's own logging share the bitmap). Bytes of the bitmap that
  * are not inside an aligned word of the mapping (unaligned base, size
  * not a multiple of 8) get byte-wide atomic ORs instead.
@@ -92,53 +94,142 @@ acc_flush(struct log_acc *a)
 	a->mask = 0;
 }
 
+/* The pages of a run that share one bitmap word (or edge byte). */
+struct log_run {
+	uintptr_t key;		/* address of the word or byte */
+	bool word;
+	uint64_t mask;		/* their bits in it */
+	uint64_t cnt;		/* how many */
+};
+
+/* The run of [first, last] (inside the log) in the word of first. */
 static void
-acc_page(struct log_acc *a, uint64_t page)
+run_at(const struct vrelay_log_desc *l, uint64_t first, uint64_t last,
+       struct log_run *o)
 {
-	uintptr_t base = (uintptr_t)a->log->base;
-	uintptr_t byte = base + (uintptr_t)(page >> 3);
+	uintptr_t base = (uintptr_t)l->base;
+	uintptr_t byte = base + (uintptr_t)(first >> 3);
 	uintptr_t word = byte & ~(uintptr_t)7;
-	uint64_t bit;
-	uintptr_t key;
-	bool is_word;
+	uint64_t bit, room;
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	is_word = word >= base && word + 8 <= base + a->log->size;
+	o->word = word >= base && word + 8 <= base + l->size;
 #else
-	is_word = false;	/* bit order inside a word would differ */
+	o->word = false;	/* bit order inside a word would differ */
 #endif
-	if (is_word) {
-		key = word;
-		bit = (uint64_t)(byte - word) * 8 + (page & 7);
+	if (o->word) {
+		o->key = word;
+		bit = (uint64_t)(byte - word) * 8 + (first & 7);
+		room = 64 - bit;
 	} else {
-		key = byte;
-		bit = page & 7;
+		o->key = byte;
+		bit = first & 7;
+		room = 8 - bit;
 	}
-	if (key != a->key || is_word != a->word) {
+	o->cnt = last - first < room ? last - first + 1 : room;
+	o->mask = o->cnt == 64 ? UINT64_MAX : ((1ULL << o->cnt) - 1) << bit;
+}
+
+/*
+ * Gather the pages [first, last] that share one bitmap word (or edge
+ * byte) with first: a run of pages costs one step a word, not a page.
+ * @return the first page not gathered.
+ */
+static uint64_t
+acc_run(struct log_acc *a, uint64_t first, uint64_t last)
+{
+	struct log_run o;
+
+	run_at(a->log, first, last, &o);
+	if (o.key != a->key || o.word != a->word) {
 		acc_flush(a);
-		a->key = key;
-		a->word = is_word;
+		a->key = o.key;
+		a->word = o.word;
 	}
-	a->mask |= 1ULL << bit;
-	a->pages++;
+	a->mask |= o.mask;
+	a->pages += o.cnt;
+	return first + o.cnt;
+}
+
+/*
+ * The pages of [first, *last] past the end of the log: counted, and
+ * *last moved back to the log's last page (past first when the whole
+ * interval is beyond it). @return how many.
+ */
+static uint64_t
+clamp_to_log(const struct vrelay_log_desc *l, uint64_t first, uint64_t *last)
+{
+	uint64_t nbits = l->size * 8, from, past;
+
+	if (*last < nbits)
+		return 0;
+	from = first > nbits ? first : nbits;
+	past = *last - from + 1;
+	*last = nbits - 1;	/* size > 0: set_log refuses 0 */
+	return past;
 }
 
 static void
 acc_interval(struct log_acc *a, uint64_t first, uint64_t last)
 {
-	uint64_t nbits = a->log->size * 8;
-	uint64_t p;
+	a->skipped += clamp_to_log(a->log, first, &last);
+	/* last < nbits <= 2^64 - 8: first never wraps past it. */
+	while (first <= last)
+		first = acc_run(a, first, last);
+}
 
-	if (last >= nbits) {
-		uint64_t from = first > nbits ? first : nbits;
+/* Bitmap words (or edge bytes) an unsorted burst may touch unsorted. */
+#define LOG_WINDOW 4
 
-		a->skipped += last - from + 1;
-		if (first >= nbits)
-			return;
-		last = nbits - 1;
+/*
+ * Log an unsorted burst of page intervals r[0..m) whose pages fall in
+ * at most LOG_WINDOW bitmap words: gathered word by word in a small
+ * window, then one atomic OR a word, without sorting. RX buffers come
+ * from a pool of mbufs in no address order, but a word covers 256 KiB
+ * of guest memory: a burst seldom spans more. O(m * LOG_WINDOW), and
+ * the comparisons are added to *cmps.
+ * @return false, having written nothing, if the burst touches more
+ * words: the caller sorts it.
+ */
+static bool
+log_window(struct log_acc *a, const struct vrelay_range *r, uint32_t m,
+	   uint64_t *cmps)
+{
+	struct log_run w[LOG_WINDOW], o;
+	uint64_t first, last, skipped = 0, pages = 0;
+	uint32_t i, k, nw = 0;
+
+	for (i = 0; i < m; i++) {
+		first = r[i].gpa;
+		last = r[i].len;
+		skipped += clamp_to_log(a->log, first, &last);
+		while (first <= last) {
+			run_at(a->log, first, last, &o);
+			for (k = 0; k < nw; k++) {
+				(*cmps)++;
+				if (w[k].key == o.key && w[k].word == o.word)
+					break;
+			}
+			if (k == nw) {
+				if (nw == LOG_WINDOW)
+					return false;
+				w[nw] = o;
+				w[nw++].mask = 0;
+			}
+			w[k].mask |= o.mask;
+			first += o.cnt;
+		}
 	}
-	for (p = first; p <= last; p++)
-		acc_page(a, p);
+	for (k = 0; k < nw; k++) {
+		pages += (uint64_t)__builtin_popcountll(w[k].mask);
+		a->key = w[k].key;
+		a->word = w[k].word;
+		a->mask = w[k].mask;
+		acc_flush(a);
+	}
+	a->pages += pages;
+	a->skipped += skipped;
+	return true;
 }
 
 __thread uint64_t vrelay_log_sort_compares;
@@ -173,14 +264,12 @@ heap_sift_down(struct vrelay_range *r, uint32_t root, uint32_t n)
 /*
  * Sort page intervals by first page, in place, without allocating.
  * Bound: n <= VRELAY_RANGES_CAP ranges a burst, at most
- * (n - 1) + 2n + 2n * log2(n) comparisons whatever the order: the guest
- * chooses the order of its buffers, and the engine it shares with other
- * guests runs this for every burst (an insertion sort of descending
- * one-byte segments cost n^2 / 2 a burst).
- * A burst is usually sorted already (buffers come in ring order, each
- * chain's buffers ascending): one linear pass finds that out, and only
- * an unsorted burst pays for the heap sort. Equal starts may come out in
- * any order: the merge in vrelay_log_ranges() does not care.
+ * 2n + 2n * log2(n) comparisons whatever the order: the guest chooses
+ * the order of its buffers, and the engine it shares with other guests
+ * runs this for every burst (an insertion sort of descending one-byte
+ * segments cost n^2 / 2 a burst). A burst in order never gets here
+ * (ranges_to_pages() found it out in its one pass). Equal starts may
+ * come out in any order: the merge in vrelay_log_ranges() does not care.
  * @return comparisons made.
  */
 static uint64_t
@@ -190,13 +279,6 @@ pages_sort(struct vrelay_range *r, uint32_t n)
 	uint64_t cmps = 0;
 	uint32_t i;
 
-	for (i = 1; i < n; i++) {
-		cmps++;
-		if (r[i - 1].gpa > r[i].gpa)
-			break;
-	}
-	if (i >= n)
-		return cmps;
 	/* Heap sort: build a max-heap, then move the max to the end. */
 	for (i = n / 2; i-- > 0;)
 		cmps += heap_sift_down(r, i, n);
@@ -209,25 +291,55 @@ pages_sort(struct vrelay_range *r, uint32_t n)
 	return cmps;
 }
 
-/* Turn byte ranges into page intervals [gpa, len] = [first, last]. */
+/*
+ * Turn byte ranges into page intervals [gpa, len] = [first, last], in
+ * place, merging each with the interval before it when it starts inside
+ * or right after it and not before its start: a burst in ring order
+ * (each chain's buffers ascending, buffers sharing pages) becomes a few
+ * intervals in one pass. *in_order: no interval starts before the one
+ * it follows (else the caller gathers them in a window or sorts them);
+ * *cmps: the comparisons, one a range. Page numbers are at most
+ * 2^52 - 1: last + 1 cannot wrap.
+ */
 static uint32_t
-ranges_to_pages(struct vrelay_range *r, uint32_t n)
+ranges_to_pages(struct vrelay_range *r, uint32_t n, bool *in_order,
+		uint64_t *cmps)
 {
+	uint64_t end, first, last, cf = 0, cl = 0;
+	bool sorted = true;
 	uint32_t i, m = 0;
-	uint64_t end;
 
+	/* [cf, cl]: the interval r[m - 1] being grown, kept out of r. */
 	for (i = 0; i < n; i++) {
 		if (r[i].len == 0)
 			continue;
 		end = r[i].gpa + r[i].len - 1;
 		if (end < r[i].gpa)
 			end = UINT64_MAX;
-		r[m].gpa = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
-		r[m].len = end >> VRELAY_LOG_PAGE_SHIFT;
+		first = r[i].gpa >> VRELAY_LOG_PAGE_SHIFT;
+		last = end >> VRELAY_LOG_PAGE_SHIFT;
+		if (m > 0) {
+			if (first >= cf && first <= cl + 1) {
+				if (last > cl)
+					cl = last;
+				continue;
+			}
+			if (first < cf)
+				sorted = false;
+			/* m - 1 < i: the ranges still to read are intact. */
+			r[m - 1].gpa = cf;
+			r[m - 1].len = cl;
+		}
+		cf = first;
+		cl = last;
 		m++;
 	}
-	/* One thread-local add a burst: the count is for tests. */
-	vrelay_log_sort_compares += pages_sort(r, m);
+	if (m > 0) {
+		r[m - 1].gpa = cf;
+		r[m - 1].len = cl;
+	}
+	*in_order = sorted;
+	*cmps = n > 0 ? n - 1 : 0;
 	return m;
 }
 
@@ -240,16 +352,22 @@ vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
 		  uint32_t n)
 {
 	struct log_acc a = { 0 };
-	uint64_t first, last;
+	uint64_t first, last, cmps;
+	bool in_order;
 	uint32_t i, m;
 
-	m = ranges_to_pages(r, n);
+	m = ranges_to_pages(r, n, &in_order, &cmps);
 	if (m == 0)
 		return 0;
 	a.log = log_enter(dev);
 	if (a.log == NULL) {
 		log_exit(dev);
 		return 0;
+	}
+	if (!in_order) {
+		if (log_window(&a, r, m, &cmps))
+			goto out;
+		cmps += pages_sort(r, m);
 	}
 	first = r[0].gpa;
 	last = r[0].len;
@@ -267,7 +385,10 @@ vrelay_log_ranges(struct vrelay_device *dev, struct vrelay_range *r,
 	}
 	acc_interval(&a, first, last);
 	acc_flush(&a);
+out:
 	log_exit(dev);
+	/* One thread-local add a burst: the count is for tests. */
+	vrelay_log_sort_compares += cmps;
 	if (a.skipped != 0)
 		__atomic_fetch_add(&dev->log_errors, a.skipped,
 				   __ATOMIC_RELAXED);

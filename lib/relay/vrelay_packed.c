@@ -85,7 +85,8 @@ packed_check_geometry(const struct vrelay_device *dev,
 
 /*
  * The mediated descriptor ring and event areas, page aligned and page
- * sized each, and the scratch of one chain check and of one used pass.
+ * sized each, the overflow pool, and the scratch of one chain check and
+ * of one used pass.
  */
 static int
 packed_alloc_mrings(struct vrelay_queue *q)
@@ -94,6 +95,8 @@ packed_alloc_mrings(struct vrelay_queue *q)
 	uint64_t elen = page_round(VRELAY_PACKED_EVENT_LEN);
 	void *d, *drv, *dev;
 
+	if (vrelay_packed_ovf_alloc(q) != 0)
+		goto fail_ovf;
 	q->packed.chain = calloc(VRELAY_MAX_CHAIN_LEN,
 				 sizeof(*q->packed.chain));
 	if (q->packed.chain == NULL)
@@ -134,16 +137,15 @@ fail_desc:
 fail_pend:
 	free(q->packed.chain);
 fail_chain:
+	vrelay_packed_ovf_free(q);
+fail_ovf:
 	return -ENOMEM;
 }
 
 static void
 packed_free_mrings(struct vrelay_queue *q)
 {
-	uint16_t i;
-
-	for (i = 0; i < q->size; i++)
-		vrelay_packed_slot_release(q, &q->slots[i]);
+	vrelay_packed_ovf_free(q);
 	munmap(q->mring.desc, q->mring.desc_len);
 	munmap(q->mring.driver_area, q->mring.driver_len);
 	munmap(q->mring.device_area, q->mring.device_len);

@@ -15,19 +15,12 @@
  * flight, so the used side cannot walk it again as split does.
  */
 
-#include <stdlib.h>
 #include <string.h>
+
+#include <rte_common.h>
 
 #include "vrelay_private.h"
 #include "vrelay_rtelog.h"
-
-/*
- * Writable segments the slots of one queue may keep beyond their inline
- * ones, in all: ample for real drivers (Linux's big-packet RX chains
- * take 19), bounded for a hostile one. A chain past it is not recorded
- * and its completion logs all of guest memory instead: never a lost page.
- */
-#define PACKED_OVF_BUDGET(size) (32u * (uint32_t)(size) + VRELAY_MAX_CHAIN_LEN)
 
 #define DESC_F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
 #define DESC_F_USED (1u << VRING_PACKED_DESC_F_USED)
@@ -163,16 +156,6 @@ chain_walk(struct vrelay_queue *q, struct packed_walk *w, uint16_t pos,
 	}
 }
 
-void
-vrelay_packed_slot_release(struct vrelay_queue *q, struct vrelay_slot *s)
-{
-	if (s->ovf == NULL)
-		return;
-	q->packed.ovf_segs -= s->nseg;
-	free(s->ovf);
-	s->ovf = NULL;
-}
-
 /* Keep the chain's writable buffers for its completion. */
 static void
 slot_record(struct vrelay_queue *q, struct vrelay_slot *s,
@@ -194,19 +177,7 @@ slot_record(struct vrelay_queue *q, struct vrelay_slot *s,
 		}
 		return;
 	}
-	if (q->packed.ovf_segs + w->nseg <= PACKED_OVF_BUDGET(q->size))
-		s->ovf = malloc(w->nseg * sizeof(*s->ovf));
-	if (s->ovf == NULL) {
-		s->log_all = 1;
-		if (!q->packed.ovf_warned)
-			VRELAY_LOG(WARNING, "%s: writable buffers in flight "
-				   "past %u: such chains log all guest memory",
-				   q->name, PACKED_OVF_BUDGET(q->size));
-		q->packed.ovf_warned = true;
-		return;
-	}
-	memcpy(s->ovf, c, w->nseg * sizeof(*s->ovf));
-	q->packed.ovf_segs += w->nseg;
+	vrelay_packed_ovf_store(q, s, c, w->nseg);
 }
 
 /*
@@ -215,7 +186,7 @@ slot_record(struct vrelay_queue *q, struct vrelay_slot *s,
  * it to the mediated ring and publish it there.
  * @return the ring descriptors it takes (> 0), or -EIO (queue broken).
  */
-static int
+static __attribute__((noinline)) int
 avail_take_chain(struct vrelay_queue *q, uint16_t head_flags, bool mirror)
 {
 	struct packed_walk w = { .q = q };
@@ -244,6 +215,70 @@ avail_take_chain(struct vrelay_queue *q, uint16_t head_flags, bool mirror)
 		__atomic_store_n(&q->packed.mdesc[pos].flags, hflags,
 				 __ATOMIC_RELEASE);
 	return w.ndesc;
+}
+
+/*
+ * A chain of one direct descriptor (head flags without NEXT and
+ * INDIRECT): what virtio-net drivers post for nearly every TX frame and
+ * RX buffer. The same checks as chain_walk() and avail_take_chain(), on
+ * the same one snapshot of the descriptor with the head flags as
+ * checked, without the walk's machinery: room in the ring, the buffer
+ * inside guest memory, the id in range and not in flight; a writable
+ * buffer recorded as the slot's only segment.
+ * @return 1 (the ring descriptors it takes), or -EIO (queue broken).
+ */
+static __rte_always_inline int
+avail_take_single(struct vrelay_queue *q, uint16_t head_flags, bool mirror)
+{
+	const uint16_t pos = q->packed.last_avail;
+	struct vring_packed_desc d, *m;
+	struct vrelay_slot *s;
+	bool writable;
+
+	if (q->packed.inflight_desc >= q->size)
+		return vrelay_queue_break(q,
+			"more descriptors in flight than the ring holds");
+	/* One snapshot, as bytes: the guest may race with us. */
+	memcpy(&d, &q->packed.gdesc[pos], sizeof(d));
+	if (!vrelay_mem_contains_fast(&q->dev->mem, d.addr, d.len))
+		return vrelay_queue_break(q, "buffer outside guest memory");
+	/* Ids index the slot table, as Linux and DPDK drivers use them. */
+	if (d.id >= q->size)
+		return vrelay_queue_break(q, "buffer id out of range");
+	s = &q->slots[d.id];
+	if (s->inflight)
+		return vrelay_queue_break(q,
+			"buffer id made available while in flight");
+	writable = (head_flags & VRING_DESC_F_WRITE) != 0;
+	s->wlen = writable ? d.len : 0;
+	s->nseg = writable && d.len != 0;
+	s->seg_gpa[0] = d.addr;
+	s->seg_len[0] = d.len;
+	s->ndesc = 1;
+	s->log_all = 0;
+	s->inflight = 1;
+	q->packed.inflight_desc++;
+	q->inflight++;
+	if (mirror) {
+		m = &q->packed.mdesc[pos];
+		m->addr = d.addr;
+		m->len = d.len;
+		m->id = d.id;
+		/* Descriptor visible before its flags (avail_take_chain()). */
+		__atomic_store_n(&m->flags,
+				 mirror_flags(head_flags, q->packed.avail_wrap),
+				 __ATOMIC_RELEASE);
+	}
+	return 1;
+}
+
+/* One chain at the avail position, by the fast path when it is one. */
+static __rte_always_inline int
+avail_take(struct vrelay_queue *q, uint16_t head_flags, bool mirror)
+{
+	if (!(head_flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)))
+		return avail_take_single(q, head_flags, mirror);
+	return avail_take_chain(q, head_flags, mirror);
 }
 
 /*
@@ -289,7 +324,7 @@ vrelay_packed_seed_inflight(struct vrelay_queue *q)
 				"chain in flight no longer in the guest's ring");
 			break;
 		}
-		ret = avail_take_chain(q, flags, false);
+		ret = avail_take(q, flags, false);
 		if (ret < 0)
 			break;
 		vrelay_packed_advance(q->size, &q->packed.last_avail,
@@ -339,7 +374,7 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 		if (vrelay_prefault_window(q->dev) &&
 		    vrelay_prefault_packed_chain(q) != 0)
 			break;
-		ret = avail_take_chain(q, flags, true);
+		ret = avail_take(q, flags, true);
 		if (ret < 0)
 			return ret;
 		vrelay_packed_advance(q->size, &q->packed.last_avail,

@@ -31,22 +31,36 @@ used_collect(struct vrelay_queue *q, const struct vrelay_slot *s,
 	struct vrelay_range *r = &q->ranges[q->nranges];
 	uint16_t i;
 
+	if (s->nseg > VRELAY_SLOT_SEGS) {
+		vrelay_packed_ovf_collect(q, s, len);
+		return;
+	}
 	for (i = 0; i < s->nseg && len != 0; i++, r++) {
-		if (s->nseg <= VRELAY_SLOT_SEGS) {
-			r->gpa = s->seg_gpa[i];
-			r->len = s->seg_len[i];
-		} else {
-			*r = s->ovf[i];
-		}
-		if (r->len > len)
-			r->len = len;
+		r->gpa = s->seg_gpa[i];
+		r->len = s->seg_len[i] < len ? s->seg_len[i] : len;
 		len -= r->len;
 		q->nranges++;
 	}
 }
 
+/*
+ * A chain of more than one writable buffer, or one whose buffers were
+ * not kept: collect them (or ask for all memory), release the segments.
+ */
+static __attribute__((noinline)) void
+used_collect_many(struct vrelay_queue *q, struct vrelay_slot *s,
+		  uint32_t len, bool *log_all)
+{
+	if (s->log_all)
+		*log_all = true;
+	else
+		used_collect(q, s, len);
+	vrelay_packed_ovf_release(q, s);
+	s->log_all = 0;
+}
+
 /* Validate a used descriptor, collect its ranges, free its id. */
-static int
+static inline int
 used_check(struct vrelay_queue *q, struct vrelay_packed_used *e,
 	   bool *log_all)
 {
@@ -57,14 +71,20 @@ used_check(struct vrelay_queue *q, struct vrelay_packed_used *e,
 	s = &q->slots[e->id];
 	if (e->len > s->wlen)
 		return vrelay_queue_break(q, "used len exceeds writable length");
-	if (s->log_all)
-		*log_all = true;
-	else
-		used_collect(q, s, e->len);
+	/*
+	 * One writable buffer or none (a TX frame, an RX buffer): at most
+	 * one range, in place. Only longer chains keep segments out of
+	 * line or log all (slot_record()).
+	 */
+	if (s->nseg > 1)
+		used_collect_many(q, s, e->len, log_all);
+	else if (s->nseg == 1 && e->len != 0)
+		q->ranges[q->nranges++] = (struct vrelay_range){
+			.gpa = s->seg_gpa[0],
+			.len = e->len < s->seg_len[0] ? e->len : s->seg_len[0],
+		};
 	e->ndesc = s->ndesc;
-	vrelay_packed_slot_release(q, s);
 	s->inflight = 0;
-	s->log_all = 0;
 	q->inflight--;
 	q->packed.inflight_desc -= s->ndesc;
 	return 0;
@@ -126,37 +146,49 @@ used_burst(struct vrelay_queue *q, unsigned int max)
 	return n;
 }
 
+/* Add the guest slots [first, last] as one range, flushing a full list. */
+static uint32_t
+used_slot_range(struct vrelay_queue *q, uint32_t nr, uint16_t first,
+		uint16_t last)
+{
+	const uint64_t sz = sizeof(struct vring_packed_desc);
+
+	if (nr == VRELAY_RANGES_CAP) {
+		q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges,
+							   nr);
+		nr = 0;
+	}
+	q->ranges[nr].gpa = q->packed.desc_gpa + first * sz;
+	q->ranges[nr].len = (uint64_t)(last - first + 1) * sz;
+	return nr + 1;
+}
+
 /*
  * Log the guest slots of the pending descriptors after they were
- * written, as few ranges as they make (adjacent slots, the common case
- * of in-order one-descriptor chains, are one range), in chunks that fit
- * q->ranges.
+ * written, as few ranges as they make: a run of consecutive slots (the
+ * common case of in-order one-descriptor chains) is one range, found
+ * from the positions alone; in chunks that fit q->ranges.
  */
 static void
 used_log_slots(struct vrelay_queue *q)
 {
-	const uint64_t sz = sizeof(struct vring_packed_desc);
-	struct vrelay_range *r = q->ranges;
+	const struct vrelay_packed_used *p = q->packed.pend;
+	uint16_t i, first, last;
 	uint32_t nr = 0;
-	uint16_t i;
-	uint64_t gpa;
 
-	for (i = 0; i < q->packed.npend; i++) {
-		gpa = q->packed.desc_gpa + q->packed.pend[i].pos * sz;
-		if (nr > 0 && r[nr - 1].gpa + r[nr - 1].len == gpa) {
-			r[nr - 1].len += sz;
+	if (q->packed.npend == 0)
+		return;
+	first = last = p[0].pos;
+	for (i = 1; i < q->packed.npend; i++) {
+		if (p[i].pos == last + 1) {
+			last++;
 			continue;
 		}
-		if (nr == VRELAY_RANGES_CAP) {
-			q->stats.pages_logged +=
-				vrelay_log_ranges(q->dev, r, nr);
-			nr = 0;
-		}
-		r[nr].gpa = gpa;
-		r[nr].len = sz;
-		nr++;
+		nr = used_slot_range(q, nr, first, last);
+		first = last = p[i].pos;
 	}
-	q->stats.pages_logged += vrelay_log_ranges(q->dev, r, nr);
+	nr = used_slot_range(q, nr, first, last);
+	q->stats.pages_logged += vrelay_log_ranges(q->dev, q->ranges, nr);
 }
 
 /*

@@ -85,7 +85,8 @@ struct vrelay_slot {
 	 * nseg > VRELAY_SLOT_SEGS: too many to keep inline. Split walks
 	 * the chain again at used time (the guest's table is stable while
 	 * the chain is in flight); packed cannot (its slots are reused
-	 * out of order) and keeps them all in ovf instead.
+	 * out of order) and keeps them all in its queue's overflow pool
+	 * (vrelay_packed_ovf.c) instead.
 	 */
 	uint64_t seg_gpa[VRELAY_SLOT_SEGS];
 	uint32_t seg_len[VRELAY_SLOT_SEGS];
@@ -94,7 +95,9 @@ struct vrelay_slot {
 	uint16_t nseg;		/* writable buffers in the chain */
 	uint8_t inflight;	/* forwarded to the device, not yet used */
 	uint8_t log_all;	/* packed: segments not kept; log all memory */
-	struct vrelay_range *ovf;	/* packed: all nseg, if > inline */
+	/* packed, nseg > inline, !log_all: its pool entries, linked */
+	uint32_t ovf_head;
+	uint32_t ovf_last;
 };
 
 struct vrelay_engine;
@@ -221,7 +224,15 @@ struct vrelay_queue {
 		bool used_wrap;
 		/* Ring descriptors forwarded and not yet used: <= size. */
 		uint16_t inflight_desc;
-		/* Segments kept in slot ovf arrays, bounded (see avail). */
+		/*
+		 * Overflow pool (vrelay_packed_ovf.c): the writable buffers
+		 * of chains longer than a slot keeps, ovf_cap entries linked
+		 * by ovf_next; ovf_segs of them in use.
+		 */
+		struct vrelay_range *ovf_seg;
+		uint32_t *ovf_next;
+		uint32_t ovf_cap;
+		uint32_t ovf_free;	/* free list head */
 		uint32_t ovf_segs;
 		bool ovf_warned;	/* the budget ran out once already */
 		/* Scratch: one chain's writable buffers being checked. */
@@ -389,8 +400,15 @@ int vrelay_split_log_window(struct vrelay_queue *q,
 /* vrelay_packed_avail.c */
 int vrelay_packed_seed_inflight(struct vrelay_queue *q);
 int vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget);
-void vrelay_packed_slot_release(struct vrelay_queue *q,
-				struct vrelay_slot *s);
+
+/* vrelay_packed_ovf.c */
+int vrelay_packed_ovf_alloc(struct vrelay_queue *q);
+void vrelay_packed_ovf_free(struct vrelay_queue *q);
+void vrelay_packed_ovf_store(struct vrelay_queue *q, struct vrelay_slot *s,
+			     const struct vrelay_range *c, uint16_t n);
+void vrelay_packed_ovf_collect(struct vrelay_queue *q,
+			       const struct vrelay_slot *s, uint32_t len);
+void vrelay_packed_ovf_release(struct vrelay_queue *q, struct vrelay_slot *s);
 
 /* vrelay_packed_used.c */
 int vrelay_packed_relay_used(struct vrelay_queue *q, unsigned int budget,

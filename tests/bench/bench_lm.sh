@@ -493,7 +493,7 @@ do_profile() {
 		stop_lm
 		[ -s "$f" ] || { log "profile $mode: no samples"; continue; }
 		perf report -i "$f" --stdio --no-children --sort dso,symbol \
-			2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | sed -n '1,40p' \
 			>"$OUT/profile-$mode.txt"
 		python3 - "$OUT/profile-$mode.txt" "$mode" <<'PY' | tee -a "$RES" >&2
 import json, re, sys

@@ -11,16 +11,10 @@
 #                             [OUT.json] [-- BENCH OPTIONS...]
 set -euo pipefail
 
-QUICK=()
-CG=1
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=(--quick); shift ;;
-	--no-callgrind) CG=0; shift ;;
-	*) break ;;
-	esac
-done
-[ $# -ge 1 ] || { echo "usage: $0 [--quick] [--no-callgrind] BENCH [OUT.json] [-- OPTS]" >&2; exit 2; }
+# shellcheck source=tests/bench/bench_opts.sh
+. "$(dirname "$0")/bench_opts.sh"
+bench_opts "$0 [--quick] [--no-callgrind] BENCH [OUT.json] [-- OPTS]" "$@"
+set -- "${BENCH_ARGS[@]}"
 BIN=$1
 OUTF=${2:-/dev/stdout}
 shift $(($# >= 2 ? 2 : 1))
@@ -34,7 +28,7 @@ i=0
 for s in "${SCEN[@]}"; do
 	# shellcheck disable=SC2086
 	"$BIN" --json "${QUICK[@]}" $s "${EXTRA[@]}" >"$TMP/t.$i.json"
-	if [ "$CG" = 1 ] && command -v valgrind >/dev/null; then
+	if [ "$CG" = 1 ]; then
 		# shellcheck disable=SC2086
 		valgrind --tool=callgrind \
 			--toggle-collect=vrelay_engine_pass_queues \

@@ -10,16 +10,10 @@
 # Usage: bench_relay_used.sh [--quick] [--no-callgrind] BENCH_RELAY_USED [OUT.json]
 set -euo pipefail
 
-QUICK=()
-CG=1
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=(--quick); shift ;;
-	--no-callgrind) CG=0; shift ;;
-	*) break ;;
-	esac
-done
-[ $# -ge 1 ] || { echo "usage: $0 [--quick] [--no-callgrind] BENCH [OUT.json]" >&2; exit 2; }
+# shellcheck source=tests/bench/bench_opts.sh
+. "$(dirname "$0")/bench_opts.sh"
+bench_opts "$0 [--quick] [--no-callgrind] BENCH [OUT.json]" "$@"
+set -- "${BENCH_ARGS[@]}"
 BIN=$1
 OUTF=${2:-/dev/stdout}
 TMP=$(mktemp -d /tmp/bench-ru.XXXXXX)
@@ -47,7 +41,7 @@ eal() {
 "$BIN" $(eal t) -- --json "${QUICK[@]}" >"$TMP/timed.json"
 
 # Instruction counts: one implementation per process.
-if [ "$CG" = 1 ] && command -v valgrind >/dev/null; then
+if [ "$CG" = 1 ]; then
 	for impl in ours dpdk packed; do
 		fn=vrelay_queue_relay_used
 		[ "$impl" = dpdk ] && fn=rte_vdpa_relay_vring_used

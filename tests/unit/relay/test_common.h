@@ -221,6 +221,16 @@ t_device_run(struct tctx *t, const struct vrelay_mring_info *m, uint32_t len,
 	return n;
 }
 
+/* xorshift32: a repeatable pseudo-random number below n (n > 0). */
+static inline uint32_t
+t_rnd(uint32_t *state, uint32_t n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state % n;
+}
+
 static inline bool
 t_log_bit(const uint8_t *log, uint64_t page)
 {

@@ -25,10 +25,7 @@ static uint32_t rng = 0x9e3779b9;
 static uint32_t
 rnd(uint32_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng % n;
+	return t_rnd(&rng, n);
 }
 
 static void
@@ -634,6 +631,113 @@ test_window_all(void)
 	}
 }
 
+/*
+ * Chains of more than VRELAY_SLOT_SEGS writable buffers keep them in the
+ * queue's overflow pool: completed out of order, each logs the pages of
+ * its first len bytes, and ids are reused far past the pool's size (its
+ * segments come back at completion, or the budget would run out and
+ * chains would log all of memory: not exact).
+ */
+static void
+test_overflow_recycle(void)
+{
+	static struct vq_drv_seg s[4][16];
+	struct packed_dev_chain c[4];
+	uint32_t len[4], total, k;
+	unsigned int r, i, j, order[4];
+	uint16_t id, n[4];
+	struct ptctx p;
+
+	pt_setup(&p, 16, (struct packed_pos){ 0, true }, true);
+	for (r = 0; r < 300; r++) {
+		for (i = 0; i < 4; i++) {
+			n[i] = 5 + rnd(12);
+			for (total = 0, k = 0; k < n[i]; k++) {
+				s[i][k] = (struct vq_drv_seg){
+					T_BUF_GPA + i * 0x40000 + k * 0x3000 +
+					rnd(0x1000), 1 + rnd(0x1800),
+					VRING_DESC_F_WRITE };
+				total += s[i][k].len;
+			}
+			len[i] = rnd(total + 1);
+			packed_drv_add_indirect(&p.drv, s[i], n[i], i,
+						P_TABLE_GPA + i * 0x400);
+			order[i] = i;
+		}
+		fwd_fetch(&p, c, 4);
+		for (i = 3; i > 0; i--) {
+			j = rnd(i + 1);
+			k = order[i];
+			order[i] = order[j];
+			order[j] = k;
+		}
+		for (i = 0; i < 4; i++) {
+			j = order[i];
+			exp_slot(p.dev.used.idx);
+			/* c[] keeps 64 segments: all of these. */
+			exp_chain(&c[j], len[j]);
+			packed_dev_complete(&p.dev, c[j].id, len[j], 1);
+		}
+		CHECK(vrelay_queue_relay_used(p.q, 64) == 4);
+		check_log_exact(&p, "overflow chains");
+		for (i = 0; i < 4; i++)
+			CHECK(packed_drv_get_used(&p.drv, &id, &len[0]) == 1);
+	}
+	pt_fini(&p);
+}
+
+/*
+ * The device completes id with the first n 16-byte buffers of
+ * test_overflow_budget()'s chains (a page each) at ring slot: exactly
+ * those pages and the slot are logged.
+ */
+static void
+overflow_complete(struct ptctx *p, uint16_t id, uint32_t n, uint16_t slot)
+{
+	packed_dev_complete(&p->dev, id, n * 16, 1);
+	CHECK(vrelay_queue_relay_used(p->q, 64) == 1);
+	exp_slot(slot);
+	exp_range(T_BUF_GPA, n * 4096ULL);
+	check_log_exact(p, "overflow budget");
+}
+
+/*
+ * Past the pool's budget (32 * size + VRELAY_MAX_CHAIN_LEN segments in
+ * flight), a chain's buffers are not kept and its completion logs all
+ * of guest memory; the chains within it stay exact, and the budget is
+ * whole again once they complete.
+ */
+static void
+test_overflow_budget(void)
+{
+	static struct vq_drv_seg s[1000];
+	const uint64_t mem_pages = (T_MEM_SIZE - (T_GAP_END - T_GAP_START)) /
+		4096;
+	struct packed_dev_chain c[2];
+	struct ptctx p;
+	uint16_t k;
+
+	for (k = 0; k < 1000; k++)
+		s[k] = (struct vq_drv_seg){ T_BUF_GPA + k * 4096ULL, 16,
+					    VRING_DESC_F_WRITE };
+	pt_setup(&p, 16, (struct packed_pos){ 0, true }, true);
+	/* 1000 + 1000 > 32 * 16 + 1024: the second is past the budget. */
+	packed_drv_add_indirect(&p.drv, s, 1000, 0, P_TABLE_GPA);
+	packed_drv_add_indirect(&p.drv, s, 1000, 1, P_TABLE_GPA + 0x4000);
+	fwd_fetch(&p, c, 2);
+	/* Chain 0 at slot 0: its first 10 buffers, a page each. */
+	overflow_complete(&p, 0, 10, 0);
+	packed_dev_complete(&p.dev, 1, 1, 1);
+	CHECK(vrelay_queue_relay_used(p.q, 64) == 1);
+	CHECK(pt_log_count(&p) == mem_pages);
+	memset(p.t.log, 0, T_LOG_SIZE);
+	/* Both done: a chain of 1000 fits again, logged exactly. */
+	packed_drv_add_indirect(&p.drv, s, 1000, 2, P_TABLE_GPA);
+	fwd_fetch(&p, c, 1);
+	overflow_complete(&p, 2, 2, 2);
+	pt_fini(&p);
+}
+
 int
 main(void)
 {
@@ -657,6 +761,8 @@ main(void)
 	test_seeded_inflight();
 	test_qstate();
 	test_window_all();
+	test_overflow_recycle();
+	test_overflow_budget();
 	printf("test_relay_packed: OK\n");
 	return 0;
 }

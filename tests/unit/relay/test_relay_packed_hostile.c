@@ -16,6 +16,7 @@
 #define CANARY	0x5a
 
 static struct vq_drv_seg wbuf = { T_BUF_GPA, 4096, VRING_DESC_F_WRITE };
+static struct vq_drv_seg rbuf = { T_BUF_GPA, 64, 0 };
 
 static void
 mkq(struct ptctx *p, uint16_t size, bool indirect)
@@ -147,6 +148,12 @@ test_buffers(void)
 		s[1] = (struct vq_drv_seg){ bad[i][0], bad[i][1],
 					    VRING_DESC_F_WRITE };
 		hostile_chain("buffer outside guest memory", true, s, 2, 1);
+		/* One descriptor: the fast path's own check. */
+		hostile_chain("one-buffer chain outside guest memory", true,
+			      &s[1], 1, 1);
+		s[1].flags = 0;
+		hostile_chain("one readable buffer outside guest memory",
+			      true, &s[1], 1, 1);
 		hostile_table("indirect buffer outside guest memory", true,
 			      s, 2, 32);
 	}
@@ -180,25 +187,37 @@ test_indirect(void)
 	hostile_chain("INDIRECT|NEXT", true, s, 2, 0);
 }
 
-/* A used descriptor the relay must refuse: nothing reaches the guest. */
+/*
+ * A used descriptor for the chain s[0..n) (id 4) the relay must refuse:
+ * nothing reaches the guest.
+ */
 static void
-hostile_used(const char *what, uint16_t id, uint32_t len)
+hostile_used_chain(const char *what, const struct vq_drv_seg *s,
+		   unsigned int n, uint16_t id, uint32_t len)
 {
-	struct vq_drv_seg s[2] = { { T_BUF_GPA, 12, 0 }, wbuf };
 	struct vring_packed_desc before;
 	struct packed_dev_chain c;
 	struct ptctx p;
 
 	fprintf(stderr, "hostile device: %s\n", what);
 	mkq(&p, 16, true);
-	packed_drv_add(&p.drv, s, 2, 4);
+	packed_drv_add(&p.drv, s, n, 4);
 	CHECK(vrelay_queue_relay_avail(p.q, 64) == 1);
 	CHECK(packed_dev_fetch(&p.dev, &c) == 1);
 	memcpy(&before, &p.drv.desc[0], sizeof(before));
-	packed_dev_complete(&p.dev, id, len, 2);
+	packed_dev_complete(&p.dev, id, len, n);
 	CHECK(vrelay_queue_relay_used(p.q, 64) == -EIO);
 	CHECK(memcmp(&before, &p.drv.desc[0], sizeof(before)) == 0);
 	check_clean(&p);
+}
+
+/* The same for a chain of a readable and a writable buffer. */
+static void
+hostile_used(const char *what, uint16_t id, uint32_t len)
+{
+	const struct vq_drv_seg s[2] = { { T_BUF_GPA, 12, 0 }, wbuf };
+
+	hostile_used_chain(what, s, 2, id, len);
 }
 
 static void
@@ -210,6 +229,10 @@ test_device(void)
 	hostile_used("used id not in flight", 5, 0);
 	hostile_used("used id >= size", 16 + 4, 0);
 	hostile_used("len > writable length", 4, 4097);
+	/* Chains of one descriptor (the fast paths): the same rules. */
+	hostile_used_chain("one buffer: len > its length", &wbuf, 1, 4, 4097);
+	hostile_used_chain("one buffer: id not in flight", &wbuf, 1, 5, 1);
+	hostile_used_chain("one readable buffer: len 1", &rbuf, 1, 4, 1);
 	/* A second completion of an id already completed. */
 	mkq(&p, 16, true);
 	packed_drv_add(&p.drv, &wbuf, 1, 4);
