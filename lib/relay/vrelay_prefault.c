@@ -535,40 +535,6 @@ vrelay_prefault_touch(struct vrelay_device *dev, const void *hva,
 /* Hand the missing pages of a chain to the thread; the queue waits. */
 static int
 pf_request(struct vrelay_prefault *pf, struct vrelay_queue *q,
-	   struct pf_slot *req);
-
-int
-vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head)
-{
-	struct vrelay_prefault *pf = q->dev->pf;
-	struct pf_slot req;
-
-	if (pf->skip)
-		return 0;
-	if (__atomic_load_n(&q->pf_wait, __ATOMIC_ACQUIRE))
-		return -EAGAIN;
-	req.n = 0;
-	pf_split_chain(pf, q, head, &req);
-	return pf_request(pf, q, &req);
-}
-
-int
-vrelay_prefault_packed_chain(struct vrelay_queue *q)
-{
-	struct vrelay_prefault *pf = q->dev->pf;
-	struct pf_slot req;
-
-	if (pf->skip)
-		return 0;
-	if (__atomic_load_n(&q->pf_wait, __ATOMIC_ACQUIRE))
-		return -EAGAIN;
-	req.n = 0;
-	pf_packed_chain(pf, q, &req);
-	return pf_request(pf, q, &req);
-}
-
-static int
-pf_request(struct vrelay_prefault *pf, struct vrelay_queue *q,
 	   struct pf_slot *req)
 {
 	unsigned int i;
@@ -590,6 +556,37 @@ pf_request(struct vrelay_prefault *pf, struct vrelay_queue *q,
 	/* No free slot: nothing consumed, the next pass asks again. */
 	pthread_mutex_unlock(&pf->lock);
 	return -EAGAIN;
+}
+
+/* The chain at head (split) or at the next avail slot (packed). */
+static int
+pf_chain(struct vrelay_queue *q, uint16_t head, bool packed)
+{
+	struct vrelay_prefault *pf = q->dev->pf;
+	struct pf_slot req;
+
+	if (pf->skip)
+		return 0;
+	if (__atomic_load_n(&q->pf_wait, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	req.n = 0;
+	if (packed)
+		pf_packed_chain(pf, q, &req);
+	else
+		pf_split_chain(pf, q, head, &req);
+	return pf_request(pf, q, &req);
+}
+
+int
+vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head)
+{
+	return pf_chain(q, head, false);
+}
+
+int
+vrelay_prefault_packed_chain(struct vrelay_queue *q)
+{
+	return pf_chain(q, 0, true);
 }
 
 void
