@@ -26,6 +26,7 @@
 #include <rte_vhost.h>
 
 #include "ifcvf_sw_api.h"
+#include "vdpa_relay_vhost.h"
 #include "vdpa_lm.h"
 
 RTE_LOG_REGISTER(vdpa_lm_logtype, app.vdpa_lm, INFO);
@@ -50,6 +51,8 @@ usage(const char *prog)
 	       "default 1)\n"
 	       "  --packed             offer packed virtqueues "
 	       "(VIRTIO_F_RING_PACKED)\n"
+	       "  --postcopy           offer post-copy migration (vhost-user "
+	       "PAGEFAULT)\n"
 	       "  --no-mrg-rxbuf       do not offer mergeable rx buffers "
 	       "(VIRTIO_NET_F_MRG_RXBUF)\n"
 	       "  --relay MODE         relay engine: epoll | poll | auto "
@@ -100,7 +103,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
 	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE, OPT_PACKED,
-	       OPT_NO_MRG };
+	       OPT_NO_MRG, OPT_POSTCOPY };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "device", required_argument, NULL, OPT_DEVICE },
@@ -108,6 +111,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "packed", no_argument, NULL, OPT_PACKED },
 		{ "no-mrg-rxbuf", no_argument, NULL, OPT_NO_MRG },
+		{ "postcopy", no_argument, NULL, OPT_POSTCOPY },
 		{ "relay", required_argument, NULL, OPT_RELAY },
 		{ "relay-policy", required_argument, NULL, OPT_POLICY },
 		{ "uplink", required_argument, NULL, OPT_UPLINK },
@@ -158,6 +162,9 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 			break;
 		case OPT_NO_MRG:
 			lm->no_mrg_rxbuf = true;
+			break;
+		case OPT_POSTCOPY:
+			lm->postcopy = true;
 			break;
 		case OPT_QUEUES:
 			if (parse_uint_arg(optarg, 16, &v) < 0 || v == 0)
@@ -252,7 +259,32 @@ lm_vhost_destroy_device(int vid)
 	LM_LOG(INFO, "frontend gone from %s (vid %d)", ifname, vid);
 }
 
+/*
+ * Hand the connection to the device's relay controller at once, so it
+ * sees the vhost-user messages that come before the device starts
+ * (post-copy's POSTCOPY_LISTEN).
+ */
+static int
+lm_vhost_new_connection(int vid)
+{
+	char ifname[256] = "";
+	struct vrelay_vhost *v;
+	unsigned int i;
+
+	rte_vhost_get_ifname(vid, ifname, sizeof(ifname));
+	for (i = 0; i < lm_app.nb_ports; i++) {
+		if (strcmp(lm_app.ports[i].socket, ifname) != 0)
+			continue;
+		v = vrelay_vhost_find(lm_app.ports[i].device);
+		if (v != NULL && vrelay_vhost_connect(v, vid) < 0)
+			LM_LOG(WARNING, "%s: relay cannot watch the connection",
+			       ifname);
+	}
+	return 0;
+}
+
 static const struct rte_vhost_device_ops lm_vhost_ops = {
+	.new_connection = lm_vhost_new_connection,
 	.new_device = lm_vhost_new_device,
 	.destroy_device = lm_vhost_destroy_device,
 };
@@ -309,6 +341,15 @@ vdpa_lm_create(struct vdpa_lm *lm, const char *socket, const char *device)
 		return -ENODEV;
 	if (lm->client)
 		flags |= RTE_VHOST_USER_CLIENT;	/* reconnects by default */
+	/*
+	 * Post-copy: vhost keeps VHOST_USER_PROTOCOL_F_PAGEFAULT (which
+	 * ifcvf_sw offers) and registers its guest mapping with
+	 * userfaultfd; the relay prefaults on the destination (design.md,
+	 * "Post-copy"). Opt-in: a frontend that never post-copies gains
+	 * nothing from it.
+	 */
+	if (lm->postcopy)
+		flags |= RTE_VHOST_USER_POSTCOPY_SUPPORT;
 	if (rte_vhost_driver_register(socket, flags) < 0) {
 		LM_LOG(ERR, "cannot register vhost-user socket %s", socket);
 		return -EIO;
@@ -364,7 +405,7 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 
 	for (i = 0; i < lm->nb_ports; i++) {
 		struct vrelay_vhost_info mi;
-		uint64_t pkts = 0, pages = 0, avail = 0, used = 0;
+		uint64_t pkts = 0, pages = 0, avail = 0, used = 0, faults = 0;
 		struct lm_queue lq;
 		uint16_t q;
 
@@ -377,15 +418,20 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 			pages += lq.qi.relay.pages_logged;
 			avail += lq.qi.relay.avail_relayed;
 			used += lq.qi.relay.used_relayed;
+			faults += lq.dma_faults;
 		}
 		printf("%s: %s vid=%d logging=%d relay=%s/%s queues=%u "
 		       "packets=%" PRIu64 " pages_logged=%" PRIu64
 		       " relay_avail=%" PRIu64 " relay_used=%" PRIu64
-		       " switches=%" PRIu64 " last_switch_us=%" PRIu64 "\n",
+		       " switches=%" PRIu64 " last_switch_us=%" PRIu64
+		       " postcopy=%d prefault_waits=%" PRIu64
+		       " prefault_pages=%" PRIu64 " dma_faults=%" PRIu64 "\n",
 		       lm->ports[i].device, vrelay_dstate_to_str(mi.state),
 		       mi.vid, mi.logging, vrelay_policy_to_str(mi.policy),
 		       vrelay_mode_to_str(mi.mode), mi.nb_queues, pkts, pages,
-		       avail, used, mi.switches, mi.last_switch_ns / 1000);
+		       avail, used, mi.switches, mi.last_switch_ns / 1000,
+		       mi.postcopy, mi.prefault_waits, mi.prefault_pages,
+		       faults);
 	}
 	fflush(stdout);
 }

@@ -45,6 +45,7 @@ struct vdpa_lm {
 	bool client;		/**< connect to the sockets (reconnecting) */
 	bool packed;		/**< offer packed virtqueues */
 	bool no_mrg_rxbuf;	/**< do not offer mergeable rx buffers */
+	bool postcopy;		/**< offer post-copy (vhost-user PAGEFAULT) */
 	uint16_t queues;	/**< queue pairs per device */
 	char relay_mode[16];	/**< epoll | poll | auto */
 	char relay_policy[8];	/**< auto | on | off */

@@ -140,6 +140,13 @@ struct vrelay_vhost_ops {
 	 * device's faults and the relay's.
 	 */
 	bool (*faulted)(void *ctx, uint16_t qid);
+	/**
+	 * The post-copy window opens (on) or closes: while it is open,
+	 * guest pages the device accesses may not have arrived, so a
+	 * device that cannot wait for a page (an IOMMU without page
+	 * faults) treats an absent page as a DMA fault. Optional.
+	 */
+	void (*set_postcopy)(void *ctx, bool on);
 };
 
 /** What a driver tells the controller about a device. */
@@ -179,6 +186,19 @@ void vrelay_vhost_destroy(struct vrelay_vhost *v);
  * A queue that cannot start is logged and left stopped (or held).
  */
 int vrelay_vhost_dev_conf(struct vrelay_vhost *v, int vid);
+
+/**
+ * A frontend connected (the application's vhost new_connection callback,
+ * vid from it): watch its vhost-user messages from now on, before the
+ * device is configured. Needed for post-copy, whose POSTCOPY_LISTEN comes
+ * before the device starts; without it the controller sees only what
+ * follows dev_conf, and a post-copy destination's queues would run
+ * unprefaulted... so vrelay_vhost_dev_conf() refuses (-EPROTO) a device
+ * that negotiated VHOST_USER_PROTOCOL_F_PAGEFAULT on a connection this
+ * was not called for.
+ * @return 0, or -EINVAL (vhost refused the hooks).
+ */
+int vrelay_vhost_connect(struct vrelay_vhost *v, int vid);
 
 /**
  * vhost stops the device (the driver's dev_close, on GET_VRING_BASE):
@@ -247,6 +267,12 @@ struct vrelay_vhost_info {
 	/** Device total of the last switchover: from just before its first
 	 *  queue stops to its last queue running again (or held). */
 	uint64_t last_switch_total_ns;
+	/** In the post-copy window (POSTCOPY_LISTEN .. POSTCOPY_END). */
+	bool postcopy;
+	/** Post-copy: chains held back for pages, pages fetched (totals
+	 *  since the controller was created). */
+	uint64_t prefault_waits;
+	uint64_t prefault_pages;
 };
 
 /**

@@ -64,6 +64,7 @@ vrelay_device_destroy(struct vrelay_device *dev)
 		VRELAY_LOG(ERR, "%s: destroyed with %u queues left",
 			   dev->name, dev->nqueues);
 	vrelay_log_report_errors(dev);
+	vrelay_prefault_destroy(dev);
 	free(dev->log);
 	pthread_mutex_destroy(&dev->log_lock);
 	free(dev);

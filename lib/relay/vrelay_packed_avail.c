@@ -366,6 +366,14 @@ vrelay_packed_relay_avail(struct vrelay_queue *q, unsigned int budget)
 			__ATOMIC_ACQUIRE);
 		if (!vrelay_packed_desc_avail(flags, q->packed.avail_wrap))
 			break;
+		/*
+		 * Post-copy window: the chain's pages first; missing ones
+		 * are fetched in the background and the chain waits in the
+		 * guest's ring (retry, not broken).
+		 */
+		if (vrelay_prefault_window(q->dev) &&
+		    vrelay_prefault_packed_chain(q) != 0)
+			break;
 		ret = avail_take(q, flags, true);
 		if (ret < 0)
 			return ret;

@@ -70,6 +70,8 @@ struct vrelay_device {
 	pthread_mutex_t log_lock;	/* serialises set_log callers */
 	uint64_t log_errors;		/* pages beyond the log, skipped */
 	uint32_t nqueues;		/* live queues, for destroy checks */
+	/* Post-copy prefault (vrelay_prefault.c), or NULL. */
+	struct vrelay_prefault *pf;
 };
 
 /* What the relay knows about one descriptor chain it forwarded. */
@@ -286,9 +288,51 @@ struct vrelay_queue {
 	struct vrelay_evsrc ev_irq;
 
 	struct vrelay_queue_stats stats;
+	/*
+	 * Post-copy: a chain of this queue waits for its pages
+	 * (vrelay_prefault.c); avail is not consumed until the prefault
+	 * thread clears it.
+	 */
+	bool pf_wait;
 	/* Descriptors the last in-flight window walk visited (for tests). */
 	uint32_t window_descs;
 };
+
+/* vrelay_prefault.c: post-copy prefault, per device. */
+struct vrelay_prefault_stats {
+	uint64_t chain_waits;	/* chains held back for missing pages */
+	uint64_t pages_fetched;	/* pages read in (userfaultfd served) */
+	uint64_t mincore_calls;
+};
+
+/* Open the post-copy window: create the prefault thread if needed. */
+int vrelay_prefault_enable(struct vrelay_device *dev);
+/* Close the window (chains are no longer checked). */
+void vrelay_prefault_disable(struct vrelay_device *dev);
+/* Stop the thread and free; no queue of dev may be attached. */
+void vrelay_prefault_destroy(struct vrelay_device *dev);
+bool vrelay_prefault_active(const struct vrelay_device *dev);
+/* The data path's test: one load outside post-copy. */
+static inline bool
+vrelay_prefault_window(const struct vrelay_device *dev)
+{
+	return __builtin_expect(__atomic_load_n(&dev->pf, __ATOMIC_ACQUIRE) !=
+				NULL, 0) && vrelay_prefault_active(dev);
+}
+/* Control thread: make [hva, hva + len) present, blocking. */
+int vrelay_prefault_touch(struct vrelay_device *dev, const void *hva,
+			  uint64_t len);
+/*
+ * Engine: 0 if every page of the split chain at head is present, else
+ * -EAGAIN (the chain is fetched in the background, the queue kicked).
+ */
+int vrelay_prefault_split_chain(struct vrelay_queue *q, uint16_t head);
+/* The same for the packed chain at the queue's next avail slot. */
+int vrelay_prefault_packed_chain(struct vrelay_queue *q);
+/* The queue goes away: forget its request. */
+void vrelay_prefault_cancel(struct vrelay_queue *q);
+void vrelay_prefault_get_stats(const struct vrelay_device *dev,
+			       struct vrelay_prefault_stats *st);
 
 /* vrelay_mem.c */
 bool vrelay_mem_contains(const struct vrelay_mem *mem, uint64_t gpa,

@@ -219,6 +219,7 @@ vrelay_queue_destroy(struct vrelay_queue *q)
 		VRELAY_LOG(ERR, "%s: destroy while attached: leaked", q->name);
 		return;
 	}
+	vrelay_prefault_cancel(q);
 	q->ops->free_mrings(q);
 	if (q->own_fds) {
 		close(q->doorbell_fd);

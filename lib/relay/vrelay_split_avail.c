@@ -139,11 +139,22 @@ vrelay_split_relay_avail(struct vrelay_queue *q, unsigned int budget)
 	for (i = 0; i < n; i++) {
 		idx = (old + i) & q->split.mask;
 		head = vrelay_load16(&gavail->ring[idx]);
+		/*
+		 * Post-copy window: the chain's pages first. Missing ones
+		 * are fetched in the background; the chain stays in the
+		 * guest's avail ring until then (retry, not broken).
+		 */
+		if (vrelay_prefault_window(q->dev) &&
+		    vrelay_prefault_split_chain(q, head) != 0)
+			break;
 		if (avail_take_head(q, head,
 				    "head made available while in flight") != 0)
 			return -EIO;
 		mavail->ring[idx] = head;
 	}
+	n = i;
+	if (n == 0)
+		return 0;
 	q->split.last_avail = old + n;
 	/* Mediated ring entries visible before mediated avail->idx. */
 	__atomic_store_n(&mavail->idx, q->split.last_avail, __ATOMIC_RELEASE);

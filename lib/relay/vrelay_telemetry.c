@@ -126,6 +126,9 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_uint(d, "last_switch_total_ns",
 				   info.last_switch_total_ns);
 	rte_tel_data_add_dict_uint(d, "relay_cpu_ns", info.relay_cpu_ns);
+	rte_tel_data_add_dict_int(d, "postcopy", info.postcopy);
+	rte_tel_data_add_dict_uint(d, "prefault_waits", info.prefault_waits);
+	rte_tel_data_add_dict_uint(d, "prefault_pages", info.prefault_pages);
 	for (qid = 0; qid < info.nb_queues; qid++)
 		tel_add_queue(d, v, qid);
 	return 0;

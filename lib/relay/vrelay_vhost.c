@@ -17,6 +17,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,18 @@ fail_alloc:
 	return NULL;
 }
 
+/* Destroy the relay's device, keeping its post-copy counters. */
+static void
+rdev_destroy(struct vrelay_vhost *v)
+{
+	struct vrelay_prefault_stats st;
+
+	vrelay_prefault_get_stats(v->rdev, &st);
+	v->pf_waits += st.chain_waits;
+	v->pf_pages += st.pages_fetched;
+	vrelay_device_destroy(v->rdev);
+}
+
 void
 vrelay_vhost_destroy(struct vrelay_vhost *v)
 {
@@ -197,7 +210,7 @@ vrelay_vhost_destroy(struct vrelay_vhost *v)
 			   v->name);
 	vrelay_ctl_release(v);
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	pthread_mutex_unlock(&v->lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v->vq);
@@ -215,6 +228,9 @@ vrelay_vhost_logging(const struct vrelay_vhost *v)
 bool
 vrelay_vhost_wants_relay(const struct vrelay_vhost *v)
 {
+	/* Whatever the policy: only the relay prefaults (fail closed). */
+	if (v->postcopy)
+		return true;
 	switch (v->policy) {
 	case VRELAY_POLICY_ON:
 		return true;
@@ -355,6 +371,13 @@ vq_load(struct vrelay_vhost *v, uint16_t qid)
 				   ", with event index" : "");
 			return -EFAULT;
 		}
+		/*
+		 * Post-copy: the rings present before the relay or the
+		 * device reads them (here, the control thread may block
+		 * while QEMU fetches them; the engine must not).
+		 */
+		if (v->postcopy && v->rdev != NULL)
+			vrelay_prefault_touch(v->rdev, hva[i], g.len[i]);
 	}
 	if (!vq_aligned(r->format, (uintptr_t)hva[0], (uintptr_t)hva[1],
 			(uintptr_t)hva[2]) ||
@@ -435,6 +458,46 @@ vq_stop(struct vrelay_vhost *v, uint16_t qid)
 /* ---- entry points ------------------------------------------------------------ */
 
 int
+vrelay_vhost_connect(struct vrelay_vhost *v, int vid)
+{
+	int ret;
+
+	if (v == NULL || vid < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	__atomic_store_n(&v->vid, vid, __ATOMIC_RELAXED);
+	ret = vrelay_vlog_register_hooks(v);
+	v->connected = ret == 0;
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+/* vhost-user protocol feature bit: the frontend may post-copy. */
+#define VRELAY_PROTOCOL_F_PAGEFAULT 8
+
+/*
+ * Post-copy offered on the socket (vhost keeps PAGEFAULT only with
+ * RTE_VHOST_USER_POSTCOPY_SUPPORT): then POSTCOPY_LISTEN, which precedes
+ * dev_conf, must have been watched (vrelay_vhost_connect()), or the
+ * queues could start unprefaulted on a post-copy destination.
+ */
+static int
+postcopy_check(struct vrelay_vhost *v, int vid)
+{
+	char path[PATH_MAX];
+	uint64_t pf = 0;
+
+	if (v->connected ||
+	    rte_vhost_get_ifname(vid, path, sizeof(path)) < 0 ||
+	    rte_vhost_driver_get_protocol_features(path, &pf) < 0 ||
+	    !(pf & (1ULL << VRELAY_PROTOCOL_F_PAGEFAULT)))
+		return 0;
+	VRELAY_LOG(ERR, "%s: post-copy negotiated but the connection was "
+		   "not announced (vrelay_vhost_connect()): refused", v->name);
+	return -EPROTO;
+}
+
+int
 vrelay_vhost_dev_conf(struct vrelay_vhost *v, int vid)
 {
 	uint16_t qid;
@@ -444,15 +507,22 @@ vrelay_vhost_dev_conf(struct vrelay_vhost *v, int vid)
 	__atomic_store_n(&v->vid, vid, __ATOMIC_RELAXED);
 	rte_vhost_get_negotiated_features(vid, &v->features);
 	v->nb_vqs = RTE_MIN(rte_vhost_get_vring_num(vid), v->max_queues);
-	ret = mem_load(v);
+	ret = postcopy_check(v, vid);
+	if (ret == 0)
+		ret = mem_load(v);
 	if (ret < 0)
 		goto fail_mem;
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	v->rdev = vrelay_device_create(v->name, &v->mem);
 	if (v->rdev == NULL) {
 		ret = -errno;
 		goto fail_mem;
+	}
+	if (v->postcopy) {
+		ret = vrelay_vhost_postcopy_open(v);
+		if (ret < 0)
+			goto fail_mem;	/* no queue starts unprefaulted */
 	}
 	for (qid = 0; qid < v->nb_vqs; qid++) {
 		if (vq_load(v, qid) < 0) {
@@ -494,7 +564,7 @@ vrelay_vhost_dev_close(struct vrelay_vhost *v)
 		vq_stop(v, qid);
 	vrelay_ctl_release(v);
 	if (v->rdev != NULL)
-		vrelay_device_destroy(v->rdev);
+		rdev_destroy(v);
 	v->rdev = NULL;
 	vrelay_dev_set_state(v, VRELAY_DSTATE_IDLE);
 	VRELAY_LOG(INFO, "%s: closed vid %d", v->name, v->vid);
@@ -510,6 +580,8 @@ vrelay_vhost_dev_cleanup(struct vrelay_vhost *v)
 	pthread_mutex_lock(&v->lock);
 	__atomic_store_n(&v->vid, -1, __ATOMIC_RELAXED);
 	v->features = 0;
+	v->postcopy = false;	/* a new connection is a new migration */
+	v->connected = false;
 	for (qid = 0; qid < v->max_queues; qid++)
 		v->vq[qid].enabled = false;
 	pthread_mutex_unlock(&v->lock);
@@ -623,6 +695,16 @@ vrelay_vhost_get_info(struct vrelay_vhost *v, struct vrelay_vhost_info *info)
 	info->last_switch_total_ns = v->last_total_ns;
 	info->relay_cpu_ns = v->engine != NULL ?
 		vrelay_engine_cpu_ns(v->engine) : 0;
+	info->postcopy = v->postcopy;
+	info->prefault_waits = v->pf_waits;
+	info->prefault_pages = v->pf_pages;
+	if (v->rdev != NULL) {
+		struct vrelay_prefault_stats pst;
+
+		vrelay_prefault_get_stats(v->rdev, &pst);
+		info->prefault_waits += pst.chain_waits;
+		info->prefault_pages += pst.pages_fetched;
+	}
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }

@@ -77,6 +77,15 @@ struct vrelay_vhost {
 	 * fails with it (vrelay_vlog.c).
 	 */
 	int relay_error;
+	/*
+	 * Post-copy window, from POSTCOPY_LISTEN to POSTCOPY_END
+	 * (vrelay_vlog.c): every queue relayed, chains prefaulted.
+	 */
+	bool postcopy;
+	bool connected;		/* vrelay_vhost_connect(): hooks from the start */
+	/* Prefault counters of the relay devices destroyed so far. */
+	uint64_t pf_waits;
+	uint64_t pf_pages;
 	uint64_t switches;
 	uint64_t last_switch_ns;	/* worst queue of the last switch */
 	uint64_t last_total_ns;		/* first queue stopped to last resumed */
@@ -109,6 +118,7 @@ void vrelay_ctl_qstats(const struct vrelay_vq *vq,
 		       struct vrelay_queue_stats *s);
 
 /* vrelay_vlog.c: the dirty log and vhost-user message hooks. */
+int vrelay_vhost_postcopy_open(struct vrelay_vhost *v);
 int vrelay_vlog_setup(struct vrelay_vhost *v);
 void vrelay_vlog_release(struct vrelay_vhost *v);
 int vrelay_vlog_register_hooks(struct vrelay_vhost *v);

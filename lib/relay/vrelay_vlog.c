@@ -26,6 +26,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -295,6 +296,73 @@ log_take_new(struct vrelay_vhost *v)
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
+/*
+ * Post-copy (issue #17; doc/design.md, "Post-copy"). On the destination
+ * QEMU sends POSTCOPY_LISTEN before the device starts and POSTCOPY_END
+ * once every page has arrived. In between the controller is in its
+ * post-copy window: every queue runs through the relay (from its first
+ * frame, as with VHOST_F_LOG_ALL), which prefaults each chain, and the
+ * device is told that pages may be absent.
+ */
+#define VRELAY_VHOST_USER_POSTCOPY_LISTEN 29
+#define VRELAY_VHOST_USER_POSTCOPY_END 30
+
+int
+vrelay_vhost_postcopy_open(struct vrelay_vhost *v)
+{
+	int ret;
+
+	ret = vrelay_prefault_enable(v->rdev);
+	if (ret < 0) {
+		VRELAY_LOG(ERR, "%s: post-copy prefault unavailable (%s): "
+			   "queues held", v->name, strerror(-ret));
+		return ret;
+	}
+	if (v->ops->set_postcopy != NULL)
+		v->ops->set_postcopy(v->ctx, true);
+	return 0;
+}
+
+static void
+postcopy_listen(struct vrelay_vhost *v)
+{
+	v->postcopy = true;
+	VRELAY_LOG(INFO, "%s: post-copy window opens: queues relayed and "
+		   "prefaulted", v->name);
+	if (v->state == VRELAY_DSTATE_IDLE || v->rdev == NULL)
+		return;	/* dev_conf opens it (the usual order) */
+	if (vrelay_vhost_postcopy_open(v) < 0) {
+		vrelay_ctl_hold_all(v);
+		v->relay_error = -ENOMEM;
+		return;
+	}
+	if (v->state == VRELAY_DSTATE_DIRECT && vrelay_ctl_start(v) < 0)
+		v->relay_error = -EIO;
+}
+
+static void
+postcopy_end(struct vrelay_vhost *v)
+{
+	struct vrelay_prefault_stats st = { 0 };
+
+	if (!v->postcopy)
+		return;
+	v->postcopy = false;
+	if (v->rdev != NULL) {
+		vrelay_prefault_disable(v->rdev);
+		vrelay_prefault_get_stats(v->rdev, &st);
+	}
+	if (v->ops->set_postcopy != NULL)
+		v->ops->set_postcopy(v->ctx, false);
+	VRELAY_LOG(INFO, "%s: post-copy window closes: %" PRIu64 " chains "
+		   "waited for %" PRIu64 " pages", v->name, st.chain_waits,
+		   st.pages_fetched);
+	/* Every page has arrived: back to direct I/O unless logging. */
+	if (!vrelay_vhost_wants_relay(v) && v->state == VRELAY_DSTATE_RELAY &&
+	    vrelay_ctl_stop(v) < 0)
+		v->relay_error = -EIO;
+}
+
 static enum rte_vhost_msg_result
 relay_pre_msg(int vid, void *msg)
 {
@@ -307,6 +375,10 @@ relay_pre_msg(int vid, void *msg)
 	log_unmirror_after_failure(v);
 	if (msg_request(msg) == VRELAY_VHOST_USER_SET_LOG_BASE)
 		res = log_mirror_start(v);
+	else if (msg_request(msg) == VRELAY_VHOST_USER_POSTCOPY_LISTEN)
+		postcopy_listen(v);
+	else if (msg_request(msg) == VRELAY_VHOST_USER_POSTCOPY_END)
+		postcopy_end(v);
 	else
 		res = unlocked_msg_refuse(v, vid, msg);
 	pthread_mutex_unlock(&v->lock);

@@ -23,7 +23,7 @@
 # Environment:
 #   PROBE_QEMU      QEMU binary (default qemu-system-x86_64)
 #   PROBE_BACKEND   testpmd (default); vdpa-lm (PROBE_VDPA_LM: its
-#                   binary, a build that offers post-copy); or none: the
+#                   binary, run with --postcopy); or none: the
 #                   same guest with no vhost-user NIC (the control)
 #   PROBE_TRACE     1: trace the destination (needs tracefs)
 #   PROBE_MLOCK     0: testpmd with --no-mlockall (default: testpmd's
@@ -125,7 +125,9 @@ backend_start() {
 	PREFIXES+=("$prefix")
 	rm -f "$OUT/vhost-$h.sock"
 	if [ "$BACKEND" = vdpa-lm ]; then
-		spawn "$OUT/backend-$h.log" "$VDPA_LM" "${eal[@]}" -l 0 -- \
+		spawn "$OUT/backend-$h.log" "$VDPA_LM" "${eal[@]}" -l 0 \
+			--log-level=lib.relay:info \
+			--log-level=pmd.vdpa.ifcvf_sw:info -- --postcopy \
 			--socket "$OUT/vhost-$h.sock" --stats-period 5
 	else
 		[ "$MLOCK" = 0 ] && opt=(--no-mlockall)

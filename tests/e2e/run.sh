@@ -20,6 +20,9 @@
 # 16): one it accepts, one it rejects, which QEMU must refuse as well,
 # and one to DPDK's net_vhost judged by its description.
 #
+# "postcopy" (not run by default; e2e-qemu10 runs it, postcopy.sh):
+# post-copy through the relay's prefault, and with the prefault off.
+#
 # E2E_SCENARIOS (default "a b c d e base neg packed compat") selects
 # scenarios,
 # E2E_STRESS (default "dpdk on poll off") the stress sets,
@@ -58,6 +61,8 @@ E2E_PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 
 # shellcheck source=tests/e2e/lib.sh
 . "$E2E_SRC/lib.sh"
+# shellcheck source=tests/e2e/postcopy.sh
+. "$E2E_SRC/postcopy.sh"
 
 CUR=""		# name of the QEMU that runs the guest now
 CUR_HOST=""	# host (A|B) whose backend serves it
@@ -517,6 +522,7 @@ main() {
 		negative_control
 	fi
 	if want compat; then scen_compat; fi
+	if want postcopy; then scen_postcopy; fi
 	if want pbase; then packed_baseline; fi
 	if want packed; then packed_scenarios; fi
 

@@ -30,12 +30,19 @@
 /** Access rights of a mapping. */
 #define IFCSW_DMA_READ  0x1
 #define IFCSW_DMA_WRITE 0x2
+/**
+ * Map flag: the mapping is guest memory, whose pages may be absent
+ * during post-copy (ifcsw_dma_set_postcopy()).
+ */
+#define IFCSW_DMA_GUEST 0x4
 
 struct ifcsw_dma_entry {
 	uint64_t iova;	/**< first device address */
 	uint64_t len;	/**< bytes */
 	uint8_t *hva;	/**< where the bytes are in this process */
-	uint32_t perm;	/**< IFCSW_DMA_READ | IFCSW_DMA_WRITE */
+	uint32_t perm;	/**< IFCSW_DMA_READ | IFCSW_DMA_WRITE (| GUEST) */
+	/** Post-copy: a bit per page seen present, or NULL (all pinned). */
+	uint64_t *present;
 };
 
 struct ifcsw_dma_map {
@@ -43,6 +50,13 @@ struct ifcsw_dma_map {
 	uint32_t nb_entries;	/**< used slots in entries[], sorted by iova */
 	struct ifcsw_dma_entry entries[IFCSW_DMA_MAX_MAPS];
 	uint64_t faults;	/**< accesses refused, for stats */
+	/**
+	 * Post-copy window: an access to a guest page that is not
+	 * resident is a fault (an IOMMU without page-fault support, whose
+	 * host could only pin the pages that had arrived).
+	 */
+	bool postcopy;
+	uint64_t absent_faults;	/**< of faults: pages not arrived */
 };
 
 /** Initialise an empty map. */
@@ -61,6 +75,14 @@ int ifcsw_dma_unmap(struct ifcsw_dma_map *map, uint64_t iova);
 
 /** Remove every mapping. */
 void ifcsw_dma_unmap_all(struct ifcsw_dma_map *map);
+
+/**
+ * Open (on) or close the post-copy window. While open, only guest pages
+ * found resident (mincore() on our mapping, cached per page) may be
+ * accessed; outside it guest memory counts as pinned.
+ * @return 0, or -ENOMEM (the window stays closed).
+ */
+int ifcsw_dma_set_postcopy(struct ifcsw_dma_map *map, bool on);
 
 /**
  * Translate a device access that must lie inside one mapping (rings,

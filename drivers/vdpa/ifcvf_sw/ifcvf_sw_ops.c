@@ -42,6 +42,7 @@ RTE_LOG_REGISTER(ifcsw_logtype, pmd.vdpa.ifcvf_sw, NOTICE);
 #define IFCSW_PROTOCOL_F_MQ		0
 #define IFCSW_PROTOCOL_F_LOG_SHMFD	1
 #define IFCSW_PROTOCOL_F_REPLY_ACK	3
+#define IFCSW_PROTOCOL_F_PAGEFAULT	8
 
 #define IFCSW_FEATURES \
 	((1ULL << VIRTIO_F_VERSION_1) | \
@@ -58,7 +59,9 @@ RTE_LOG_REGISTER(ifcsw_logtype, pmd.vdpa.ifcvf_sw, NOTICE);
 #define IFCSW_PROTOCOL_FEATURES \
 	((1ULL << IFCSW_PROTOCOL_F_MQ) | \
 	 (1ULL << IFCSW_PROTOCOL_F_LOG_SHMFD) | \
-	 (1ULL << IFCSW_PROTOCOL_F_REPLY_ACK))
+	 (1ULL << IFCSW_PROTOCOL_F_REPLY_ACK) | \
+	 /* Post-copy: vhost masks it unless the socket asked for it. */ \
+	 (1ULL << IFCSW_PROTOCOL_F_PAGEFAULT))
 
 struct ifcsw_dev *
 ifcsw_dev_from_vdpa(struct rte_vdpa_device *vdpa)
@@ -147,7 +150,8 @@ dev_map_guest_memory(struct ifcsw_dev *dev)
 
 		ret = ifcsw_dma_map(&dev->hw.dma, r->guest_phys_addr, r->size,
 				    (void *)(uintptr_t)r->host_user_addr,
-				    IFCSW_DMA_READ | IFCSW_DMA_WRITE);
+				    IFCSW_DMA_READ | IFCSW_DMA_WRITE |
+				    IFCSW_DMA_GUEST);
 		if (ret < 0) {
 			IFCSW_LOG(ERR, "%s: cannot map GPA 0x%" PRIx64
 				  " len 0x%" PRIx64 ": %s", dev->name,

@@ -369,6 +369,20 @@ qctl_faulted(void *ctx, uint16_t qid)
 		IFCSW_HWQ_FAULT;
 }
 
+/* The controller's post-copy window: the DMA model's presence check. */
+static void
+qctl_set_postcopy(void *ctx, bool on)
+{
+	struct ifcsw_dev *dev = ctx;
+
+	if (ifcsw_dma_set_postcopy(&dev->hw.dma, on) < 0)
+		IFCSW_LOG(ERR, "%s: cannot track present pages; guest DMA "
+			  "is not checked for post-copy", dev->name);
+	else
+		IFCSW_LOG(INFO, "%s: post-copy window %s", dev->name,
+			  on ? "open: absent guest pages fault" : "closed");
+}
+
 const struct vrelay_vhost_ops ifcsw_vhost_ops = {
 	.program_guest = qctl_program_guest,
 	.qctl = {
@@ -382,4 +396,5 @@ const struct vrelay_vhost_ops ifcsw_vhost_ops = {
 	.used_idx = qctl_used_idx,
 	.reset = qctl_reset,
 	.faulted = qctl_faulted,
+	.set_postcopy = qctl_set_postcopy,
 };

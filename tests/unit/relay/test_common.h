@@ -132,6 +132,20 @@ t_conf(struct tctx *t, uint16_t start)
 	return c;
 }
 
+/* t_init() and a queue of size entries at index 0 on its device. */
+static inline struct vrelay_queue *
+t_queue(struct tctx *t, uint16_t size)
+{
+	struct vrelay_queue_conf c;
+	struct vrelay_queue *q;
+
+	t_init(t, size);
+	c = t_conf(t, 0);
+	q = vrelay_queue_create(t->dev, &c);
+	CHECK(q != NULL);
+	return q;
+}
+
 /* Driver: publish head at the next avail slot. */
 static inline void
 t_publish(struct tctx *t, uint16_t head)

@@ -41,13 +41,8 @@ log2_ceil(uint64_t n)
 static struct vrelay_queue *
 sort_queue(struct tctx *t)
 {
-	struct vrelay_queue_conf c;
-	struct vrelay_queue *q;
+	struct vrelay_queue *q = t_queue(t, SZ);
 
-	t_init(t, SZ);
-	c = t_conf(t, 0);
-	q = vrelay_queue_create(t->dev, &c);
-	CHECK(q != NULL);
 	CHECK(vrelay_device_set_log(t->dev, t->log, T_LOG_SIZE) == 0);
 	return q;
 }
