@@ -105,14 +105,7 @@ e2e_spawn() {
 
 # e2e_wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds.
 e2e_wait_for() {
-	local secs=$1 i
-
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	proc_wait_for "$@"
 }
 
 e2e_topology_up() {

@@ -90,17 +90,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for() {
-	local secs=$1 i
-
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 spawn() {
 	proc_spawn PIDS "$@"
 }
@@ -138,7 +127,7 @@ backend_start() {
 			"${opt[@]}"
 	fi
 	BPID[$h]=$PROC_LAST_PID
-	wait_for 30 test -S "$OUT/vhost-$h.sock" ||
+	proc_wait_for 30 test -S "$OUT/vhost-$h.sock" ||
 		{ cat "$OUT/backend-$h.log" >&2; die "$BACKEND $h: no socket"; }
 }
 
@@ -163,7 +152,7 @@ qemu_start() {
 		-serial "file:$OUT/qemu-$name.console" \
 		-qmp "unix:$OUT/qemu-$name.qmp,server=on,wait=off" "${extra[@]}"
 	QPID[$name]=$PROC_LAST_PID
-	wait_for 20 test -S "$OUT/qemu-$name.qmp" ||
+	proc_wait_for 20 test -S "$OUT/qemu-$name.qmp" ||
 		{ cat "$OUT/qemu-$name.log" >&2; die "qemu $name did not start"; }
 	qmp "$name" migrate-set-capabilities \
 		'{"capabilities": [{"capability": "postcopy-ram", "state": true}]}' \
@@ -316,11 +305,11 @@ main() {
 		backend_start B
 	fi
 	qemu_start src A
-	wait_for 120 grep -q E2E-READY "$OUT/qemu-src.console" ||
+	proc_wait_for 120 grep -q E2E-READY "$OUT/qemu-src.console" ||
 		die "guest did not boot"
 	log "guest up"
 	qemu_start dst B incoming
-	wait_for 10 test -S "$OUT/migrate.sock" || die "no incoming socket"
+	proc_wait_for 10 test -S "$OUT/migrate.sock" || die "no incoming socket"
 	cp "/proc/${QPID[dst]}/maps" "$OUT/maps-dst.txt"
 	if [ "$TRACE" = 1 ]; then
 		ino=$(memfd_inode "${QPID[dst]}") || die "no memfd in dst QEMU"

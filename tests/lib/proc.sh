@@ -36,3 +36,16 @@ proc_spawn() {
 	PROC_LAST_PID=$!
 	proc_pids+=("$PROC_LAST_PID")
 }
+
+# proc_wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds;
+# fail after SECS seconds.
+proc_wait_for() {
+	local secs=$1 i
+
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
