@@ -582,6 +582,12 @@ vrelay_vhost_dev_cleanup(struct vrelay_vhost *v)
 	v->features = 0;
 	v->postcopy = false;	/* a new connection is a new migration */
 	v->connected = false;
+	/*
+	 * A relay failure not reported yet belongs to the frontend that is
+	 * gone (e.g. a queue held while vhost tore the device down): the
+	 * next connection's first message must not be failed for it.
+	 */
+	v->relay_error = 0;
 	for (qid = 0; qid < v->max_queues; qid++)
 		v->vq[qid].enabled = false;
 	pthread_mutex_unlock(&v->lock);
