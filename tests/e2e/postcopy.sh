@@ -25,6 +25,7 @@ PC_PRECOPY_SECS=${E2E_PC_PRECOPY_SECS:-0.2}
 # guest on B (its announcement), so datagrams reach the destination's
 # device while pages are still missing: the stream must cover it.
 PC_STREAM_SECS=${E2E_PC_STREAM_SECS:-16}
+PC_NEG_ATTEMPTS=${E2E_PC_NEG_ATTEMPTS:-3}
 
 # pc_mig_ram KEY: KEY of the "ram" part of query-migrate's last answer.
 pc_mig_ram() {
@@ -122,14 +123,27 @@ scen_postcopy() {
 	# what arrived before the device started; recorded.
 	shutdown_guest
 
+	# Whether a page is still missing when the device first writes it
+	# depends on when the stream reaches the destination (after the
+	# guest's announcement, seconds into post-copy under TCG) against
+	# what has arrived by then: one run faults most of the time, not
+	# always (seen: 4 of 4, then 0 of 1). Up to PC_NEG_ATTEMPTS runs,
+	# until one faults.
+	local attempt faults=0
+
 	SCEN=postcopy-neg
-	e2e_log "scenario $SCEN: post-copy A->B, prefault off (negative control)"
-	VRELAY_POSTCOPY_PREFAULT=0 backends vdpa vdpa --postcopy
-	boot_guest A
-	migrate_postcopy B
-	pc_record "$SCEN" A-B
+	for ((attempt = 1; attempt <= PC_NEG_ATTEMPTS; attempt++)); do
+		e2e_log "scenario $SCEN: post-copy A->B, prefault off" \
+			"(negative control, run $attempt of at most $PC_NEG_ATTEMPTS)"
+		VRELAY_POSTCOPY_PREFAULT=0 backends vdpa vdpa --postcopy
+		boot_guest A
+		migrate_postcopy B
+		pc_record "$SCEN" "A-B-$attempt"
+		shutdown_guest
+		faults=${PC_FAULTS:-0}
+		[ "$faults" -gt 0 ] && break
+	done
 	STRICT=${E2E_STRICT_NEGATIVE:-1} \
 		check "prefault off: the destination's device faulted on pages not arrived" \
-		[ "${PC_FAULTS:-0}" -gt 0 ]
-	shutdown_guest
+		[ "$faults" -gt 0 ]
 }
