@@ -8,7 +8,8 @@
 #
 # Usage: [VU_TRAFFIC=vu-traffic] bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
 #   WHAT: throughput idle switchover timeline scale switchscale
-#   (default: all but switchscale, which is long: see do_switchscale),
+#   switchdevs (default: all but switchscale and switchdevs, which are
+#   long: see do_switchscale, do_switchdevs),
 #   and profile (perf samples of the relay thread; not in the default)
 #
 # Pinning (2 CPUs): vdpa-lm's main thread, the device thread and the relay
@@ -121,12 +122,14 @@ server_ready() {
 # start_lm NDEV QUEUES LM-OPTS...: vdpa-lm with NDEV sockets; sets LM_PID,
 # LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples).
 start_lm() {
-	local ndev=$1 queues=$2 sock args=()
+	local ndev=$1 queues=$2 i args=()
 
 	shift 2
 	server_prep "$ndev" lm
-	for sock in "${SOCKS[@]}"; do
-		args+=(--socket "$sock")
+	for ((i = 0; i < ndev; i++)); do
+		args+=(--socket "${SOCKS[$i]}")
+		# LM_NAMED: device i is the EAL --vdev ifcvf_sw<i>.
+		[ -n "${LM_NAMED:-}" ] && args+=(--device "ifcvf_sw$i")
 	done
 	# shellcheck disable=SC2086
 	"$LM" -l 0 --no-huge -m 1024 --no-pci --file-prefix "$LM_PREFIX" \
@@ -144,14 +147,17 @@ stop_lm() {
 	rm -f "${SOCKS[@]}"
 }
 
-# start_lm_dev QUEUES QCTL LM-OPTS...: one device ifcvf_sw0 created with
-# EAL --vdev, so that its queue control (queue | device) can be chosen.
+# start_lm_dev NDEV QUEUES QCTL LM-OPTS...: devices ifcvf_sw0..NDEV-1
+# created with EAL --vdev, so that their queue control (queue | device)
+# can be chosen; one socket each.
 start_lm_dev() {
-	local q=$1 qctl=$2
+	local ndev=$1 q=$2 qctl=$3 i eal=""
 
-	shift 2
-	LM_EAL="--vdev ifcvf_sw0,queues=$q,loopback=1,relay=auto,relay_mode=epoll,relay_cpu=0,hw_cpu=0,queue_control=$qctl" \
-		start_lm 1 "$q" --device ifcvf_sw0 "$@"
+	shift 3
+	for ((i = 0; i < ndev; i++)); do
+		eal+=" --vdev ifcvf_sw$i,queues=$q,loopback=1,relay=auto,relay_mode=epoll,relay_cpu=0,hw_cpu=0,queue_control=$qctl"
+	done
+	LM_EAL=$eal LM_NAMED=1 start_lm "$ndev" "$q" "$@"
 }
 
 # start_vhost NDEV QUEUES: the baseline, DPDK's software vhost datapath:
@@ -392,7 +398,7 @@ do_switchover() {
 # configuration here (the JSON gives n); SWITCHSCALE_Q and
 # SWITCHSCALE_QCTL narrow the matrix.
 do_switchscale() {
-	local q qctl sw gline pkts guest=vu_guest quick_q=4
+	local q qctl pkts guest=vu_guest quick_q=4
 
 	# --quick: one size, 16 pairs for the guest that alone drives it.
 	[ -n "${VU_TRAFFIC:-}" ] && guest=vu-traffic && quick_q=16
@@ -409,28 +415,94 @@ do_switchscale() {
 			esac
 			pkts=${SWITCHSCALE_PACKETS:-$pkts}
 			[ "$QUICK" = 1 ] && pkts=20000
-			start_lm_dev "$q" "$qctl" --relay epoll --relay-cycle 2
-			GUEST_FE=${VU_TRAFFIC:-} GUEST_WINDOW=32 \
-				run_guests "$q" 64 "$pkts"
-			stop_lm
-			sw=$($PROBE switches "$LM_LOG")
-			gline=$(grep '^{"result"' "$TMP/g.0.out" | tail -1 || echo '{}')
-			grep -o 'relay \(on\|off\).*device total [0-9]* us' \
-				"$LM_LOG" >"$OUT/switchscale-$qctl-q$q.log" || true
-			# The batch's phases (lib/relay), where the time goes.
-			grep -o 'queues switched to .*as a batch.*' "$LM_LOG" \
-				>"$OUT/switchscale-$qctl-q$q.phases" || true
-			python3 - "$qctl" "$q" "$GOK" "$PPS" "$sw" "$gline" "$guest" <<'PY' | tee -a "$RES" >&2
+			switch_run switchscale 1 "$q" "$qctl" "$pkts" "$guest" \
+				"switchscale-$qctl-q$q"
+		done
+	done
+}
+
+# switch_run TEST NDEV Q QCTL PACKETS GUEST NAME: NDEV devices of Q
+# pairs in one vdpa-lm, one guest each (window 32 per pair, PACKETS
+# each), the relay cycled on all of them every 2 ms (one control thread:
+# device 0, 1, ... in turn); one JSON line per device to results.jsonl
+# (TEST switchscale: the one device's line, no "device" key), its
+# switch lines in OUT/NAME[.dI].log, the batch's phases in NAME.phases.
+switch_run() {
+	local test=$1 ndev=$2 q=$3 qctl=$4 pkts=$5 guest=$6 name=$7 i sw gline
+	local dev f
+
+	start_lm_dev "$ndev" "$q" "$qctl" --relay epoll --relay-cycle 2
+	GUEST_FE=${VU_TRAFFIC:-} GUEST_WINDOW=32 run_guests "$q" 64 "$pkts"
+	stop_lm
+	# The batch's phases (lib/relay), where the time goes; to the relay
+	# the line names the device, back to direct it does not (devices
+	# in cycle order).
+	grep -o 'queues switched to .*as a batch.*' "$LM_LOG" \
+		>"$OUT/$name.phases" || true
+	for ((i = 0; i < ndev; i++)); do
+		dev=ifcvf_sw$i
+		f=$OUT/$name
+		[ "$ndev" -gt 1 ] && f=$f.d$i
+		sw=$($PROBE switches "$LM_LOG" "$dev")
+		gline=$(grep '^{"result"' "$TMP/g.$i.out" | tail -1 || echo '{}')
+		grep -o "$dev: relay \(on\|off\).*device total [0-9]* us" \
+			"$LM_LOG" >"$f.log" || true
+		python3 - "$test" "$ndev" "$i" "$qctl" "$q" "$GOK" "$PPS" "$sw" \
+			"$gline" "$guest" <<'PY' | tee -a "$RES" >&2
 import json, sys
-qctl, q, ok, pps, sw, g, guest = sys.argv[1:]
+test, ndev, dev, qctl, q, ok, pps, sw, g, guest = sys.argv[1:]
 g = json.loads(g)
-print(json.dumps({"test": "switchscale", "queue_control": qctl,
-                  "queues": int(q), "window": 32, "guest": guest,
-                  "ok": int(ok), "pps": int(pps), "switch": json.loads(sw),
-                  "traffic": {k: g.get(k) for k in
-                              ("result", "sent", "received", "lost", "dup",
-                               "corrupt", "misrouted")}}))
+r = {"test": test, "queue_control": qctl, "queues": int(q), "window": 32,
+     "guest": guest, "ok": int(ok), "pps": int(pps),
+     "switch": json.loads(sw),
+     "traffic": {k: g.get(k) for k in
+                 ("result", "sent", "received", "lost", "dup", "corrupt",
+                  "misrouted")}}
+if test != "switchscale":
+    # pps: every guest's sum; guest_pps: this device's own guest.
+    r.update({"devices": int(ndev), "device": int(dev),
+              "guest_pps": int(g.get("pps", 0))})
+print(json.dumps(r))
 PY
+	done
+	[ "$ndev" -gt 1 ] || return 0
+	# Every device's switch of one cycle, back to back: their totals'
+	# sum (what the last device of the cycle waited for, in all).
+	python3 - "$ndev" "$q" "$qctl" "$($PROBE cycles "$LM_LOG" "$ndev")" \
+		<<'PY' | tee -a "$RES" >&2
+import json, sys
+ndev, q, qctl, c = sys.argv[1:]
+print(json.dumps({"test": "switchdevs-cycle", "devices": int(ndev),
+                  "queues": int(q), "queue_control": qctl,
+                  "cycle": json.loads(c)}))
+PY
+}
+
+# Switchover with several devices (issue #18): NDEV devices of Q pairs
+# served by one vdpa-lm (one relay thread, one device thread, one
+# control thread, all on CPU 0), each with its own guest on CPU 1 (64 B,
+# window 32 per pair), the relay cycled on every device every 2 ms;
+# per device both figures, both directions, and its guest's traffic
+# check. One control thread switches the devices one after another, so
+# a device switches while the others' queues run (direct or relayed, on
+# the same relay thread); "switchdevs-cycle" rows sum one cycle's
+# device totals. SWITCHDEVS: NDEVxQ configurations (default 1x4 2x4
+# 4x4 1x8 2x8: the one-device rows are the baseline for interference);
+# SWITCHDEVS_PACKETS: frames per configuration, split over its guests
+# (default 16 M); SWITCHSCALE_QCTL: queue control(s). VU_TRAFFIC: as
+# switchscale. Not in --quick runs' defaults (bench-quick).
+do_switchdevs() {
+	local cfg n q qctl pkts guest=vu_guest
+
+	[ -n "${VU_TRAFFIC:-}" ] && guest=vu-traffic
+	for qctl in ${SWITCHSCALE_QCTL:-queue}; do
+		for cfg in ${SWITCHDEVS:-1x4 2x4 4x4 1x8 2x8}; do
+			n=${cfg%x*}
+			q=${cfg#*x}
+			pkts=${SWITCHDEVS_PACKETS:-16000000}
+			[ "$QUICK" = 1 ] && pkts=$((20000 * n))
+			switch_run switchdevs "$n" "$q" "$qctl" \
+				$((pkts / n)) "$guest" "switchdevs-$qctl-${n}x$q"
 		done
 	done
 }

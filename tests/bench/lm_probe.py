@@ -9,7 +9,11 @@
   nspp SHARE PPS               CPU ns per packet: SHARE cores at PPS
   now                          CLOCK_MONOTONIC seconds
   timeline SOCK DEV PERIOD SECS packets/s of DEV from telemetry
-  switches LOG                 p50/p99/max of the switchover log lines
+  switches LOG [DEV]           p50/p99/max of the switchover log lines
+                               (of device DEV only)
+  cycles LOG NDEV              p50/p99/max of the sum of NDEV devices'
+                               consecutive device totals (one --relay-cycle
+                               turn of every device), per direction
 """
 import json
 import os
@@ -130,28 +134,59 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def cmd_switches(log):
-    on, off = [], []
-    ton, toff = [], []
-    rx = re.compile(r"relay (on|off).*worst queue unavailable (\d+) us"
-                    r"(?:, device total (\d+) us)?")
+SWITCH_RX = re.compile(r"(\S+): relay (on|off).*worst queue unavailable "
+                       r"(\d+) us(?:, device total (\d+) us)?")
+
+
+def switch_lines(log, dev=None):
+    """(direction, worst, total or None) of each switch line, in order."""
     with open(log, errors="replace") as f:
         for line in f:
-            m = rx.search(line)
-            if m:
-                (on if m.group(1) == "on" else off).append(int(m.group(2)))
-                if m.group(3) is not None:
-                    (ton if m.group(1) == "on" else toff).append(
-                        int(m.group(3)))
-    res = {}
-    for name, v, t in (("to_relay", on, ton), ("to_direct", off, toff)):
-        res[name] = {"n": len(v), "p50_us": pct(v, 50),
-                     "p99_us": pct(v, 99), "max_us": max(v) if v else 0}
-        if t:
-            # the device total: first queue stopped to last running
-            res[name]["total"] = {"p50_us": pct(t, 50),
-                                  "p99_us": pct(t, 99), "max_us": max(t)}
-    print(json.dumps(res))
+            m = SWITCH_RX.search(line)
+            if m and (dev is None or m.group(1) == dev):
+                yield (m.group(2), int(m.group(3)),
+                       None if m.group(4) is None else int(m.group(4)))
+
+
+def summary(v, t):
+    res = {"n": len(v), "p50_us": pct(v, 50), "p99_us": pct(v, 99),
+           "max_us": max(v) if v else 0}
+    if t:
+        # the device total: first queue stopped to last running
+        res["total"] = {"p50_us": pct(t, 50), "p99_us": pct(t, 99),
+                        "max_us": max(t)}
+    return res
+
+
+def cmd_switches(log, dev=None):
+    worst = {"on": [], "off": []}
+    total = {"on": [], "off": []}
+    for d, w, t in switch_lines(log, dev):
+        worst[d].append(w)
+        if t is not None:
+            total[d].append(t)
+    print(json.dumps({"to_relay": summary(worst["on"], total["on"]),
+                      "to_direct": summary(worst["off"], total["off"])}))
+
+
+def cmd_cycles(log, ndev):
+    # One --relay-cycle turn switches every device in turn, the same
+    # direction: NDEV consecutive lines of one direction are one turn.
+    sums = {"on": [], "off": []}
+    cur, acc, k = None, 0, 0
+    for d, w, t in switch_lines(log):
+        if d != cur:
+            cur, acc, k = d, 0, 0
+        acc += t if t is not None else w
+        k += 1
+        if k == ndev:
+            sums[d].append(acc)
+            acc, k = 0, 0
+    print(json.dumps({name: {"n": len(v), "p50_us": pct(v, 50),
+                             "p99_us": pct(v, 99),
+                             "max_us": max(v) if v else 0}
+                      for name, v in (("to_relay", sums["on"]),
+                                      ("to_direct", sums["off"]))}))
 
 
 def main():
@@ -171,7 +206,9 @@ def main():
     elif a[0] == "timeline":
         cmd_timeline(*a[1:5])
     elif a[0] == "switches":
-        cmd_switches(a[1])
+        cmd_switches(*a[1:3])
+    elif a[0] == "cycles":
+        cmd_cycles(a[1], int(a[2]))
     else:
         print(__doc__)
         sys.exit(2)

@@ -55,6 +55,9 @@ def main():
            "idle": by.get("idle", []),
            "switchover": by.get("switchover", []),
            "switchscale": by.get("switchscale", []),
+           # several devices: per device rows, and per cycle sums
+           "switchdevs": by.get("switchdevs", []),
+           "switchdevs_cycle": by.get("switchdevs-cycle", []),
            "scale": by.get("scale-queues", []) + by.get("scale-devices", []),
            "timeline": by.get("timeline", []),
            "profile": by.get("profile", [])}
