@@ -25,7 +25,7 @@ PC_PRECOPY_SECS=${E2E_PC_PRECOPY_SECS:-0.2}
 # guest on B (its announcement), so datagrams reach the destination's
 # device while pages are still missing: the stream must cover it.
 PC_STREAM_SECS=${E2E_PC_STREAM_SECS:-16}
-PC_NEG_ATTEMPTS=${E2E_PC_NEG_ATTEMPTS:-3}
+PC_NEG_ATTEMPTS=${E2E_PC_NEG_ATTEMPTS:-5}
 
 # pc_mig_ram KEY: KEY of the "ram" part of query-migrate's last answer.
 pc_mig_ram() {
@@ -126,9 +126,9 @@ scen_postcopy() {
 	# Whether a page is still missing when the device first writes it
 	# depends on when the stream reaches the destination (after the
 	# guest's announcement, seconds into post-copy under TCG) against
-	# what has arrived by then: one run faults most of the time, not
-	# always (seen: 4 of 4, then 0 of 1). Up to PC_NEG_ATTEMPTS runs,
-	# until one faults.
+	# what has arrived by then: one run faults about every other time
+	# (seen: 4 of 4 by hand; in CI 0 of 1, then 1 of 2). Up to
+	# PC_NEG_ATTEMPTS runs (about 65 s each), until one faults.
 	local attempt faults=0
 
 	SCEN=postcopy-neg
