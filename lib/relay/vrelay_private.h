@@ -555,5 +555,12 @@ struct vrelay_urgent {
 void vrelay_urgent_enter(struct vrelay_urgent *u);
 /** Give this thread its slice back. */
 void vrelay_urgent_leave(struct vrelay_urgent *u);
+/**
+ * The calling thread's fair-class slice (sched_attr.sched_runtime), in
+ * ns. @return 0, -ENOTSUP if the thread is not SCHED_OTHER, or -errno.
+ */
+int vrelay_sched_slice_get(uint64_t *ns);
+/** Set it. @return 0, -ENOTSUP if not SCHED_OTHER, or -errno. */
+int vrelay_sched_slice_set(uint64_t ns);
 
 #endif /* VRELAY_PRIVATE_H */

@@ -69,44 +69,58 @@ urgent_slice_ns(void)
 		us * 1000ULL;
 }
 
+int
+vrelay_sched_slice_get(uint64_t *ns)
+{
+	struct urgent_attr a;
+
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
+		return -errno;
+	if (a.sched_policy != URGENT_SCHED_OTHER)
+		return -ENOTSUP;
+	*ns = a.sched_runtime;
+	return 0;
+}
+
+int
+vrelay_sched_slice_set(uint64_t ns)
+{
+	struct urgent_attr a;
+
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
+		return -errno;
+	if (a.sched_policy != URGENT_SCHED_OTHER)
+		return -ENOTSUP;
+	a.size = sizeof(a);
+	a.sched_flags = 0;
+	a.sched_runtime = ns;
+	return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -errno;
+}
+
 void
 vrelay_urgent_enter(struct vrelay_urgent *u)
 {
-	uint64_t slice = urgent_slice_ns();
-	struct urgent_attr a;
+	uint64_t slice = urgent_slice_ns(), own;
 
 	u->active = false;
-	if (slice == 0)
+	if (slice == 0 || vrelay_sched_slice_get(&own) != 0 || own <= slice)
 		return;
-	memset(&a, 0, sizeof(a));
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0 ||
-	    a.sched_policy != URGENT_SCHED_OTHER ||
-	    a.sched_runtime <= slice)
-		return;
-	u->saved_slice_ns = a.sched_runtime;
-	a.size = sizeof(a);
-	a.sched_flags = 0;
-	a.sched_runtime = slice;
-	if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
-		u->active = true;
+	u->saved_slice_ns = own;
+	u->active = vrelay_sched_slice_set(slice) == 0;
 }
 
 void
 vrelay_urgent_leave(struct vrelay_urgent *u)
 {
-	struct urgent_attr a;
+	int ret;
 
 	if (!u->active)
 		return;
 	u->active = false;
-	memset(&a, 0, sizeof(a));
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0 ||
-	    a.sched_policy != URGENT_SCHED_OTHER)
-		return;
-	a.size = sizeof(a);
-	a.sched_flags = 0;
-	a.sched_runtime = u->saved_slice_ns;
-	if (syscall(SYS_sched_setattr, 0, &a, 0) != 0)
+	ret = vrelay_sched_slice_set(u->saved_slice_ns);
+	if (ret < 0 && ret != -ENOTSUP)
 		VRELAY_LOG(WARNING, "cannot restore the thread's slice: %s",
-			   strerror(errno));
+			   strerror(-ret));
 }

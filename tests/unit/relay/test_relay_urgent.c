@@ -15,18 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 
 #include "vrelay_private.h"
-
-struct attr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t prio;
-	uint64_t runtime, deadline, period;
-	uint32_t util_min, util_max;
-};
 
 static int failures;
 
@@ -39,29 +29,13 @@ static int failures;
 	} \
 } while (0)
 
+/* The calling thread's slice, as the library reads it (0 if it cannot). */
 static uint64_t
 slice(void)
 {
-	struct attr a;
+	uint64_t ns = 0;
 
-	memset(&a, 0, sizeof(a));
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
-		return 0;
-	return a.runtime;
-}
-
-static int
-set_slice(uint64_t ns)
-{
-	struct attr a;
-
-	memset(&a, 0, sizeof(a));
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
-		return -1;
-	a.size = sizeof(a);
-	a.flags = 0;
-	a.runtime = ns;
-	return (int)syscall(SYS_sched_setattr, 0, &a, 0);
+	return vrelay_sched_slice_get(&ns) == 0 ? ns : 0;
 }
 
 int
@@ -71,7 +45,7 @@ main(void)
 	uint64_t own;
 
 	/* A slice of our own, so that "restored" is not "the default". */
-	if (set_slice(2000000) != 0 || slice() != 2000000) {
+	if (vrelay_sched_slice_set(2000000) != 0 || slice() != 2000000) {
 		printf("SKIP: no custom scheduler slices on this kernel\n");
 		return 77;
 	}
