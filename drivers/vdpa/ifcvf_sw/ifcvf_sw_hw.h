@@ -198,7 +198,19 @@ struct ifcsw_hw {
 	struct ifcsw_hw_ctl_stats ctl_stats;
 };
 
-/* ---- device thread and queue control (ifcvf_sw_hw.c) ---- */
+/** Even queues receive, odd ones transmit (virtio-net). */
+static inline bool
+ifcsw_hwq_is_rx(const struct ifcsw_hwq *q)
+{
+	return (q->index & 1) == 0;
+}
+
+/* ---- device thread (ifcvf_sw_thread.c) ---- */
+
+/** The device thread: pthread entry, started by ifcsw_hw_init(). */
+void *ifcsw_hw_thread_main(void *arg);
+
+/* ---- queue control (ifcvf_sw_hw.c) ---- */
 
 /** Create the device and start its thread. @return 0 or -errno. */
 int ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf);
