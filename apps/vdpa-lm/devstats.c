@@ -28,6 +28,7 @@ static const struct {
 	{ "drops", offsetof(struct lm_queue, drops) },
 	{ "dma_faults", offsetof(struct lm_queue, dma_faults) },
 	{ "ring_errors", offsetof(struct lm_queue, ring_errors) },
+	{ "doorbells", offsetof(struct lm_queue, doorbells) },
 };
 
 /* More than any driver reports. */

@@ -66,6 +66,10 @@ usage(const char *prog)
 	       "  --relay-cpu N        pin the relay thread to CPU N\n"
 	       "  --hw-cpu N           pin the emulated devices' threads to "
 	       "CPU N\n"
+	       "  --hw-poll-us N       emulated devices poll N us after their "
+	       "last work\n"
+	       "                       before sleeping (devarg poll_us, "
+	       "default 20, 0 = off)\n"
 	       "  --stats-period S     status line every S seconds "
 	       "(default 1, 0 = off)\n"
 	       "  --relay-cycle MS     testing: switch every device to the "
@@ -103,7 +107,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 	enum { OPT_SOCKET = 256, OPT_CLIENT, OPT_QUEUES, OPT_RELAY,
 	       OPT_POLICY, OPT_UPLINK, OPT_RELAY_CPU, OPT_HW_CPU,
 	       OPT_STATS, OPT_DEMO, OPT_CYCLE, OPT_DEVICE, OPT_PACKED,
-	       OPT_NO_MRG, OPT_POSTCOPY };
+	       OPT_NO_MRG, OPT_POSTCOPY, OPT_HW_POLL };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "device", required_argument, NULL, OPT_DEVICE },
@@ -117,6 +121,7 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 		{ "uplink", required_argument, NULL, OPT_UPLINK },
 		{ "relay-cpu", required_argument, NULL, OPT_RELAY_CPU },
 		{ "hw-cpu", required_argument, NULL, OPT_HW_CPU },
+		{ "hw-poll-us", required_argument, NULL, OPT_HW_POLL },
 		{ "stats-period", required_argument, NULL, OPT_STATS },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "demo", no_argument, NULL, OPT_DEMO },
@@ -202,6 +207,12 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 						   "got '%s'", optarg);
 			*(c == OPT_RELAY_CPU ? &lm->relay_cpu : &lm->hw_cpu) =
 				(int)v;
+			break;
+		case OPT_HW_POLL:
+			if (parse_uint_arg(optarg, 10000, &v) < 0)
+				return usage_error(prog, "--hw-poll-us expects "
+					"0..10000, got '%s'", optarg);
+			lm->hw_poll_us = (int)v;
 			break;
 		case OPT_STATS:
 			if (parse_uint_arg(optarg, 3600, &v) < 0)
@@ -307,6 +318,9 @@ lm_probe_device(struct vdpa_lm *lm, const char *device)
 	if (lm->hw_cpu >= 0)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args),
 			 ",hw_cpu=%d", lm->hw_cpu);
+	if (lm->hw_poll_us >= 0)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args),
+			 ",poll_us=%d", lm->hw_poll_us);
 	if (rte_vdev_init(device, args) < 0) {
 		LM_LOG(ERR, "cannot create device %s with '%s'", device, args);
 		return -EIO;
@@ -406,6 +420,7 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 	for (i = 0; i < lm->nb_ports; i++) {
 		struct vrelay_vhost_info mi;
 		uint64_t pkts = 0, pages = 0, avail = 0, used = 0, faults = 0;
+		uint64_t bells = 0;
 		struct lm_queue lq;
 		uint16_t q;
 
@@ -419,19 +434,21 @@ vdpa_lm_print_status(struct vdpa_lm *lm)
 			avail += lq.qi.relay.avail_relayed;
 			used += lq.qi.relay.used_relayed;
 			faults += lq.dma_faults;
+			bells += lq.doorbells;
 		}
 		printf("%s: %s vid=%d logging=%d relay=%s/%s queues=%u "
 		       "packets=%" PRIu64 " pages_logged=%" PRIu64
 		       " relay_avail=%" PRIu64 " relay_used=%" PRIu64
 		       " switches=%" PRIu64 " last_switch_us=%" PRIu64
 		       " postcopy=%d prefault_waits=%" PRIu64
-		       " prefault_pages=%" PRIu64 " dma_faults=%" PRIu64 "\n",
+		       " prefault_pages=%" PRIu64 " dma_faults=%" PRIu64
+		       " doorbells=%" PRIu64 "\n",
 		       lm->ports[i].device, vrelay_dstate_to_str(mi.state),
 		       mi.vid, mi.logging, vrelay_policy_to_str(mi.policy),
 		       vrelay_mode_to_str(mi.mode), mi.nb_queues, pkts, pages,
 		       avail, used, mi.switches, mi.last_switch_ns / 1000,
 		       mi.postcopy, mi.prefault_waits, mi.prefault_pages,
-		       faults);
+		       faults, bells);
 	}
 	fflush(stdout);
 }
@@ -496,6 +513,7 @@ lm_defaults(struct vdpa_lm *lm)
 	strcpy(lm->uplink, "loopback");
 	lm->relay_cpu = -1;
 	lm->hw_cpu = -1;
+	lm->hw_poll_us = -1;
 	lm->stats_period = 1;
 }
 

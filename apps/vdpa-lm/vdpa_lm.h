@@ -52,6 +52,7 @@ struct vdpa_lm {
 	char uplink[64];	/**< "loopback" or an ethdev name */
 	int relay_cpu;		/**< -1: any */
 	int hw_cpu;		/**< -1: any */
+	int hw_poll_us;		/**< devarg poll_us, -1: the driver's default */
 	bool interactive;
 	bool demo;
 	unsigned int stats_period; /**< seconds between status lines, 0 off */
@@ -82,7 +83,7 @@ void vdpa_lm_print_status(struct vdpa_lm *lm);
 struct lm_queue {
 	struct vrelay_vhost_qinfo qi;	/**< mode, relay and switch counters */
 	/* The device's own counters (rte_vdpa_get_stats by name). */
-	uint64_t packets, bytes, drops, dma_faults, ring_errors;
+	uint64_t packets, bytes, drops, dma_faults, ring_errors, doorbells;
 };
 /** @return 0, or -ENODEV if no controller has that name. */
 int lm_dev_info(const char *dev, struct vrelay_vhost_info *info);

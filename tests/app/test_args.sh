@@ -56,6 +56,7 @@ bad relay-foo "--relay .*'foo'" --socket "$SOCK" --relay foo
 bad policy-bar "--relay-policy .*'bar'" --socket "$SOCK" --relay-policy bar
 bad stats-period "--stats-period .*'-1'" --socket "$SOCK" --stats-period -1
 bad relay-cpu "CPU .*'x'" --socket "$SOCK" --relay-cpu x
+bad hw-poll-us "--hw-poll-us .*'10001'" --socket "$SOCK" --hw-poll-us 10001
 bad unknown "'--frobnicate'" --socket "$SOCK" --frobnicate
 bad positional "'stray'" --socket "$SOCK" stray
 bad device-first "--device ifcvf_sw5 must follow" --device ifcvf_sw5 \

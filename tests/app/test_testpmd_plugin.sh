@@ -150,3 +150,4 @@ bad() {
 
 bad bogus "bogus=1" "invalid devargs 'socket=.*bogus=1'"
 bad queues-99 "queues=99" "queues=99: expected"
+bad poll-us "poll_us=10001" "poll_us=10001: expected 0..10000"

@@ -23,12 +23,19 @@
 #          And fail closed: when every switch to the relay fails
 #          (VRELAY_FAULT_SWITCH=1) the queues are held, never run on the
 #          guest's rings: no frame moves and vdpa-lm says why.
+#  poll:   the device's poll budget (--hw-poll-us): with one frame in
+#          flight at a time the device runs out of work after every
+#          frame; with a budget longer than a round trip it must not
+#          sleep (almost no doorbells), with none it must (doorbells for
+#          most frames). And a connected guest that stops sending: the
+#          device polls out its budget, then sleeps (its thread nearly
+#          idle), and the guest's traffic resumes intact afterwards.
 #
 # Every scenario also checks the relay's counters from vdpa-lm's last
 # status line: none in direct I/O, some when flipping, and every frame's
 # TX and RX entries (2 x frames, avail and used) with the relay on.
 #
-# Usage: test_ifcvf_sw.sh VDPA_LM VU_GUEST [direct|relay|packed]
+# Usage: test_ifcvf_sw.sh VDPA_LM VU_GUEST [direct|relay|packed|poll]
 set -euo pipefail
 
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -232,8 +239,96 @@ packed_held() {
 	check_pass "$name" "$(grep -m1 "held stopped" "$LM_LOG" | cut -c1-120)"
 }
 
+# poll_doorbells NAME POLL_US OP LIMIT: POLL_FRAMES frames of 64 B, one in
+# flight at a time (--window 1); the device's doorbell count (vdpa-lm's
+# last status line) must be -OP LIMIT. The device is on CPU 0, the guest
+# on CPU 1, so a round trip is microseconds.
+POLL_FRAMES=2000
+poll_doorbells() {
+	local name=$1 us=$2 op=$3 limit=$4 n
+
+	it_log "scenario $name: --hw-poll-us $us, one frame in flight"
+	start_lm "$name" --queues 1 --hw-cpu 0 --hw-poll-us "$us"
+	if ! run_guest "$GUEST" 1 "path=$LM_SOCK,queues=1,mrg_rxbuf=1" \
+		--packets "$POLL_FRAMES" --sizes 64 --queues 1 --window 1 \
+		--timeout 60 >"$IT_TMP/$name.guest" 2>&1; then
+		check_fail "$name" "guest: $(tail -1 "$IT_TMP/$name.guest")"
+		stop_lm || true
+		return
+	fi
+	stop_lm || { check_fail "$name" "vdpa-lm"; return; }
+	n=$(status_field "$(grep '^ifcvf_sw0:' "$LM_LOG" | tail -1)" doorbells)
+	if [ -z "$n" ] || ! [ "$n" -"$op" "$limit" ]; then
+		check_fail "$name" "doorbells=${n:-?} for $POLL_FRAMES frames," \
+			"want -$op $limit"
+		return
+	fi
+	check_pass "$name" "doorbells=$n for $POLL_FRAMES frames"
+}
+
+# thread_cpu_ns PID PREFIX: CPU time (ns) of PID's threads named PREFIX*.
+thread_cpu_ns() {
+	local t sum=0
+
+	for t in /proc/"$1"/task/*; do
+		case $(cat "$t/comm" 2>/dev/null) in
+		"$2"*) sum=$((sum + $(cut -d' ' -f1 "$t/schedstat"))) ;;
+		esac
+	done
+	echo "$sum"
+}
+
+# poll_idle NAME: a guest in full flow is stopped (SIGSTOP), connected:
+# after its 10 ms budget the device must sleep, its thread under 10 % of
+# a CPU over the next second (a budget that never ends spins ~100 %);
+# then the guest goes on (SIGCONT) and all its frames come back.
+poll_idle() {
+	local name=$1 gpid="" job c0 c1 i
+
+	it_log "scenario $name: --hw-poll-us 10000, guest stopped mid-flow"
+	start_lm "$name" --queues 1 --hw-cpu 0 --hw-poll-us 10000
+	run_guest "$GUEST" 1 "path=$LM_SOCK,queues=1,mrg_rxbuf=1" \
+		--packets 2000000 --sizes 64 --queues 1 --timeout 60 \
+		--idle-timeout 20000 >"$IT_TMP/$name.guest" 2>&1 &
+	job=$!
+	IT_PIDS+=("$job")
+	for ((i = 0; i < 100; i++)); do
+		gpid=$(pgrep -f "path=$LM_SOCK," | grep -vx "$job" | head -1 || true)
+		[ -n "$gpid" ] && break
+		sleep 0.1
+	done
+	[ -n "$gpid" ] && IT_PIDS+=("$gpid")
+	sleep 1
+	[ -n "$gpid" ] && kill -STOP "$gpid"
+	sleep 0.2
+	c0=$(thread_cpu_ns "$LM_PID" ifcsw-)
+	sleep 1
+	c1=$(thread_cpu_ns "$LM_PID" ifcsw-)
+	[ -n "$gpid" ] && kill -CONT "$gpid"
+	if ! wait "$job"; then
+		check_fail "$name" "guest: $(tail -1 "$IT_TMP/$name.guest")"
+		stop_lm || true
+		return
+	fi
+	it_forget_pid "$job"
+	it_forget_pid "$gpid"
+	stop_lm || { check_fail "$name" "vdpa-lm"; return; }
+	if [ -z "$gpid" ] || [ $((c1 - c0)) -ge 100000000 ]; then
+		check_fail "$name" "device thread used $(((c1 - c0) / 1000000))" \
+			"ms of CPU in 1 s with the guest stopped (pid ${gpid:-?})"
+		return
+	fi
+	check_pass "$name" "device thread $(((c1 - c0) / 1000)) us of CPU" \
+		"in 1 s with the guest stopped; $(tail -1 "$IT_TMP/$name.guest" | cut -c1-60)"
+}
+
 RELAYED=none
 case $WHAT in
+poll)
+	poll_doorbells poll-on 10000 lt $((POLL_FRAMES / 20))
+	poll_doorbells poll-off 0 gt $((POLL_FRAMES / 4))
+	poll_idle poll-idle
+	;;
 packed)
 	GUEST_VU=",packed_vq=1"
 	PW=ifcvf_sw0,loopback=1,packed=1

@@ -25,6 +25,7 @@
 #include <linux/virtio_ring.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ring.h>
 
@@ -505,6 +506,7 @@ ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf)
 	snprintf(hw->name, sizeof(hw->name), "%s", conf->name);
 	hw->conf = *conf;
 	hw->conf.name = hw->name;
+	hw->poll_cycles = rte_get_timer_hz() / 1000000 * conf->poll_us;
 	hw->ctl_fd = -1;
 	hw->epfd = -1;
 	ifcsw_dma_init(&hw->dma);

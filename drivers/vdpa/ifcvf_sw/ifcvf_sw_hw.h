@@ -47,6 +47,9 @@ struct vring_packed_desc_event;
 
 #define IFCSW_MAX_QUEUE_PAIRS 16
 #define IFCSW_MAX_QUEUES (2 * IFCSW_MAX_QUEUE_PAIRS)
+/** Device thread poll budget (devarg poll_us), default and bound, us. */
+#define IFCSW_POLL_US_DEFAULT 20
+#define IFCSW_POLL_US_MAX 10000
 #define IFCSW_MAX_RING_SIZE 32768
 
 /** Hardware state of one queue, as its status register shows it. */
@@ -157,6 +160,13 @@ struct ifcsw_hw_conf {
 	const char *name;
 	uint16_t nb_queue_pairs;
 	bool polling;		/**< spin instead of sleeping on doorbells */
+	/**
+	 * Poll budget: after its last burst with work the device thread
+	 * keeps polling its queues for this long, yielding the CPU between
+	 * idle passes, before it asks for doorbells and sleeps (0: sleep at
+	 * once). See hw_poll_on().
+	 */
+	uint32_t poll_us;
 	bool loopback;		/**< TX comes back as RX, MACs swapped */
 	int cpu;		/**< device thread CPU, -1 any */
 	struct rte_mempool *mp;	/**< mbufs for wire packets */
@@ -195,6 +205,8 @@ struct ifcsw_hw {
 	bool dev_running;
 	/** Atomic: queues with stop_req set; the device thread yields. */
 	uint32_t stop_pending;
+	/** conf.poll_us in timer cycles; device thread only. */
+	uint64_t poll_cycles;
 	struct ifcsw_hw_ctl_stats ctl_stats;
 };
 

@@ -35,6 +35,7 @@
 #define IFCSW_ARG_RELAY_CPU	"relay_cpu"
 #define IFCSW_ARG_HW_CPU	"hw_cpu"
 #define IFCSW_ARG_POLLING	"polling"
+#define IFCSW_ARG_POLL_US	"poll_us"
 #define IFCSW_ARG_MBUFS		"mbufs"
 #define IFCSW_ARG_QCTL		"queue_control"
 #define IFCSW_ARG_PACKED	"packed"
@@ -51,6 +52,7 @@ static const char *const ifcsw_valid_args[] = {
 	IFCSW_ARG_RELAY_CPU,
 	IFCSW_ARG_HW_CPU,
 	IFCSW_ARG_POLLING,
+	IFCSW_ARG_POLL_US,
 	IFCSW_ARG_MBUFS,
 	IFCSW_ARG_QCTL,
 	IFCSW_ARG_PACKED,
@@ -72,6 +74,7 @@ struct ifcsw_args {
 	int relay_cpu;
 	int hw_cpu;
 	bool polling;
+	uint32_t poll_us;
 	uint32_t mbufs;
 	enum ifcsw_qctl_kind qctl;
 	bool packed;
@@ -229,6 +232,7 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 		{ IFCSW_ARG_RELAY_CPU, arg_cpu, &a->relay_cpu },
 		{ IFCSW_ARG_HW_CPU, arg_cpu, &a->hw_cpu },
 		{ IFCSW_ARG_POLLING, arg_bool, &a->polling },
+		{ IFCSW_ARG_POLL_US, arg_u32, &a->poll_us },
 		{ IFCSW_ARG_MBUFS, arg_u32, &a->mbufs },
 		{ IFCSW_ARG_QCTL, arg_qctl, &a->qctl },
 		{ IFCSW_ARG_PACKED, arg_bool, &a->packed },
@@ -240,7 +244,8 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	*a = (struct ifcsw_args){
 		.queues = 1, .policy = VRELAY_POLICY_AUTO,
 		.mode = VRELAY_MODE_ADAPTIVE, .relay_cpu = -1, .hw_cpu = -1,
-		.mbufs = 8192, .qctl = IFCSW_QCTL_QUEUE, .mrg_rxbuf = true,
+		.poll_us = IFCSW_POLL_US_DEFAULT, .mbufs = 8192,
+		.qctl = IFCSW_QCTL_QUEUE, .mrg_rxbuf = true,
 	};
 	*kvlist = NULL;
 	if (params == NULL || *params == '\0')
@@ -249,8 +254,8 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	if (*kvlist == NULL) {
 		IFCSW_LOG(ERR, "%s: invalid devargs '%s'; valid keys: queues, "
 			  "socket, client, loopback, relay, relay_mode, "
-			  "relay_cpu, hw_cpu, polling, mbufs, queue_control, "
-			  "packed, completion, mrg_rxbuf",
+			  "relay_cpu, hw_cpu, polling, poll_us, mbufs, "
+			  "queue_control, packed, completion, mrg_rxbuf",
 			  rte_vdev_device_name(vdev), params);
 		return -EINVAL;
 	}
@@ -272,6 +277,11 @@ parse_devargs(struct rte_vdev_device *vdev, struct rte_kvargs **kvlist,
 	if (a->ooo && !a->packed) {
 		IFCSW_LOG(ERR, "devarg completion=ooo: packed rings only "
 			  "(give packed=1); split queues complete in order");
+		return -EINVAL;
+	}
+	if (a->poll_us > IFCSW_POLL_US_MAX) {
+		IFCSW_LOG(ERR, "devarg poll_us=%u: expected 0..%u", a->poll_us,
+			  IFCSW_POLL_US_MAX);
 		return -EINVAL;
 	}
 	if (a->mbufs < 512) {
@@ -370,6 +380,7 @@ dev_init_hw(struct ifcsw_dev *dev, const struct ifcsw_args *a)
 		.name = dev->name,
 		.nb_queue_pairs = a->queues,
 		.polling = a->polling,
+		.poll_us = a->poll_us,
 		.loopback = a->loopback,
 		.cpu = a->hw_cpu,
 		.mp = dev->mp,
@@ -538,6 +549,7 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_RELAY_CPU "=<cpu> "
 	IFCSW_ARG_HW_CPU "=<cpu> "
 	IFCSW_ARG_POLLING "=<0|1> "
+	IFCSW_ARG_POLL_US "=<0-10000> "
 	IFCSW_ARG_MBUFS "=<n> "
 	IFCSW_ARG_QCTL "=<queue|device> "
 	IFCSW_ARG_PACKED "=<0|1> "
