@@ -23,6 +23,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
@@ -47,6 +48,84 @@ dp_irq(struct ifcsw_hwq *q)
 	}
 }
 
+/* --------------------------------------------------------------- mbufs */
+
+/*
+ * The device thread is not an EAL lcore, so rte_pktmbuf_alloc() and
+ * rte_pktmbuf_free() would skip the mempool's per-lcore cache and go to
+ * its ring every time: FIFO over every mbuf of the pool (8192 by
+ * default), so each packet starts on a cold mbuf. DPDK's answer for
+ * non-EAL threads is a cache of the thread's own: the last mbufs freed
+ * are the next ones taken, still in cache, as for any PMD on an lcore.
+ * (Issue 14: the cold mbufs cost most where the relay shares the CPU.)
+ */
+#define DP_MCACHE_SIZE 256u
+
+int
+ifcsw_dp_mcache_create(struct ifcsw_hw *hw)
+{
+	uint32_t size;
+
+	if (hw->conf.mp == NULL)
+		return 0;	/* a device without a datapath (tests) */
+	/* Leave most of a small pool to the other threads that use it. */
+	size = RTE_MIN(DP_MCACHE_SIZE, hw->conf.mp->size / 8);
+	hw->mcache = rte_mempool_cache_create(size, hw->conf.mp->socket_id);
+	return hw->mcache != NULL ? 0 : -ENOMEM;
+}
+
+void
+ifcsw_dp_mcache_free(struct ifcsw_hw *hw)
+{
+	if (hw->mcache == NULL)
+		return;
+	rte_mempool_cache_flush(hw->mcache, hw->conf.mp);
+	rte_mempool_cache_free(hw->mcache);
+	hw->mcache = NULL;
+}
+
+static struct rte_mbuf *
+dp_mbuf_alloc(struct ifcsw_hwq *q)
+{
+	struct ifcsw_hw *hw = q->hw;
+	void *obj;
+
+	if (unlikely(rte_mempool_generic_get(hw->conf.mp, &obj, 1,
+					     hw->mcache) < 0))
+		return NULL;
+	/* As rte_pktmbuf_alloc(): a pool's mbufs have refcnt 1, one seg. */
+	rte_pktmbuf_reset(obj);
+	return obj;
+}
+
+static void
+dp_mbuf_free(struct ifcsw_hwq *q, struct rte_mbuf *m)
+{
+	struct ifcsw_hw *hw = q->hw;
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m = rte_pktmbuf_prefree_seg(m);
+		/* Wire-port mbufs may come from another pool: no cache. */
+		if (m != NULL && m->pool == hw->conf.mp)
+			rte_mempool_generic_put(m->pool, (void **)&m, 1,
+						hw->mcache);
+		else if (m != NULL)
+			rte_mbuf_raw_free(m);
+		m = next;
+	}
+}
+
+static void
+dp_mbuf_free_bulk(struct ifcsw_hwq *q, struct rte_mbuf **m, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		dp_mbuf_free(q, m[i]);
+}
+
 /* ------------------------------------------------------------------ TX */
 
 /* Append [addr, addr + len) of guest memory to the mbuf chain. */
@@ -63,7 +142,7 @@ dp_tx_copy(struct ifcsw_hwq *q, struct rte_mbuf *head, struct rte_mbuf **cur,
 		if (room == 0) {
 			struct rte_mbuf *nxt;
 
-			nxt = rte_pktmbuf_alloc(q->hw->conf.mp);
+			nxt = dp_mbuf_alloc(q);
 			if (unlikely(nxt == NULL))
 				return -ENOBUFS;
 			m->next = nxt;
@@ -112,7 +191,7 @@ dp_tx_chain(struct ifcsw_hwq *q, dp_walk_next_t next, void *walk,
 	int ret;
 
 	*out = NULL;
-	m = rte_pktmbuf_alloc(q->hw->conf.mp);
+	m = dp_mbuf_alloc(q);
 	if (unlikely(m == NULL))
 		return -ENOBUFS;
 	cur = m;
@@ -147,7 +226,7 @@ dp_tx_chain(struct ifcsw_hwq *q, dp_walk_next_t next, void *walk,
 	if (ret == 0 && hdr_got < hdr_len)
 		ret = dp_ring_error(q);
 	if (ret < 0 || too_big || m->pkt_len == 0) {
-		rte_pktmbuf_free(m);
+		dp_mbuf_free(q, m);
 		if (ret == 0 && too_big)
 			q->stats.drops++;
 		return ret;
@@ -174,7 +253,7 @@ dp_tx_send(struct ifcsw_hwq *q, struct rte_mbuf **pkts, unsigned int nb_pkts)
 	/* Cannot happen: callers take no more than the free count. */
 	if (unlikely(sent < nb_pkts)) {
 		q->stats.drops += nb_pkts - sent;
-		rte_pktmbuf_free_bulk(&pkts[sent], nb_pkts - sent);
+		dp_mbuf_free_bulk(q, &pkts[sent], nb_pkts - sent);
 	}
 }
 
@@ -341,7 +420,7 @@ dp_rx_loop(struct ifcsw_hwq *q, unsigned int budget,
 		}
 		if (ret == -E2BIG) {
 			q->stats.drops++;
-			rte_pktmbuf_free(m);
+			dp_mbuf_free(q, m);
 			ret = 0;
 			continue;
 		}
@@ -352,14 +431,14 @@ dp_rx_loop(struct ifcsw_hwq *q, unsigned int budget,
 		q->stats.packets++;
 		q->stats.bytes += m->pkt_len;
 		q->stats.descs += ret;
-		rte_pktmbuf_free(m);
+		dp_mbuf_free(q, m);
 		done++;
 		ret = 0;
 	}
 	/* Only after a fault: the queue stops, the stash cannot stay. */
 	if (pos < nb_stash) {
 		q->stats.drops += nb_stash - pos;
-		rte_pktmbuf_free_bulk(&stash[pos], nb_stash - pos);
+		dp_mbuf_free_bulk(q, &stash[pos], nb_stash - pos);
 	}
 	return ret < 0 ? ret : (int)done;
 }

@@ -528,9 +528,12 @@ ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf)
 	if (ret < 0)
 		goto fail_fds;
 
-	ret = -pthread_create(&hw->thread, NULL, ifcsw_hw_thread_main, hw);
+	ret = ifcsw_dp_mcache_create(hw);
 	if (ret < 0)
 		goto fail_fds;
+	ret = -pthread_create(&hw->thread, NULL, ifcsw_hw_thread_main, hw);
+	if (ret < 0)
+		goto fail_thread;
 	hw->thread_running = true;
 	if (conf->cpu >= 0) {
 		cpu_set_t set;
@@ -544,6 +547,8 @@ ifcsw_hw_init(struct ifcsw_hw *hw, const struct ifcsw_hw_conf *conf)
 	pthread_setname_np(hw->thread, hw->thread_name);
 	return 0;
 
+fail_thread:
+	ifcsw_dp_mcache_free(hw);
 fail_fds:
 	if (hw->epfd >= 0)
 		close(hw->epfd);
@@ -575,6 +580,7 @@ ifcsw_hw_fini(struct ifcsw_hw *hw)
 		hw->q[i].rx_pending = NULL;
 		pthread_mutex_destroy(&hw->q[i].lock);
 	}
+	ifcsw_dp_mcache_free(hw);
 	close(hw->epfd);
 	close(hw->ctl_fd);
 	hw_free_wires(hw);

@@ -207,6 +207,8 @@ struct ifcsw_hw {
 	uint32_t stop_pending;
 	/** conf.poll_us in timer cycles; device thread only. */
 	uint64_t poll_cycles;
+	/** The device thread's own mbuf cache (ifcvf_sw_dp.c), or NULL. */
+	struct rte_mempool_cache *mcache;
 	struct ifcsw_hw_ctl_stats ctl_stats;
 };
 
@@ -337,5 +339,14 @@ void ifcsw_dp_disable_notify(struct ifcsw_hwq *q);
 
 /** @return true if the queue has avail entries not yet fetched. */
 bool ifcsw_dp_has_avail(const struct ifcsw_hwq *q);
+
+/**
+ * Make hw->mcache, the device thread's mbuf cache on conf.mp (none
+ * without a pool), before the thread starts. @return 0 or -ENOMEM.
+ */
+int ifcsw_dp_mcache_create(struct ifcsw_hw *hw);
+
+/** Give the cache's mbufs back to the pool and free it; thread joined. */
+void ifcsw_dp_mcache_free(struct ifcsw_hw *hw);
 
 #endif /* IFCVF_SW_HW_H */

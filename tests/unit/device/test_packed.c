@@ -748,6 +748,9 @@ test_packed(void)
 	if (mp == NULL || wire == NULL)
 		return;
 	hw.conf.mp = mp;
+	/* The device thread's own mbuf cache, as ifcsw_hw_init() makes. */
+	CHECK_EQ(ifcsw_dp_mcache_create(&hw), 0);
+	CHECK(hw.mcache != NULL);
 	hw.conf.loopback = true;
 	hw.q[0].regs.irq_fd = hw.q[1].regs.irq_fd = -1;
 
@@ -765,6 +768,7 @@ test_packed(void)
 	close(hw.q[0].regs.irq_fd);
 	close(hw.q[1].regs.irq_fd);
 	wire_drain();
+	ifcsw_dp_mcache_free(&hw);
 	CHECK_EQ(rte_mempool_avail_count(mp), 1023);
 	rte_ring_free(wire);
 	rte_mempool_free(mp);
