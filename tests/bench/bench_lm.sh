@@ -7,7 +7,7 @@
 # (a net_vhost port in dpdk-testpmd, macswap, on CPU 0) as the baseline.
 #
 # Usage: [VU_TRAFFIC=vu-traffic] bench_lm.sh [--quick] [--out DIR] VDPA_LM VU_GUEST [WHAT...]
-#   WHAT: throughput idle switchover timeline scale switchscale
+#   WHAT: throughput paired idle switchover timeline scale switchscale
 #   switchdevs (default: all but switchscale and switchdevs, which are
 #   long: see do_switchscale, do_switchdevs),
 #   and profile (perf samples of the relay thread; not in the default)
@@ -120,7 +120,8 @@ server_ready() {
 }
 
 # start_lm NDEV QUEUES LM-OPTS...: vdpa-lm with NDEV sockets; sets LM_PID,
-# LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples).
+# LM_LOG, LM_PREFIX, SOCKS, SAMPLES (per-thread CPU samples). LM_OPTS:
+# more vdpa-lm options for every run (e.g. --hw-poll-us 0).
 start_lm() {
 	local ndev=$1 queues=$2 i args=()
 
@@ -137,7 +138,7 @@ start_lm() {
 		--log-level=lib.relay:"${LM_RELAY_LOG:-info}" ${LM_EAL:-} \
 		-- "${args[@]}" \
 		--queues "$queues" --stats-period 0 --hw-cpu 0 --relay-cpu 0 \
-		"$@" </dev/null >"$LM_LOG" 2>&1 &
+		"$@" ${LM_OPTS:-} </dev/null >"$LM_LOG" 2>&1 &
 	LM_PID=$!
 	server_ready
 }
@@ -301,7 +302,8 @@ packets_for() {
 }
 
 # Environment: MODES, QUEUES, SIZES (space separated) and REPS narrow
-# the throughput matrix (e.g. for a short sanity run); SCALE_MODES the
+# the throughput matrix (e.g. for a short sanity run), TP_SECS (default
+# 2) scales its packet counts; SCALE_MODES the
 # scale runs', SWITCH_MODES the switchover runs' (epoll poll auto). A mode MODE-before
 # (e.g. epoll-before) runs MODE with the vdpa-lm named by LM_BEFORE, an
 # earlier build, interleaved with the others: before/after in one run.
@@ -320,8 +322,57 @@ do_throughput() {
 				for ((k = 0; k < nm; k++)); do
 					mode=${modes[$(((k + rep) % nm))]}
 					one_run throughput 1 "$q" "$size" "$mode" \
-						"$(packets_for "$size" 2)" "$rep"
+						"$(packets_for "$size" "${TP_SECS:-2}")" "$rep"
 				done
+			done
+		done
+	done
+}
+
+# Paired: relay against direct I/O within one run of one guest. vdpa-lm
+# flips the device between the two every PAIRED_CYCLE_MS (--relay-cycle);
+# lm_probe.py samples its frames, state and per-thread CPU every 0.1 s,
+# drops each phase's first PAIRED_SKIP intervals (the switch), and rates
+# each relay phase against the direct phases either side of it. This
+# machine's speed changes by up to 2x for seconds at a time (a 2-vCPU VM
+# on a shared host: doc/performance.md, "Caveats"), which separate runs
+# cannot tell from the relay's cost; adjacent phases of one run see the
+# same conditions. Rows: PAIRED_MODES (default epoll poll adaptive) x
+# QUEUES x SIZES, PAIRED_SECS of traffic each (default 20: ~10 pairs).
+# The guest is stopped at the end (SIGINT): frames in flight then count
+# as lost; duplicated, corrupt or misrouted ones fail the row.
+do_paired() {
+	local secs=${PAIRED_SECS:-20} cycle=${PAIRED_CYCLE_MS:-1000} q size
+	local mode gp sock line res
+
+	[ "$QUICK" = 1 ] && { secs=5; cycle=500; }
+	for q in "${TP_QUEUES[@]}"; do
+		for size in "${TP_SIZES[@]}"; do
+			[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
+			for mode in ${PAIRED_MODES:-epoll poll adaptive}; do
+				# shellcheck disable=SC2046
+				start_lm 1 "$q" $(mode_opts "$mode") \
+					--relay-policy auto --relay-cycle "$cycle"
+				sock=$RUNDIR/$LM_PREFIX/dpdk_telemetry.v2
+				guest_cmd "${SOCKS[0]}" "$q" "$size" 400000000
+				"${GCMD[@]}" --expect-loss </dev/null >"$TMP/gp.out" 2>&1 &
+				gp=$!
+				PIDS+=("$gp")
+				$PROBE paired "$sock" "$LM_PID" ifcvf_sw0 0.1 \
+					"$secs" >"$TMP/paired.dat"
+				kill -INT "$gp" 2>/dev/null || true
+				wait "$gp" || true
+				stop_lm
+				line=$(grep '^{"result"' "$TMP/gp.out" | tail -1 || true)
+				res=$($PROBE pairs "$TMP/paired.dat" "${PAIRED_SKIP:-2}")
+				cp "$TMP/paired.dat" "$OUT/paired-$q-$size-$mode.dat"
+				python3 -c 'import json,sys
+g = json.loads(sys.argv[5]) if sys.argv[5] else {}
+r = {"test": "paired", "queues": int(sys.argv[1]), "size": int(sys.argv[2]),
+     "mode": sys.argv[3], "ok": int(g.get("dup", 1) == 0 and
+     g.get("corrupt", 1) == 0 and g.get("misrouted", 1) == 0)}
+r.update(json.loads(sys.argv[4]))
+print(json.dumps(r))' "$q" "$size" "$mode" "$res" "$line" | tee -a "$RES" >&2
 			done
 		done
 	done

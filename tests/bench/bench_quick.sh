@@ -21,7 +21,7 @@ bash "$BENCH_DIR/bench_relay_used.sh" --quick "$RU" "$TMP/relay_used.json"
 bash "$BENCH_DIR/bench_relay_cycle.sh" --quick --no-callgrind "$CY" \
 	"$TMP/relay_cycle.json"
 bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm" "$LM" "$GUEST" \
-	throughput idle switchover timeline scale switchscale >/dev/null
+	throughput paired idle switchover timeline scale switchscale >/dev/null
 # 16 queue pairs, which only the project's front-end (vu-traffic) drives.
 VU_TRAFFIC=$VU_TRAFFIC bash "$BENCH_DIR/bench_lm.sh" --quick --out "$TMP/lm16" \
 	"$LM" "$GUEST" switchscale >/dev/null
@@ -51,6 +51,12 @@ for t in lm["throughput"]:
             assert k in t[mode], (mode, k)
 for s in lm["scale"]:
     assert "relay_ns_pkt" in s and "hw_ns_pkt" in s, s
+assert {p["mode"] for p in lm["paired"]} == {"epoll", "poll", "adaptive"}
+for p in lm["paired"]:
+    assert p["ok"] == 1 and p["pairs"] > 0 and p["ratio"] > 0, p
+    for k in ("relay_relay_ns_pkt", "relay_hw_ns_pkt", "direct_hw_ns_pkt",
+              "ratio_stable", "ratio_fast"):
+        assert k in p, (p["mode"], k)
 for s in lm["switchover"]:
     assert s["switch"]["to_relay"]["n"] > 0, s
 assert lm["switchscale"], "bench_lm: no switchscale results"

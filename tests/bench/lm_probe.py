@@ -14,6 +14,14 @@
   cycles LOG NDEV              p50/p99/max of the sum of NDEV devices'
                                consecutive device totals (one --relay-cycle
                                turn of every device), per direction
+  paired SOCK PID DEV PERIOD SECS
+                               every PERIOD s for SECS s, a JSON line: DEV's
+                               state, switch count and frames, and the CPU
+                               time of PID's relay, device and all threads
+  pairs FILE SKIP              from paired's lines: each relay phase's rate
+                               against the direct phases either side of it
+                               (SKIP intervals dropped after each switch),
+                               and CPU ns per frame, medians over phases
 """
 import json
 import os
@@ -189,6 +197,97 @@ def cmd_cycles(log, ndev):
                                       ("to_direct", sums["off"]))}))
 
 
+def cpu_by_kind(pid):
+    """CPU ns of pid's relay engine threads, device threads and all."""
+    out = {"relay": 0, "hw": 0, "all": 0}
+    for name, ns in thread_ns(pid).values():
+        out["all"] += ns
+        if name.startswith("relay-"):
+            out["relay"] += ns
+        elif name.startswith("ifcsw-"):
+            out["hw"] += ns
+    return out
+
+
+def cmd_paired(sock, pid, dev, period, secs):
+    t_start = time.monotonic()
+    while time.monotonic() - t_start < float(secs):
+        try:
+            st = tel_query(sock, "/vdpa_relay/stats," + dev)
+            cpu = cpu_by_kind(pid)
+        except (OSError, ValueError, KeyError):
+            time.sleep(float(period))
+            continue
+        # each frame is counted on TX and on RX by the device
+        print(json.dumps({"t": time.monotonic(), "state": st.get("state"),
+                          "switches": st.get("switches", 0),
+                          "frames": dev_packets(st) / 2, "cpu": cpu}))
+        sys.stdout.flush()
+        time.sleep(float(period))
+
+
+def paired_phases(samples, skip):
+    """Phases of one state between switches: frames, seconds and CPU ns
+    over the intervals after the first skip ones (the switch's own)."""
+    phases = []
+    cur, k = None, 0
+    for a, b in zip(samples, samples[1:]):
+        if a["switches"] != b["switches"] or a["state"] != b["state"]:
+            cur = None
+            continue
+        if cur is None or cur["switches"] != a["switches"]:
+            cur = {"state": a["state"], "switches": a["switches"],
+                   "frames": 0, "secs": 0.0, "relay": 0, "hw": 0, "all": 0}
+            phases.append(cur)
+            k = 0
+        k += 1
+        if k <= skip:
+            continue
+        cur["frames"] += b["frames"] - a["frames"]
+        cur["secs"] += b["t"] - a["t"]
+        for c in ("relay", "hw", "all"):
+            cur[c] += b["cpu"][c] - a["cpu"][c]
+    return [p for p in phases if p["secs"] > 0 and p["frames"] > 0]
+
+
+def cmd_pairs(path, skip):
+    """Each relay phase against the mean of the direct phases either side.
+    Stable pairs: those two direct phases within 15 % of each other (no
+    change of the machine's speed across the pair). Fast pairs: stable,
+    direct within 80 % of the run's fastest direct phase (the machine's
+    fast state, where CPU 0 limits both modes)."""
+    with open(path) as f:
+        samples = [json.loads(line) for line in f if line.strip()]
+    ph = paired_phases(samples, int(skip))
+    pairs = []
+    for i in range(1, len(ph) - 1):
+        if ph[i]["state"] != "relay" or ph[i - 1]["state"] != "direct" \
+                or ph[i + 1]["state"] != "direct":
+            continue
+        d0, r, d1 = (p["frames"] / p["secs"] for p in ph[i - 1:i + 2])
+        pairs.append((r / ((d0 + d1) / 2), (d0 + d1) / 2,
+                      abs(d0 - d1) <= 0.15 * (d0 + d1) / 2))
+    top = max((p[1] for p in pairs), default=0)
+    groups = (("", pairs), ("_stable", [p for p in pairs if p[2]]),
+              ("_fast", [p for p in pairs if p[2] and p[1] >= 0.8 * top]))
+    res = {}
+    for name, g in groups:
+        rs = [p[0] for p in g]
+        res["pairs" + name] = len(rs)
+        res["ratio" + name] = round(pct(rs, 50), 3)
+    res["ratio_min"] = round(min((p[0] for p in pairs), default=0), 3)
+    res["ratio_max"] = round(max((p[0] for p in pairs), default=0), 3)
+    for state in ("direct", "relay"):
+        sp = [p for p in ph if p["state"] == state]
+        res[state + "_pps"] = round(pct([p["frames"] / p["secs"]
+                                         for p in sp], 50))
+        for c, key in (("relay", "relay_ns_pkt"), ("hw", "hw_ns_pkt"),
+                       ("all", "proc_ns_pkt")):
+            res[state + "_" + key] = round(pct(
+                [p[c] / p["frames"] for p in sp], 50), 1)
+    print(json.dumps(res))
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -207,6 +306,10 @@ def main():
         cmd_timeline(*a[1:5])
     elif a[0] == "switches":
         cmd_switches(*a[1:3])
+    elif a[0] == "paired":
+        cmd_paired(*a[1:6])
+    elif a[0] == "pairs":
+        cmd_pairs(*a[1:3])
     elif a[0] == "cycles":
         cmd_cycles(a[1], int(a[2]))
     else:

@@ -60,6 +60,8 @@ def main():
            "switchdevs_cycle": by.get("switchdevs-cycle", []),
            "scale": by.get("scale-queues", []) + by.get("scale-devices", []),
            "timeline": by.get("timeline", []),
+           # relay against direct I/O within one run (do_paired)
+           "paired": by.get("paired", []),
            "profile": by.get("profile", [])}
     print(json.dumps(res, indent=1))
 
