@@ -62,6 +62,29 @@ def throughput(rows):
     print()
 
 
+def paired(rows):
+    pr = [r for r in rows if r["test"] == "paired"]
+    if not pr:
+        return
+    print("| queues | size | engine | pairs (stable, fast) | relay/direct:"
+          " all / stable / fast | direct pps | relay pps | relay ns/pkt |"
+          " device ns/pkt, relayed (direct) | process ns/pkt, relayed"
+          " (direct) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in pr:
+        print("| %d | %d | %s | %d (%d, %d) | %s / %s / %s | %s | %s | %.0f |"
+              " %.0f (%.0f) | %.0f (%.0f) |" % (
+                  r["queues"], r["size"], r["mode"], r["pairs"],
+                  r["pairs_stable"], r["pairs_fast"], fmt(r["ratio"], "%.2f"),
+                  fmt(r["ratio_stable"] or None, "%.2f"),
+                  fmt(r["ratio_fast"] or None, "%.2f"),
+                  fmt_pps(r["direct_pps"]), fmt_pps(r["relay_pps"]),
+                  r["relay_relay_ns_pkt"], r["relay_hw_ns_pkt"],
+                  r["direct_hw_ns_pkt"], r["relay_proc_ns_pkt"],
+                  r["direct_proc_ns_pkt"]))
+    print()
+
+
 def scale(rows):
     sc = [r for r in rows if r["test"].startswith("scale")]
     if not sc:
@@ -124,6 +147,7 @@ def main():
     rows = [json.loads(line) for line in
             open(os.path.join(sys.argv[1], "results.jsonl")) if line.strip()]
     throughput(rows)
+    paired(rows)
     scale(rows)
     other(rows)
     cycle(sys.argv[2:])
