@@ -330,22 +330,25 @@ do_throughput() {
 }
 
 # Paired: relay against direct I/O within one run of one guest. vdpa-lm
-# flips the device between the two every PAIRED_CYCLE_MS (--relay-cycle);
-# lm_probe.py samples its frames, state and per-thread CPU every 0.1 s,
-# drops each phase's first PAIRED_SKIP intervals (the switch), and rates
-# each relay phase against the direct phases either side of it. This
-# machine's speed changes by up to 2x for seconds at a time (a 2-vCPU VM
-# on a shared host: doc/performance.md, "Caveats"), which separate runs
-# cannot tell from the relay's cost; adjacent phases of one run see the
-# same conditions. Rows: PAIRED_MODES (default epoll poll adaptive) x
-# QUEUES x SIZES, PAIRED_SECS of traffic each (default 20: ~10 pairs).
+# flips the device between the two every PAIRED_CYCLE_MS (default 300,
+# --relay-cycle); lm_probe.py samples its frames, state and per-thread
+# CPU every PAIRED_PERIOD s (0.05), drops each phase's first PAIRED_SKIP
+# intervals (1: the switch's), and rates each relay phase against the
+# direct phases either side of it. This machine's speed changes by up to
+# 2x for seconds at a time (a 2-vCPU VM on a shared host:
+# doc/performance.md, "Caveats"), which separate runs cannot tell from
+# the relay's cost; adjacent phases a few hundred ms apart see the same
+# conditions, and lm_probe.py sorts the pairs by the machine's state
+# (fast, slow). Rows: PAIRED_MODES (default epoll poll adaptive) x
+# QUEUES x SIZES, PAIRED_SECS of traffic each (default 30: ~50 pairs).
 # The guest is stopped at the end (SIGINT): frames in flight then count
 # as lost; duplicated, corrupt or misrouted ones fail the row.
 do_paired() {
-	local secs=${PAIRED_SECS:-20} cycle=${PAIRED_CYCLE_MS:-1000} q size
+	local secs=${PAIRED_SECS:-30} cycle=${PAIRED_CYCLE_MS:-300} q size
+	local period=${PAIRED_PERIOD:-0.05}
 	local mode gp sock line res
 
-	[ "$QUICK" = 1 ] && { secs=5; cycle=500; }
+	[ "$QUICK" = 1 ] && secs=5
 	for q in "${TP_QUEUES[@]}"; do
 		for size in "${TP_SIZES[@]}"; do
 			[ "$QUICK" = 1 ] && { [ "$q" != 1 ] || [ "$size" != 64 ]; } && continue
@@ -358,13 +361,15 @@ do_paired() {
 				"${GCMD[@]}" --expect-loss </dev/null >"$TMP/gp.out" 2>&1 &
 				gp=$!
 				PIDS+=("$gp")
-				$PROBE paired "$sock" "$LM_PID" ifcvf_sw0 0.1 \
+				# On the guest's CPU: CPU 0 carries only vdpa-lm.
+				taskset -c 1 $PROBE paired "$sock" "$LM_PID" \
+					ifcvf_sw0 "$period" \
 					"$secs" >"$TMP/paired.dat"
 				kill -INT "$gp" 2>/dev/null || true
 				wait "$gp" || true
 				stop_lm
 				line=$(grep '^{"result"' "$TMP/gp.out" | tail -1 || true)
-				res=$($PROBE pairs "$TMP/paired.dat" "${PAIRED_SKIP:-2}")
+				res=$($PROBE pairs "$TMP/paired.dat" "${PAIRED_SKIP:-1}")
 				cp "$TMP/paired.dat" "$OUT/paired-$q-$size-$mode.dat"
 				python3 -c 'import json,sys
 g = json.loads(sys.argv[5]) if sys.argv[5] else {}

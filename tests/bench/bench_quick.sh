@@ -54,8 +54,8 @@ for s in lm["scale"]:
 assert {p["mode"] for p in lm["paired"]} == {"epoll", "poll", "adaptive"}
 for p in lm["paired"]:
     assert p["ok"] == 1 and p["pairs"] > 0 and p["ratio"] > 0, p
-    for k in ("relay_relay_ns_pkt", "relay_hw_ns_pkt", "direct_hw_ns_pkt",
-              "ratio_stable", "ratio_fast"):
+    for k in ("relay_ns_pkt", "hw_ns_pkt", "direct_hw_ns_pkt",
+              "ratio_stable", "ratio_fast", "ratio_slow"):
         assert k in p, (p["mode"], k)
 for s in lm["switchover"]:
     assert s["switch"]["to_relay"]["n"] > 0, s

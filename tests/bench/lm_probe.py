@@ -254,37 +254,44 @@ def cmd_pairs(path, skip):
     """Each relay phase against the mean of the direct phases either side.
     Stable pairs: those two direct phases within 15 % of each other (no
     change of the machine's speed across the pair). Fast pairs: stable,
-    direct within 80 % of the run's fastest direct phase (the machine's
-    fast state, where CPU 0 limits both modes)."""
+    with direct at 80 % or more of the run's 90th percentile direct phase
+    (the machine's fast state, where CPU 0 limits both modes); slow
+    pairs: the other stable ones. Per group: the median ratio, and the
+    median CPU ns per frame of its relay phases (relay thread, device
+    thread, process) and of its direct phases (device thread)."""
     with open(path) as f:
         samples = [json.loads(line) for line in f if line.strip()]
     ph = paired_phases(samples, int(skip))
+    rate = [p["frames"] / p["secs"] for p in ph]
     pairs = []
     for i in range(1, len(ph) - 1):
         if ph[i]["state"] != "relay" or ph[i - 1]["state"] != "direct" \
                 or ph[i + 1]["state"] != "direct":
             continue
-        d0, r, d1 = (p["frames"] / p["secs"] for p in ph[i - 1:i + 2])
-        pairs.append((r / ((d0 + d1) / 2), (d0 + d1) / 2,
-                      abs(d0 - d1) <= 0.15 * (d0 + d1) / 2))
-    top = max((p[1] for p in pairs), default=0)
-    groups = (("", pairs), ("_stable", [p for p in pairs if p[2]]),
-              ("_fast", [p for p in pairs if p[2] and p[1] >= 0.8 * top]))
-    res = {}
+        d = (rate[i - 1] + rate[i + 1]) / 2
+        pairs.append({"ratio": rate[i] / d, "direct": d, "i": i,
+                      "stable": abs(rate[i - 1] - rate[i + 1]) <= 0.15 * d})
+    top = pct([r for p, r in zip(ph, rate) if p["state"] == "direct"], 90)
+    stable = [p for p in pairs if p["stable"]]
+    groups = (("", pairs), ("_stable", stable),
+              ("_fast", [p for p in stable if p["direct"] >= 0.8 * top]),
+              ("_slow", [p for p in stable if p["direct"] < 0.8 * top]))
+    res = {"direct_pps": round(pct([r for p, r in zip(ph, rate)
+                                    if p["state"] == "direct"], 50)),
+           "relay_pps": round(pct([r for p, r in zip(ph, rate)
+                                   if p["state"] == "relay"], 50))}
     for name, g in groups:
-        rs = [p[0] for p in g]
-        res["pairs" + name] = len(rs)
-        res["ratio" + name] = round(pct(rs, 50), 3)
-    res["ratio_min"] = round(min((p[0] for p in pairs), default=0), 3)
-    res["ratio_max"] = round(max((p[0] for p in pairs), default=0), 3)
-    for state in ("direct", "relay"):
-        sp = [p for p in ph if p["state"] == state]
-        res[state + "_pps"] = round(pct([p["frames"] / p["secs"]
-                                         for p in sp], 50))
+        res["pairs" + name] = len(g)
+        res["ratio" + name] = round(pct([p["ratio"] for p in g], 50), 3)
         for c, key in (("relay", "relay_ns_pkt"), ("hw", "hw_ns_pkt"),
                        ("all", "proc_ns_pkt")):
-            res[state + "_" + key] = round(pct(
-                [p[c] / p["frames"] for p in sp], 50), 1)
+            res[key + name] = round(pct(
+                [ph[p["i"]][c] / ph[p["i"]]["frames"] for p in g], 50), 1)
+        res["direct_hw_ns_pkt" + name] = round(pct(
+            [ph[j]["hw"] / ph[j]["frames"] for p in g
+             for j in (p["i"] - 1, p["i"] + 1)], 50), 1)
+    res["ratio_min"] = round(min((p["ratio"] for p in pairs), default=0), 3)
+    res["ratio_max"] = round(max((p["ratio"] for p in pairs), default=0), 3)
     print(json.dumps(res))
 
 

@@ -3,6 +3,8 @@
 #
 # PNG plots for doc/performance.md from the benchmark outputs.
 # Usage: plot.sh RELAY_USED.json BENCH_LM_OUTDIR IMGDIR
+# RELAY_USED.json "-" leaves the used-relay plot as it is; a paired run
+# (paired-1-64-adaptive.dat in BENCH_LM_OUTDIR) adds paired.png.
 set -euo pipefail
 
 RU=$1
@@ -13,10 +15,10 @@ trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$IMG"
 
 python3 - "$RU" "$LMO" "$TMP" <<'PY'
-import json, sys
+import json, os, sys
 ru, lmo, tmp = sys.argv[1:4]
 with open(tmp + "/ru.dat", "w") as f:
-    for r in json.load(open(ru))["results"]:
+    for r in json.load(open(ru))["results"] if ru != "-" else []:
         f.write('"%dB/%dK" %s %s %s %s\n' % (
             r["pkt"], r["buf"] // 1024, r["ours"]["ns_per_entry"],
             r["dpdk"]["ns_per_entry"], r["ours"].get("ir_per_entry", 0),
@@ -50,6 +52,19 @@ with open(tmp + "/cpu.dat", "w") as f:
             rest = max(0.0, m("proc_ns_pkt") - m("relay_ns_pkt") - m("hw_ns_pkt"))
             f.write('"%s" %s %s %s\n' % (mode, m("relay_ns_pkt"),
                                           m("hw_ns_pkt"), rest))
+# Paired run: frames/s of each 0.1 s sample, direct and relay apart.
+pd = lmo + "/paired-1-64-adaptive.dat"
+if os.path.exists(pd):
+    s = [json.loads(l) for l in open(pd) if l.strip()]
+    with open(tmp + "/paired.dat", "w") as f:
+        for a, b in zip(s, s[1:]):
+            if a["state"] != b["state"] or a["switches"] != b["switches"] \
+                    or a["state"] not in ("direct", "relay"):
+                continue
+            rate = (b["frames"] - a["frames"]) / (b["t"] - a["t"]) / 1e6
+            f.write("%.2f %.3f %.3f\n" % (a["t"] - s[0]["t"],
+                    rate if a["state"] == "direct" else float("nan"),
+                    rate if a["state"] == "relay" else float("nan")))
 PY
 awk '{ print $1, $2, ($3 == "relay" ? 1 : 0) }' "$LMO/timeline.dat" >"$TMP/tl.dat"
 
@@ -63,6 +78,17 @@ set grid
 plot "$TMP/tl.dat" using 1:2 with lines lw 2 title "throughput", \
      "" using 1:3 axes x1y2 with steps lc rgb "gray" title "relay on"
 
+if (system("test -s $TMP/paired.dat && echo 1") eq "1") {
+set output "$IMG/paired.png"
+set title "64 B, 1 queue pair: direct I/O and the relay (adaptive) in turns of 1 s, one run (0.1 s samples)"
+set xlabel "time (s)"; set ylabel "M frames/s"; unset y2label; unset y2tics
+set yrange [0:*]
+plot "$TMP/paired.dat" using 1:2 with points pt 7 ps 0.6 title "direct I/O", \
+     "" using 1:3 with points pt 5 ps 0.6 title "relay"
+set yrange [*:*]
+}
+
+if (system("test -s $TMP/ru.dat && echo 1") eq "1") {
 set output "$IMG/relay-used-cost.png"
 set title "Used-ring relay with dirty logging, per entry (burst 32)"
 unset y2label; unset y2tics
@@ -75,6 +101,7 @@ set ylabel "instructions / entry (callgrind)"
 set title "Instructions per entry"
 plot "$TMP/ru.dat" using 4:xtic(1) title "vdpa-relay", "" using 5 title "DPDK"
 unset multiplot
+}
 
 set output "$IMG/cpu-per-packet.png"
 set title "CPU per 64 B packet, 1 queue pair (loopback; net_vhost: DPDK's software vhost)"

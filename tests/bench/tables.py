@@ -66,22 +66,23 @@ def paired(rows):
     pr = [r for r in rows if r["test"] == "paired"]
     if not pr:
         return
-    print("| queues | size | engine | pairs (stable, fast) | relay/direct:"
-          " all / stable / fast | direct pps | relay pps | relay ns/pkt |"
-          " device ns/pkt, relayed (direct) | process ns/pkt, relayed"
-          " (direct) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| queues | size | engine | pairs: all / fast / slow |"
+          " relay/direct: all / fast / slow | direct, relay pps |"
+          " relay ns/pkt: all / fast | device ns/pkt relayed (direct),"
+          " fast | process ns/pkt relayed, fast |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in pr:
-        print("| %d | %d | %s | %d (%d, %d) | %s / %s / %s | %s | %s | %.0f |"
-              " %.0f (%.0f) | %.0f (%.0f) |" % (
+        print("| %d | %d | %s | %d / %d / %d | %s / %s / %s | %s, %s |"
+              " %s / %s | %s (%s) | %s |" % (
                   r["queues"], r["size"], r["mode"], r["pairs"],
-                  r["pairs_stable"], r["pairs_fast"], fmt(r["ratio"], "%.2f"),
-                  fmt(r["ratio_stable"] or None, "%.2f"),
+                  r["pairs_fast"], r["pairs_slow"], fmt(r["ratio"], "%.2f"),
                   fmt(r["ratio_fast"] or None, "%.2f"),
+                  fmt(r["ratio_slow"] or None, "%.2f"),
                   fmt_pps(r["direct_pps"]), fmt_pps(r["relay_pps"]),
-                  r["relay_relay_ns_pkt"], r["relay_hw_ns_pkt"],
-                  r["direct_hw_ns_pkt"], r["relay_proc_ns_pkt"],
-                  r["direct_proc_ns_pkt"]))
+                  fmt(r["relay_ns_pkt"]), fmt(r["relay_ns_pkt_fast"] or None),
+                  fmt(r["hw_ns_pkt_fast"] or None),
+                  fmt(r["direct_hw_ns_pkt_fast"] or None),
+                  fmt(r["proc_ns_pkt_fast"] or None)))
     print()
 
 
