@@ -80,7 +80,7 @@ plot "$TMP/tl.dat" using 1:2 with lines lw 2 title "throughput", \
 
 if (system("test -s $TMP/paired.dat && echo 1") eq "1") {
 set output "$IMG/paired.png"
-set title "64 B, 1 queue pair: direct I/O and the relay (adaptive) in turns of 1 s, one run (0.1 s samples)"
+set title "64 B, 1 queue pair: direct I/O and the relay (adaptive) in turns of 300 ms, one run (0.05 s samples)"
 set xlabel "time (s)"; set ylabel "M frames/s"; unset y2label; unset y2tics
 set yrange [0:*]
 plot "$TMP/paired.dat" using 1:2 with points pt 7 ps 0.6 title "direct I/O", \
