@@ -224,7 +224,8 @@ cli_print_queue(struct cmdline *cl, const char *dev, uint16_t q,
 	cmdline_printf(cl, "device=%s queue=%u mode=%s enabled=%d "
 		"packets=%" PRIu64 " bytes=%" PRIu64 " drops=%" PRIu64
 		" dma_faults=%" PRIu64 " ring_errors=%" PRIu64
-		" doorbells=%" PRIu64 " relay_avail=%" PRIu64 " relay_used=%" PRIu64
+		" doorbells=%" PRIu64 " relay_avail=%" PRIu64
+		" relay_used=%" PRIu64
 		" pages_logged=%" PRIu64 " relay_broken=%" PRIu64
 		" switch_to_relay=%" PRIu64 " switch_to_direct=%" PRIu64
 		" switch_last_us=%" PRIu64 " switch_max_us=%" PRIu64 "\n",

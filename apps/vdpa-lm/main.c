@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_vdpa.h>
@@ -69,7 +70,7 @@ usage(const char *prog)
 	       "  --hw-poll-us N       emulated devices poll N us after their "
 	       "last work\n"
 	       "                       before sleeping (devarg poll_us, "
-	       "default 20, 0 = off)\n"
+	       "default " RTE_STR(IFCSW_POLL_US_DEFAULT) ", 0 = off)\n"
 	       "  --stats-period S     status line every S seconds "
 	       "(default 1, 0 = off)\n"
 	       "  --relay-cycle MS     testing: switch every device to the "
@@ -209,9 +210,10 @@ parse_args(struct vdpa_lm *lm, int argc, char **argv)
 				(int)v;
 			break;
 		case OPT_HW_POLL:
-			if (parse_uint_arg(optarg, 10000, &v) < 0)
+			if (parse_uint_arg(optarg, IFCSW_POLL_US_MAX, &v) < 0)
 				return usage_error(prog, "--hw-poll-us expects "
-					"0..10000, got '%s'", optarg);
+					"0.." RTE_STR(IFCSW_POLL_US_MAX)
+					", got '%s'", optarg);
 			lm->hw_poll_us = (int)v;
 			break;
 		case OPT_STATS:

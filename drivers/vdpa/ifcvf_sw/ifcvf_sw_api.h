@@ -21,6 +21,13 @@ extern "C" {
 #endif
 
 /**
+ * Devarg poll_us: after its last burst with work, the device thread
+ * polls this many microseconds before it sleeps. Default and bound.
+ */
+#define IFCSW_POLL_US_DEFAULT 20
+#define IFCSW_POLL_US_MAX 10000
+
+/**
  * Get the ethdev port id of the device's wire side.
  * @return 0, -ENODEV, -ENOENT (loopback device: no port).
  * Thread context: any control thread.

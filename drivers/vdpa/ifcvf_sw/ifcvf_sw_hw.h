@@ -47,9 +47,6 @@ struct vring_packed_desc_event;
 
 #define IFCSW_MAX_QUEUE_PAIRS 16
 #define IFCSW_MAX_QUEUES (2 * IFCSW_MAX_QUEUE_PAIRS)
-/** Device thread poll budget (devarg poll_us), default and bound, us. */
-#define IFCSW_POLL_US_DEFAULT 20
-#define IFCSW_POLL_US_MAX 10000
 #define IFCSW_MAX_RING_SIZE 32768
 
 /** Hardware state of one queue, as its status register shows it. */

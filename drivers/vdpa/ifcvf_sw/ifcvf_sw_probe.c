@@ -24,6 +24,7 @@
 #include <vdpa_driver.h>
 
 #include "ifcvf_sw.h"
+#include "ifcvf_sw_api.h"
 #include "ifcvf_sw_log.h"
 
 #define IFCSW_ARG_QUEUES	"queues"
@@ -549,7 +550,7 @@ RTE_PMD_REGISTER_PARAM_STRING(ifcvf_sw,
 	IFCSW_ARG_RELAY_CPU "=<cpu> "
 	IFCSW_ARG_HW_CPU "=<cpu> "
 	IFCSW_ARG_POLLING "=<0|1> "
-	IFCSW_ARG_POLL_US "=<0-10000> "
+	IFCSW_ARG_POLL_US "=<0-" RTE_STR(IFCSW_POLL_US_MAX) "> "
 	IFCSW_ARG_MBUFS "=<n> "
 	IFCSW_ARG_QCTL "=<queue|device> "
 	IFCSW_ARG_PACKED "=<0|1> "
