@@ -287,8 +287,9 @@ poll_idle() {
 
 	it_log "scenario $name: --hw-poll-us 10000, guest stopped mid-flow"
 	start_lm "$name" --queues 1 --hw-cpu 0 --hw-poll-us 10000
+	# Enough frames to be mid-flow a second in (~5 s at 4 M a second).
 	run_guest "$GUEST" 1 "path=$LM_SOCK,queues=1,mrg_rxbuf=1" \
-		--packets 2000000 --sizes 64 --queues 1 --timeout 60 \
+		--packets 20000000 --sizes 64 --queues 1 --timeout 60 \
 		--idle-timeout 20000 >"$IT_TMP/$name.guest" 2>&1 &
 	job=$!
 	IT_PIDS+=("$job")
@@ -299,6 +300,8 @@ poll_idle() {
 	done
 	[ -n "$gpid" ] && IT_PIDS+=("$gpid")
 	sleep 1
+	# A guest that already finished would leave nothing to stop.
+	grep -q '"result"' "$IT_TMP/$name.guest" && gpid=""
 	[ -n "$gpid" ] && kill -STOP "$gpid"
 	sleep 0.2
 	c0=$(thread_cpu_ns "$LM_PID" ifcsw-)
@@ -313,9 +316,13 @@ poll_idle() {
 	it_forget_pid "$job"
 	it_forget_pid "$gpid"
 	stop_lm || { check_fail "$name" "vdpa-lm"; return; }
-	if [ -z "$gpid" ] || [ $((c1 - c0)) -ge 100000000 ]; then
+	if [ -z "$gpid" ]; then
+		check_fail "$name" "no guest in flow to stop"
+		return
+	fi
+	if [ $((c1 - c0)) -ge 100000000 ]; then
 		check_fail "$name" "device thread used $(((c1 - c0) / 1000000))" \
-			"ms of CPU in 1 s with the guest stopped (pid ${gpid:-?})"
+			"ms of CPU in 1 s with the guest stopped (pid $gpid)"
 		return
 	fi
 	check_pass "$name" "device thread $(((c1 - c0) / 1000)) us of CPU" \
